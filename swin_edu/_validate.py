@@ -12,6 +12,7 @@ from typing import Any, Iterable
 import numpy as np
 
 __all__ = [
+    "MissingKeyError",
     "check_int",
     "check_float",
     "check_bool",
@@ -19,6 +20,13 @@ __all__ = [
     "check_divisible",
     "as_numpy",
 ]
+
+
+class MissingKeyError(KeyError):
+    """A ``KeyError`` whose message prints as written (``KeyError`` alone would show its repr)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 def _describe(value: Any) -> str:

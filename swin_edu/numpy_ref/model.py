@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy.special import erf
 
-from .._validate import as_numpy, check_array, check_float, check_int
+from .._validate import MissingKeyError, as_numpy, check_array, check_float, check_int
 from ..config import SwinConfig
 from ..layout import is_derived_buffer, state_dict_shapes
 from .attention import relative_position_index, window_attention
@@ -79,7 +79,7 @@ def _get(params: Mapping[str, Any], key: str, where: str, optional: bool = False
     if key not in params:
         if optional:
             return None
-        raise KeyError(f"{where}: params has no key {key!r} (have {sorted(params)[:8]}...)")
+        raise MissingKeyError(f"{where}: params has no key {key!r} (have {sorted(params)[:8]}...)")
     return as_numpy(params[key], f"params[{key!r}]", where=where)
 
 
@@ -184,7 +184,7 @@ def _checked_state_dict(state_dict: Mapping[str, Any], cfg: SwinConfig, dtype) -
         lines += [f"  missing key: {k} (expected shape {expected[k]})" for k in missing]
         lines += [f"  unexpected key: {k}" for k in unexpected]
         lines += [f"  wrong shape: {w}" for w in wrong]
-        err = KeyError if (missing and not unexpected and not wrong) else ValueError
+        err = MissingKeyError if (missing and not unexpected and not wrong) else ValueError
         raise err("\n".join(lines))
     return out
 

@@ -1,0 +1,79 @@
+"""The numpy model: block pair, stages, the whole forward pass."""
+import numpy as np
+import pytest
+
+from swin_edu import numpy_ref as snp
+from swin_edu.config import SwinConfig
+
+
+@pytest.fixture(scope="module")
+def nano():
+    cfg = SwinConfig.preset("nano")
+    return cfg, snp.random_state_dict(cfg, seed=0, std=0.1)
+
+
+def test_stage_shapes(nano):
+    cfg, sd = nano
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32))
+    logits, stages = snp.swin_forward(sd, x, cfg, return_stages=True)
+    assert logits.shape == (2, 10)
+    assert [s.shape for s in stages] == [(2, 16, 16, 48), (2, 16, 16, 48), (2, 8, 8, 96), (2, 4, 4, 192)]
+
+
+def test_block_pair_is_wmsa_then_swmsa(nano):
+    cfg, sd = nano
+    x = np.random.default_rng(1).standard_normal((1, 16, 16, 48))
+    p0, p1 = snp.block_params(sd, "layers.0.blocks.0."), snp.block_params(sd, "layers.0.blocks.1.")
+    y = snp.swin_block(snp.swin_block(x, p0, 3, 4, 0), p1, 3, 4, 2)
+    stage_out = snp.stage(x, snp.block_params(sd, "layers.0."), 2, 3, 4, 2, downsample=False)
+    np.testing.assert_allclose(stage_out, y)
+    # the shift matters: the same weights without shift give another result
+    assert np.abs(snp.swin_block(snp.swin_block(x, p0, 3, 4, 0), p1, 3, 4, 0) - y).max() > 1e-3
+
+
+def test_block_is_residual(nano):
+    """With zero output projections the attention and MLP branches vanish: the block is the identity."""
+    cfg, sd = nano
+    p = dict(snp.block_params(sd, "layers.0.blocks.1."))
+    for k in ("attn.proj.weight", "attn.proj.bias", "mlp.fc2.weight", "mlp.fc2.bias"):
+        p[k] = np.zeros_like(p[k])
+    x = np.random.default_rng(2).standard_normal((1, 16, 16, 48))
+    np.testing.assert_array_equal(snp.swin_block(x, p, 3, 4, 2), x)
+
+
+def test_forward_is_translation_aware_but_deterministic(nano):
+    cfg, sd = nano
+    x = np.random.default_rng(3).standard_normal((1, 3, 32, 32))
+    np.testing.assert_array_equal(snp.swin_forward(sd, x, cfg), snp.swin_forward(sd, x, cfg))
+    # batch items are independent
+    xb = np.concatenate([x, -x])
+    np.testing.assert_allclose(snp.swin_forward(sd, xb, cfg)[:1], snp.swin_forward(sd, x, cfg), rtol=1e-12)
+
+
+@pytest.mark.parametrize("size", [(32, 32), (36, 44), (30, 18)])
+def test_other_input_sizes(nano, size):
+    cfg, sd = nano
+    x = np.random.default_rng(4).standard_normal((1, 3) + size)
+    logits, stages = snp.swin_forward(sd, x, cfg, return_stages=True)
+    assert logits.shape == (1, 10) and np.isfinite(logits).all()
+    h, w = -(-size[0] // 2), -(-size[1] // 2)
+    assert stages[1].shape[1:3] == (h, w)
+
+
+def test_ape_and_no_patch_norm():
+    cfg = SwinConfig.preset("nano", ape=True, patch_norm=False, qkv_bias=False)
+    sd = snp.random_state_dict(cfg, seed=1)
+    assert "absolute_pos_embed" in sd and "patch_embed.norm.weight" not in sd
+    x = np.random.default_rng(5).standard_normal((1, 3, 32, 32))
+    assert snp.swin_forward(sd, x, cfg).shape == (1, 10)
+    with pytest.raises(ValueError, match="absolute position embedding"):
+        snp.swin_forward(sd, np.zeros((1, 3, 36, 36)), cfg)
+
+
+def test_tiny_forward_224():
+    cfg = SwinConfig.preset("tiny")
+    sd = snp.random_state_dict(cfg, seed=0)
+    x = np.random.default_rng(6).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    logits, stages = snp.swin_forward(sd, x, cfg, return_stages=True)
+    assert logits.shape == (1, 1000) and np.isfinite(logits).all()
+    assert [s.shape[1:] for s in stages[1:]] == [(56, 56, 96), (28, 28, 192), (14, 14, 384), (7, 7, 768)]

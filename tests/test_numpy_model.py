@@ -77,3 +77,21 @@ def test_tiny_forward_224():
     logits, stages = snp.swin_forward(sd, x, cfg, return_stages=True)
     assert logits.shape == (1, 1000) and np.isfinite(logits).all()
     assert [s.shape[1:] for s in stages[1:]] == [(56, 56, 96), (28, 28, 192), (14, 14, 384), (7, 7, 768)]
+
+
+def test_window_shrinks_and_stops_shifting_on_small_maps():
+    """Official rule: a stage whose map is not larger than the window uses one window of min(H, W)
+    and no shift; its bias table is sized for that window."""
+    cfg = SwinConfig.preset("nano", img_size=(32, 24))  # stage maps 16x12, 8x6, 4x3
+    assert cfg.stage_windows() == ((4, 2), (4, 2), (3, 0))
+    sd = snp.random_state_dict(cfg, seed=2, buffers=True)
+    assert sd["layers.2.blocks.0.attn.relative_position_bias_table"].shape == (25, 12)
+    assert "layers.2.blocks.1.attn_mask" not in sd and sd["layers.1.blocks.1.attn_mask"].shape == (4, 16, 16)
+    x = np.random.default_rng(7).standard_normal((1, 3, 32, 24))
+    logits, stages = snp.swin_forward(sd, x, cfg, return_stages=True)
+    assert stages[-1].shape == (1, 4, 3, 192) and np.isfinite(logits).all()
+    # the last stage equals its blocks run with window 3 and no shift (a 4x3 map padded to 6x3)
+    last_in = snp.patch_merging(stages[-2], sd["layers.1.downsample.reduction.weight"],
+                                sd["layers.1.downsample.norm.weight"], sd["layers.1.downsample.norm.bias"])
+    p = snp.block_params(sd, "layers.2.")
+    np.testing.assert_allclose(stages[-1], snp.stage(last_in, p, 2, 12, 3, 0, downsample=False))

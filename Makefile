@@ -27,7 +27,11 @@ lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/
 
 test: setup
+	bash tools/install_browser.sh
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+figures: setup
+	$(BIN)/python -m swin_edu.viz.figures --out figures
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import matplotlib
 import matplotlib.colors
@@ -27,21 +27,21 @@ from matplotlib.figure import Figure
 from .._validate import check_float
 
 __all__ = [
-    "OKABE_ITO",
-    "REGION_COLORS",
-    "REGION_HATCHES",
     "ALLOWED_COLOR",
-    "MASKED_COLOR",
-    "HIGHLIGHT",
-    "SEQ_CMAP",
     "DIV_CMAP",
     "DPI",
+    "HIGHLIGHT",
+    "MASKED_COLOR",
+    "OKABE_ITO",
     "RC",
-    "use_style",
+    "REGION_COLORS",
+    "REGION_HATCHES",
+    "SEQ_CMAP",
     "new_figure",
-    "save_png",
     "png_bytes",
+    "save_png",
     "text_color_for",
+    "use_style",
 ]
 
 #: Okabe & Ito (2008), "Color Universal Design": 8 colours distinguishable with any common CVD.

@@ -1,0 +1,32 @@
+"""Figures and interactive widgets, drawn from what ``swin_edu`` computes.
+
+* :mod:`swin_edu.viz.figures`: one function per static figure; ``python -m swin_edu.viz.figures
+  --out figures`` regenerates the course's ``figures/`` (deterministic PNGs + alt text).
+* :mod:`swin_edu.viz.widgets`: ipywidgets explorers (mask, complexity, patches, relative bias).
+* :mod:`swin_edu.viz.style`: the colour-vision-safe palette, hatches and ``use_style()``.
+
+Names are loaded on first use, so ``import swin_edu.viz`` stays cheap and ``python -m
+swin_edu.viz.figures`` does not import the module twice.
+"""
+from importlib import import_module
+
+_LAZY = {
+    "OKABE_ITO": "style", "REGION_COLORS": "style", "REGION_HATCHES": "style", "use_style": "style",
+    "png_bytes": "style", "save_png": "style",
+    "sample_image": "_draw",
+    "FIGURES": "figures", "make_figure": "figures", "alt_text": "figures", "render_all": "figures",
+    "figure_markdown": "figures", "show_figure": "figures",
+    "MaskExplorer": "widgets", "ComplexityExplorer": "widgets", "PatchExplorer": "widgets",
+    "RelativeBiasExplorer": "widgets",
+}
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'swin_edu.viz' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

@@ -1,0 +1,257 @@
+"""The four explorers in plain pytest: set their values, trigger the update, check what they show."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from swin_edu import complexity
+from swin_edu import numpy_ref as snp
+from swin_edu.viz import widgets as vw
+from swin_edu.viz.widgets import (
+    ComplexityExplorer,
+    MaskExplorer,
+    PatchExplorer,
+    RelativeBiasExplorer,
+    mask_state,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+# =========================================================================== mask explorer
+@pytest.fixture(scope="module")
+def mask_ex():
+    return MaskExplorer()
+
+
+def test_mask_explorer_default_is_the_seeds_example(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=2, view="cyclic", window=3, query=5)
+    assert ex.message is None
+    np.testing.assert_array_equal(ex.allowed, [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(ex.allowed.ravel(), snp.shift_mask(8, 8, 4, 2)[3, 5] == 0)
+    assert ex.allowed_positions == [(6, 6), (6, 7), (7, 6), (7, 7)]
+    assert "It may attend to 4 of 16 keys; 12 are masked with -100" in ex.text
+    assert "token (7, 7) of the map, region 4" in ex.text
+    assert "4 windows of 4×4; the naive way: 9 uneven windows" in ex.text
+    assert ex.png.startswith(PNG) and ex.image.value == ex.png
+    assert ex.mask.shape == (16, 16) and set(np.unique(ex.mask)) == {0.0, -100.0}
+    np.testing.assert_array_equal(ex.regions, snp.region_ids(8, 8, 4, 2))
+
+
+def test_moving_a_slider_redraws_once_and_changes_the_mask(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=2, view="cyclic", window=3, query=5)
+    before_png, before_allowed, n = ex.png, ex.allowed.copy(), ex.n_updates
+    ex.controls["query"].value = 10  # what the browser slider does
+    assert ex.n_updates == n + 1
+    assert ex.state["query"] == 10
+    np.testing.assert_array_equal(ex.allowed.ravel(), snp.shift_mask(8, 8, 4, 2)[3, 10] == 0)
+    assert not np.array_equal(ex.allowed, before_allowed)
+    assert ex.png != before_png
+    ex.query = 5  # attribute assignment = set()
+    assert ex.n_updates == n + 2 and ex.png == before_png  # same settings, same picture
+
+
+def test_window_and_query_ranges_follow_the_map(mask_ex):
+    ex = mask_ex.set(H=16, W=16, window_size=4, shift_size=2, view="cyclic")
+    assert ex.controls["window"].max == 15 and ex.controls["query"].max == 15
+    ex.set(view="padded")
+    assert ex.controls["window"].max == 24  # (16/4 + 1)^2 uneven windows
+    ex.set(view="cyclic", H=8, W=8, window_size=2, shift_size=1, window=15, query=3)
+    assert ex.controls["window"].max == 15 and ex.controls["query"].max == 3
+    ex.set(window_size=4)
+    assert ex.controls["window"].max == 3 and ex.state["window"] == 3  # clamped by the slider, no error
+    assert ex.message is None
+    with pytest.raises(ValueError, match=r"window must be in \[0, 4\)"):
+        ex.set(window=4)  # asked for explicitly from code: a clear error
+    with pytest.raises(ValueError, match=r"query must be in \[0, 16\)"):
+        ex.set(query=16)
+    with pytest.raises(ValueError, match=r"window must be in \[0, 9\)"):
+        ex.set(view="padded", window=9)
+    assert ex.state["view"] == "cyclic" and ex.state["window"] == 3  # nothing changed
+
+
+@pytest.mark.parametrize("H, W, M, s", [(8, 8, 4, 2), (12, 8, 4, 2), (14, 14, 7, 3), (10, 9, 4, 2), (6, 6, 3, 1)])
+def test_cyclic_shift_and_padded_windows_attend_to_the_same_tokens(H, W, M, s):
+    """For every real token, roll + mask selects exactly the tokens of its uneven padded window."""
+    Hp, Wp = -(-H // M) * M, -(-W // M) * M
+    for r in range(H):
+        for c in range(W):
+            states = [mask_state(H, W, M, s, view, *vw._locate((r, c), view, Hp, Wp, M, s))
+                      for view in ("cyclic", "padded")]
+            assert states[0].query_pos == states[1].query_pos == (r, c)
+            assert states[0].allowed_positions == states[1].allowed_positions, (r, c)
+
+
+def test_toggling_the_view_keeps_the_selected_token(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=2, view="cyclic", window=3, query=5)
+    cyclic = ex.allowed_positions
+    ex.controls["view"].value = "padded"  # the toggle button
+    assert ex.state["window"] == 8 and ex.state["query"] == 5  # the 2x2 bottom-right uneven window
+    assert ex.allowed_positions == cyclic
+    assert "Uneven window 8 (rows 6–7, cols 6–7: 2×2 tokens, 12 padding slots)" in ex.text
+    assert int(ex.allowed.sum()) == 4 and np.isinf(ex.mask).sum() == 16 * 12
+    ex.set(view="cyclic")
+    assert ex.state["window"] == 3 and ex.state["query"] == 5
+
+
+def test_padding_slot_query_in_padded_view(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=2, view="padded", window=0, query=15)
+    assert ex.message is None
+    assert "is a padding slot" in ex.text
+    assert int(ex.allowed.sum()) == 4  # the 2x2 corner window A
+
+
+def test_shift_zero_is_plain_wmsa(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=0, view="cyclic", window=1, query=0)
+    assert ex.allowed.all() and "no mask" in ex.text
+
+
+def test_map_not_divisible_is_padded_then_shifted(mask_ex):
+    ex = mask_ex.set(H=10, W=9, window_size=4, shift_size=2, view="cyclic", window=8, query=0)
+    assert "padded to 12×12: pad, then shift" in ex.text
+    np.testing.assert_array_equal(ex.allowed.ravel(), snp.shift_mask(12, 12, 4, 2)[8, 0] == 0)
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"H": 8, "W": 8, "window_size": 9, "shift_size": 2}, "Window M=9 is larger than the 8×8 map"),
+    ({"H": 8, "W": 3, "window_size": 4, "shift_size": 2}, "larger than the 8×3 map"),
+    ({"H": 8, "W": 8, "window_size": 4, "shift_size": 4}, "Shift s=4 must be smaller than the window M=4"),
+    ({"H": 8, "W": 8, "window_size": 4, "shift_size": 7}, "Shift s=7"),
+])
+def test_invalid_settings_show_a_message_not_a_traceback(mask_ex, settings, words):
+    ex = mask_ex.set(**settings)
+    assert ex.message is not None and words in ex.message
+    assert ex.allowed is None and ex.allowed_positions is None and ex.text == ""
+    assert ex.png.startswith(PNG)
+    assert "Invalid settings" in ex.info.value and words in ex.info.value.replace("&amp;", "&")
+    ex.set(H=8, W=8, window_size=4, shift_size=2)  # and it recovers
+    assert ex.message is None and ex.allowed is not None
+
+
+def test_invalid_slider_moves_do_not_raise(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=2)
+    ex.controls["shift_size"].value = 11  # straight from the UI
+    assert "Shift s=11" in ex.message
+    ex.controls["window_size"].value = 12
+    assert "larger than the 8×8 map" in ex.message
+    ex.set(window_size=4, shift_size=2)
+    assert ex.message is None
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    ({"H": 0}, ValueError, "H must be in"),
+    ({"H": 65}, ValueError, "H must be in"),
+    ({"H": 8.0}, TypeError, "H must be an int"),
+    ({"view": "rolled"}, ValueError, "view must be one of"),
+    ({"colour": 1}, TypeError, "unknown parameter"),
+])
+def test_set_validates_arguments(mask_ex, kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        mask_ex.set(**kwargs)
+
+
+def test_mask_explorer_constructor_and_state_function_validate():
+    with pytest.raises(ValueError, match="H must be at most 64"):
+        MaskExplorer(H=100)
+    with pytest.raises(ValueError, match="view must be"):
+        MaskExplorer(view="x")
+    with pytest.raises(ValueError, match="shift_size must be smaller|Shift s=4"):
+        mask_state(8, 8, 4, 4)
+    with pytest.raises(ValueError, match="query must be in"):
+        mask_state(8, 8, 4, 2, query=16)
+
+
+def test_widget_displays_in_a_notebook(mask_ex):
+    bundle = mask_ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "swin-mask" in mask_ex.widget._dom_classes
+    assert "swin-mask-query" in mask_ex.controls["query"]._dom_classes
+
+
+# =========================================================================== complexity explorer
+def test_complexity_explorer_reproduces_the_seed():
+    ex = ComplexityExplorer(h=56, w=56, C=96, M=7)
+    assert ex.msa == complexity.msa_breakdown(56, 56, 96)
+    assert ex.wmsa == complexity.wmsa_breakdown(56, 56, 96, 7)
+    assert ex.msa["qk"] + ex.msa["av"] == 1_888_223_232
+    assert ex.wmsa["qk"] + ex.wmsa["av"] == 29_503_488
+    assert ex.msa_total == complexity.msa_macs(56, 56, 96) and ex.wmsa_total == complexity.wmsa_macs(56, 56, 96, 7)
+    assert "64.00× for the attention terms" in ex.text
+    assert f"{ex.msa_total:,d}" in ex.text and f"{ex.wmsa_total:,d}" in ex.text
+    png = ex.png
+    ex.M = 10  # 10 does not divide 56
+    assert "does not divide 56×56: W-MSA runs on the padded 60×60 map" in ex.text
+    assert ex.wmsa == complexity.wmsa_breakdown(56, 56, 96, 10)
+    assert ex.png != png
+    ex.set(h=4, w=4, M=7)
+    assert "larger than the map" in ex.text
+    with pytest.raises(ValueError, match="C must be in"):
+        ex.set(C=0)
+
+
+# =========================================================================== patch explorer
+def test_patch_explorer_vector_is_the_patch_row_by_row():
+    ex = PatchExplorer(patch_size=4, row=22, col=26)
+    img = ex.img
+    np.testing.assert_array_equal(ex.vector, img[88:92, 104:108].reshape(-1))
+    assert ex.tokens_shape == (56, 56, 48) and ex.embedding.shape == (96,)
+    assert "token map 56×56×48" in ex.text and f"{ex.vector[0]:.3f}" in ex.text
+    # embedding = the 4x4 stride-4 conv = linear map on the patch vector
+    rng = np.random.default_rng(0)
+    weight = rng.normal(0.0, 48 ** -0.5, (96, 3, 4, 4)).astype(np.float32)
+    np.testing.assert_allclose(ex.embedding, snp.conv_weight_to_linear(weight) @ ex.vector, rtol=1e-5, atol=1e-6)
+    png = ex.png
+    ex.set(patch_size=16)
+    assert ex.controls["row"].max == 13 and ex.state["row"] == 13  # clamped into the 14x14 grid
+    assert ex.vector.shape == (768,) and ex.png != png
+    ex.embed_dim = 8
+    assert ex.embedding.shape == (8,)
+
+
+def test_patch_explorer_takes_another_image_and_validates():
+    img = np.linspace(0, 1, 32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3)
+    ex = PatchExplorer(patch_size=8, row=1, col=2, image=img)
+    np.testing.assert_array_equal(ex.vector, img[8:16, 16:24].reshape(-1))
+    with pytest.raises(ValueError, match="patch_size must divide"):
+        PatchExplorer(patch_size=5)
+    with pytest.raises(ValueError, match="image must have 3 channels"):
+        PatchExplorer(image=np.zeros((8, 8, 4), np.float32))
+    with pytest.raises(ValueError, match="patch_size must be one of"):
+        ex.set(patch_size=3)
+    with pytest.raises(ValueError, match=r"col must be in \[0, 2\) for patch_size=16"):
+        ex.set(patch_size=16, col=2)
+
+
+# =========================================================================== relative bias explorer
+def test_relative_bias_explorer_index_and_bias():
+    ex = RelativeBiasExplorer(window_size=3, query_row=1, query_col=2)
+    dy, dx = np.divmod(np.arange(9), 3)
+    expected = (1 - dy + 2) * 5 + (2 - dx + 2)
+    np.testing.assert_array_equal(ex.index_row, expected)
+    np.testing.assert_array_equal(ex.bias.ravel(), ex.table[expected, 0])
+    assert "Index row 5: [19, 18, 17, 14, 13, 12, 9, 8, 7]" in ex.text
+    png = ex.png
+    ex.set(window_size=7, query_row=3, query_col=3)
+    assert ex.index_row.shape == (49,) and ex.index_row[24] == 84  # the centre token sees offset (0, 0)
+    assert ex.png != png
+    ex.set(window_size=2)
+    assert ex.state["query_row"] == 1 and ex.controls["query_row"].max == 1
+
+
+def test_relative_bias_explorer_with_a_given_table():
+    table = np.arange(169 * 3, dtype=np.float32).reshape(169, 3)
+    ex = RelativeBiasExplorer(table=table, query_row=0, query_col=0, head=2)
+    assert ex.state["window_size"] == 7 and ex.controls["window_size"].disabled
+    np.testing.assert_array_equal(ex.bias.ravel(), table[snp.relative_position_index(7)[0], 2])
+    with pytest.raises(ValueError, match="window_size must be in"):
+        ex.set(window_size=3)
+    with pytest.raises(ValueError, match="table must have"):
+        RelativeBiasExplorer(table=np.zeros((10, 1)))
+    with pytest.raises(ValueError, match="head must be in"):
+        ex.set(head=3)
+    with pytest.raises(ValueError, match=r"query_row must be in \[0, 7\)"):
+        ex.set(query_row=7)

@@ -12,7 +12,7 @@ LAB_ARGS ?=
 # JupyterLab refuses to run as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test figures bench clean
+.PHONY: setup lab test figures student bench train clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,10 @@ test: setup
 
 figures: setup
 	$(BIN)/python -m swin_edu.viz.figures --out figures
+
+# the student version of every suggested assignment, made by nbgrader (see docs/instructor.md)
+student: setup
+	$(BIN)/python -m swin_edu.classroom release --all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,73 @@
+"""One self-check per exercise of the course: ``check.<name>(your_function)``.
+
+Each check runs your function on a few small cases (``hidden=True``: the extra cases of the graded
+version), under a time limit, on copies of the inputs, and prints either "passed" or one specific
+message: which case failed, expected vs got, the first differing element and a hint. It returns a
+:class:`~swin_edu.exercises.CheckResult` (truthy when passed) and never raises in normal use; while
+nbgrader grades, a failure raises ``CheckFailed`` (an AssertionError) with the same message.
+
+>>> from swin_edu.exercises import check
+>>> from swin_edu import numpy_ref as snp
+>>> bool(check.window_partition(snp.window_partition))  # doctest: +ELLIPSIS
+✅ window_partition: passed all 2 cases. Well done!
+True
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07
+from ._core import CheckResult, Exercise, run_check
+
+#: every exercise of the course, by name (the name of its check function)
+EXERCISES: dict[str, Exercise] = {}
+
+
+def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
+    EXERCISES[ex.name] = ex
+
+    def check_fn(student_fn: Any, *, hidden: bool = False, time_limit: Optional[float] = None) -> CheckResult:
+        return run_check(ex, student_fn, hidden=hidden, time_limit=time_limit)
+
+    check_fn.__name__ = check_fn.__qualname__ = ex.name
+    check_fn.__doc__ = (f"Self-check of notebook {notebook}'s exercise: your `{ex.signature}`.\n\n"
+                        f"Prints the verdict and returns a CheckResult (truthy when passed). "
+                        f"``hidden=True`` runs the graded version's extra cases.")
+    check_fn.notebook = notebook
+    check_fn.exercise = ex
+    return check_fn
+
+
+# notebook 01: patch partition & linear embedding
+patch_partition = _make(nb01.PATCH_PARTITION, "01")
+conv_to_linear = _make(nb01.CONV_TO_LINEAR, "01")
+layer_norm = _make(nb01.LAYER_NORM, "01")
+predict_tokens_shape = _make(nb01.PREDICT_TOKENS_SHAPE, "01")
+# notebook 02: window attention & complexity
+attention = _make(nb02.ATTENTION, "02")
+window_partition = _make(nb02.WINDOW_PARTITION, "02")
+window_reverse = _make(nb02.WINDOW_REVERSE, "02")
+wmsa_macs = _make(nb02.WMSA_MACS, "02")
+# notebook 03: shifted windows & the mask
+cyclic_shift = _make(nb03.CYCLIC_SHIFT, "03")
+region_ids = _make(nb03.REGION_IDS, "03")
+mask_from_regions = _make(nb03.MASK_FROM_REGIONS, "03")
+count_shifted_windows = _make(nb03.COUNT_SHIFTED_WINDOWS, "03")
+# notebook 04: relative position bias
+relative_position_index = _make(nb04.RELATIVE_POSITION_INDEX, "04")
+bias_from_table = _make(nb04.BIAS_FROM_TABLE, "04")
+predict_table_shape = _make(nb04.PREDICT_TABLE_SHAPE, "04")
+# notebook 05: Swin block & patch merging
+patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
+swin_block = _make(nb05.SWIN_BLOCK, "05")
+predict_stage3_shape = _make(nb05.PREDICT_STAGE3_SHAPE, "05")
+predict_stage_windows = _make(nb05.PREDICT_STAGE_WINDOWS, "05")
+# notebook 06: the whole model in numpy
+stage_shapes = _make(nb06.STAGE_SHAPES, "06")
+count_params = _make(nb06.COUNT_PARAMS, "06")
+swin_forward = _make(nb06.SWIN_FORWARD, "06")
+# notebook 07: the PyTorch model
+attention_torch = _make(nb07.ATTENTION_TORCH, "07")
+merge_qkv = _make(nb07.MERGE_QKV, "07")
+
+__all__ = ["EXERCISES"] + list(EXERCISES)

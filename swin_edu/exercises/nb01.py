@@ -1,0 +1,172 @@
+"""Exercises of notebook 01: patch partition and linear embedding."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import numpy_ref as snp
+from ._core import Case, Exercise, Misconception
+from ._data import counting, rand
+
+__all__ = ["PATCH_PARTITION", "CONV_TO_LINEAR", "LAYER_NORM", "PREDICT_TOKENS_SHAPE"]
+
+
+# ----------------------------------------------------------------------------- patch partition
+def _split(images, p):
+    B, H, W, C = images.shape
+    return images.reshape(B, H // p, p, W // p, p, C)
+
+
+def _partition_in_order(images, p, order):
+    B, H, W, C = images.shape
+    return _split(images, p).transpose(order).reshape(B, H // p, W // p, p * p * C)
+
+
+PATCH_PARTITION = Exercise(
+    name="patch_partition",
+    signature="patch_partition_mine(images, patch_size)",
+    reference=snp.patch_partition,
+    cases=lambda: [
+        Case("one 8x8 image with 3 channels holding 0, 1, 2, ..., patch_size=4", (counting(1, 8, 8, 3), 4)),
+        Case("two random 8x12 RGB images, patch_size=4", (rand(2, 8, 12, 3, seed=1), 4)),
+        Case("one 6x6 image with 2 channels, patch_size=2", (counting(1, 6, 6, 2), 2)),
+    ],
+    hidden_cases=lambda: [
+        Case("three 12x8 one-channel float32 images, patch_size=4",
+             (rand(3, 12, 8, 1, seed=2, dtype=np.float32), 4)),
+        Case("a 4x4 image that is a single patch", (counting(1, 4, 4, 3), 4)),
+        Case("two 10x10 images with 5 channels, patch_size=5", (rand(2, 10, 10, 5, seed=3), 5)),
+    ],
+    hint="Split H into (H/p, p) and W into (W/p, p) with one reshape, move the two patch-grid axes in "
+         "front of the two within-patch axes with a transpose, then flatten each patch (row, column, "
+         "channel) with a final reshape.",
+    misconceptions=[
+        Misconception("a plain reshape does not cut patches: it takes p*p*C consecutive numbers of the "
+                      "row-major image, i.e. pixels from one image row. Split H and W into (H/p, p) and "
+                      "(W/p, p) first, then transpose to (B, H/p, W/p, p, p, C), then reshape.",
+                      lambda images, p: images.reshape(images.shape[0], images.shape[1] // p,
+                                                       images.shape[2] // p, -1)),
+        Misconception("your patches are flattened channel by channel (all reds, then all greens...). "
+                      "The seed flattens a patch row by row, pixel by pixel (按行展平): the C channels of "
+                      "one pixel stay together, order (row, column, channel).",
+                      lambda images, p: _partition_in_order(images, p, (0, 1, 3, 5, 2, 4))),
+        Misconception("your patches are flattened column by column. Flatten row by row (按行展平): the "
+                      "within-patch axes must come in the order (row, column, channel).",
+                      lambda images, p: _partition_in_order(images, p, (0, 1, 3, 4, 2, 5))),
+    ],
+)
+
+
+# ----------------------------------------------------------------------------- conv weight -> linear
+CONV_TO_LINEAR = Exercise(
+    name="conv_to_linear",
+    signature="conv_to_linear_mine(weight)",
+    reference=snp.conv_weight_to_linear,
+    cases=lambda: [
+        Case("a conv kernel (C_out=2, C_in=3, 4, 4) holding 0, 1, 2, ...", (counting(2, 3, 4, 4),)),
+        Case("a random Swin-T-like kernel (96, 3, 4, 4)", (rand(96, 3, 4, 4, seed=4, scale=0.02),)),
+    ],
+    hidden_cases=lambda: [
+        Case("a float32 kernel (5, 2, 2, 2)", (rand(5, 2, 2, 2, seed=5, dtype=np.float32),)),
+        Case("a 1x1 conv (4, 6, 1, 1)", (counting(4, 6, 1, 1),)),
+    ],
+    hint="The linear map must read a patch vector in patch_partition's order (row, column, channel): move "
+         "C_in from axis 1 to the end (transpose(0, 2, 3, 1)), then reshape to (C_out, p*p*C_in).",
+    misconceptions=[
+        Misconception("`weight.reshape(C_out, -1)` keeps the conv's (C_in, row, column) order, but "
+                      "patch_partition orders a patch's numbers (row, column, channel). Move C_in last "
+                      "first: weight.transpose(0, 2, 3, 1).reshape(C_out, -1).",
+                      lambda w: w.reshape(w.shape[0], -1)),
+        Misconception("rows and columns of the kernel are swapped: after moving C_in last the axes must be "
+                      "(C_out, row, column, C_in), i.e. transpose(0, 2, 3, 1).",
+                      lambda w: w.transpose(0, 3, 2, 1).reshape(w.shape[0], -1)),
+        Misconception("this is the matrix transposed: like nn.Linear, the weight is stored as (out_features, "
+                      "in_features) = (C_out, p*p*C_in), and applied as tokens @ weight.T.",
+                      lambda w: w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1).T),
+    ],
+)
+
+
+# ----------------------------------------------------------------------------- LayerNorm
+def _ln_unbiased(x, weight, bias, eps=1e-5):
+    mean = x.mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(x.var(-1, ddof=1, keepdims=True) + eps) * weight + bias
+
+
+def _ln_axis0(x, weight, bias, eps=1e-5):
+    return (x - x.mean(0, keepdims=True)) / np.sqrt(x.var(0, keepdims=True) + eps) * weight + bias
+
+
+def _ln_all(x, weight, bias, eps=1e-5):
+    return (x - x.mean()) / np.sqrt(x.var() + eps) * weight + bias
+
+
+def _ln_eps_outside(x, weight, bias, eps=1e-5):
+    return (x - x.mean(-1, keepdims=True)) / (x.std(-1, keepdims=True) + eps) * weight + bias
+
+
+def _ln_no_affine(x, weight, bias, eps=1e-5):
+    return snp.layer_norm(x, eps=eps)
+
+
+LAYER_NORM = Exercise(
+    name="layer_norm",
+    signature="layer_norm_mine(x, weight, bias, eps=1e-5)",
+    reference=lambda x, weight, bias, eps=1e-5: snp.layer_norm(x, weight, bias, eps),
+    cases=lambda: [
+        Case("tokens (2, 3, 4), C=4 channels, random weight and bias",
+             (rand(2, 3, 4, seed=6, scale=2.0), rand(4, seed=7, offset=1.0), rand(4, seed=8))),
+        Case("5 tokens of 8 channels far from zero (mean about 100)",
+             (rand(5, 8, seed=9, offset=100.0), np.ones(8), np.zeros(8))),
+        Case("4 tokens of 16 channels that vary very little (std 0.01): eps matters",
+             (rand(4, 16, seed=15, scale=0.01), rand(16, seed=16, offset=1.0), rand(16, seed=17))),
+    ],
+    hidden_cases=lambda: [
+        Case("a float32 feature map (1, 2, 2, 16)",
+             (rand(1, 2, 2, 16, seed=10, dtype=np.float32), rand(16, seed=11, dtype=np.float32, offset=1.0),
+              rand(16, seed=12, dtype=np.float32))),
+        Case("constant tokens (variance 0: only eps avoids 0/0), eps=1e-3",
+             (np.full((3, 6), 2.5), rand(6, seed=13), rand(6, seed=14)), {"eps": 1e-3}),
+    ],
+    rtol=1e-4, atol=1e-5,
+    hint="LayerNorm normalises every token on its own, over its C channels (the last axis): "
+         "mean and variance with axis=-1, keepdims=True, then (x - mean) / sqrt(var + eps) * weight + bias.",
+    nan_hint="a constant token has variance 0: eps goes inside the square root, sqrt(var + eps), so the "
+             "division is never 0/0.",
+    misconceptions=[
+        Misconception("you used the unbiased variance (dividing by C-1). LayerNorm divides by C: np.var and "
+                      "x.var() do that by default (ddof=0).", _ln_unbiased),
+        Misconception("you normalised over the wrong axis. Each token is normalised over its own channels: "
+                      "axis=-1 (the last axis), with keepdims=True so the result broadcasts.", _ln_axis0),
+        Misconception("you normalised over the whole array at once. Each token is normalised over its own "
+                      "channels only: mean and var along axis=-1, keepdims=True.", _ln_all),
+        Misconception("eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (std + eps).",
+                      _ln_eps_outside),
+        Misconception("you forgot the learned affine part: after normalising, multiply by weight and "
+                      "add bias.",
+                      _ln_no_affine),
+    ],
+)
+
+
+# ----------------------------------------------------------------------------- predict the shape
+PREDICT_TOKENS_SHAPE = Exercise(
+    name="predict_tokens_shape",
+    signature="predict_tokens_shape()",
+    reference=None,
+    kind="shape",
+    cases=lambda: [Case("one 224x224 RGB image after patch partition (patch 4), before the embedding",
+                        expected=(1, 56, 56, 48))],
+    entry_names=("B", "H/4", "W/4", "channels"),
+    entry_hints=("there is one image.", "a 224-pixel side holds 224/4 patches.",
+                 "a 224-pixel side holds 224/4 patches.",
+                 "before the embedding, a token is a whole flattened patch: how many numbers are in a 4x4 "
+                 "patch of RGB pixels?"),
+    known_answers={
+        (1, 56, 56, 96): "96 is C after the linear embedding. The question asks about the moment right after "
+                         "patch partition: a token is still a flattened 4x4x3 patch.",
+        (1, 3, 224, 224): "that is the image itself (channels first). Count patches per side and numbers "
+                          "per patch.",
+        (1, 224, 224, 3): "that is the image itself. Count patches per side and numbers per patch.",
+        (3136, 48): "right count of tokens, but keep the grid: (B, H/4, W/4, channels).",
+    },
+)

@@ -1,0 +1,257 @@
+"""Exercises of notebook 08: training a tiny Swin (learning-rate schedule, label smoothing, confusion matrix).
+
+The check functions of this notebook are :data:`check` here (``check.lr_schedule(fn)``, ...), built the
+same way as :mod:`swin_edu.exercises.check`; the :class:`Exercise` objects are exported so that the
+course-wide ``check`` module can register them too.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import types
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from ._core import Case, CheckResult, Exercise, Misconception, describe, run_check
+
+__all__ = ["LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY", "CONFUSION_MATRIX", "check", "EXERCISES"]
+
+
+# ----------------------------------------------------------------------------- learning-rate schedule
+def lr_reference(step, total_steps, warmup_steps, base_lr, min_lr):
+    from ..train import lr_at
+
+    return lr_at(step, total_steps, warmup_steps, base_lr, min_lr)
+
+
+def _cos(step, total, warm, base, low, *, span_from_zero=False, full_period=False, ignore_min=False,
+         warm_from_zero=False, no_warmup=False):
+    if step < warm and not no_warmup:
+        return base * (step if warm_from_zero else step + 1) / warm
+    span = total if span_from_zero else max(total - warm, 1)
+    t = min(max(step if span_from_zero else step - warm, 0), span) / span
+    lo = 0.0 if ignore_min else low
+    return lo + (base - lo) * 0.5 * (1.0 + math.cos((2 if full_period else 1) * math.pi * t))
+
+
+_LR_MISTAKES = [
+    ("your warm-up starts at 0: the first step (step=0) would not train at all. Count the step as "
+     "step + 1: lr = base_lr * (step + 1) / warmup_steps.", dict(warm_from_zero=True)),
+    ("the cosine must start when the warm-up ends: use t = (step - warmup_steps) / (total_steps - "
+     "warmup_steps), so that lr = base_lr right after the warm-up and min_lr at the end.",
+     dict(span_from_zero=True)),
+    ("your cosine goes down and up again: it should be half a period, 0.5 * (1 + cos(pi * t)), not "
+     "cos(2 * pi * t).", dict(full_period=True)),
+    ("the schedule ends at 0 instead of min_lr: lr = min_lr + (base_lr - min_lr) * 0.5 * (1 + cos(pi * t)).",
+     dict(ignore_min=True)),
+    ("there is no warm-up: for step < warmup_steps the rate rises linearly, base_lr * (step + 1) / warmup_steps.",
+     dict(no_warmup=True)),
+]
+
+
+def _lr_compare(got: Any, expected: float, case: Case) -> Optional[list]:
+    if got is None:
+        return ["expected: a float", "got:      None",
+                "hint: your function returned nothing. Did you forget the `return` statement?"]
+    if isinstance(got, np.generic) or (isinstance(got, np.ndarray) and got.size == 1 and got.ndim == 0):
+        got = got.item()
+    elif type(got).__module__.startswith("torch") and hasattr(got, "numel") and got.numel() == 1:
+        got = got.item()
+    if isinstance(got, bool) or not isinstance(got, numbers.Real):
+        return ["expected: a float (the learning rate of this step)", f"got:      {describe(got)}",
+                "hint: return one number, e.g. `return base_lr * (step + 1) / warmup_steps`."]
+    got = float(got)
+    if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-12):
+        return None
+    lines = [f"expected: {expected:.6g}", f"got:      {got:.6g}"]
+    for hint, flags in _LR_MISTAKES:
+        try:
+            wrong = _cos(*case.args, **flags)
+        except Exception:  # noqa: BLE001
+            continue
+        if not math.isclose(wrong, expected, rel_tol=1e-9) and math.isclose(got, wrong, rel_tol=1e-6, abs_tol=1e-12):
+            return lines + ["hint: " + hint]
+    return lines + ["hint: " + LR_SCHEDULE.hint]
+
+
+def _lr_case(step, total=100, warm=10, base=1e-3, low=1e-5, what=""):
+    return Case(f"step={step} of total_steps={total}, warmup_steps={warm}, base_lr={base:g}, min_lr={low:g}"
+                + (f" ({what})" if what else ""), (step, total, warm, base, low))
+
+
+LR_SCHEDULE = Exercise(
+    name="lr_schedule",
+    signature="lr_schedule_mine(step, total_steps, warmup_steps, base_lr, min_lr)",
+    reference=lr_reference,
+    kind="custom",
+    compare=_lr_compare,
+    cases=lambda: [
+        _lr_case(0, what="the first step of the warm-up"),
+        _lr_case(4, what="inside the warm-up"),
+        _lr_case(9, what="the last warm-up step: the peak"),
+        _lr_case(10, what="the cosine starts"),
+        _lr_case(55, what="half-way through the cosine"),
+        _lr_case(80, what="late in the cosine"),
+        _lr_case(99, what="the last step"),
+    ],
+    hidden_cases=lambda: [
+        _lr_case(0, total=50, warm=0, base=0.5, low=0.0, what="no warm-up at all"),
+        _lr_case(30, total=40, warm=5, base=2e-3, low=1e-4),
+        _lr_case(40, total=40, warm=5, base=2e-3, low=1e-4, what="at total_steps: min_lr"),
+        _lr_case(2, total=40, warm=5, base=2e-3, low=1e-4),
+    ],
+    hint="warm-up: base_lr * (step + 1) / warmup_steps while step < warmup_steps; then t = (step - "
+         "warmup_steps) / (total_steps - warmup_steps) and lr = min_lr + (base_lr - min_lr) * 0.5 * "
+         "(1 + cos(pi * t)).",
+)
+
+
+# ----------------------------------------------------------------------------- label smoothing
+def smoothed_ce_reference(logits, target, smoothing):
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits, target, label_smoothing=smoothing)
+
+
+def _t(*shape, seed=0, scale=1.0, dtype="float32"):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return (scale * torch.randn(*shape, generator=g, dtype=torch.float64)).to(getattr(torch, dtype))
+
+
+def _labels(n, k, seed=0):
+    import torch
+
+    return torch.randint(k, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+def _ce_other_convention(logits, target, smoothing):
+    import torch
+
+    K = logits.shape[-1]
+    logp = torch.log_softmax(logits, -1)
+    q = torch.full_like(logp, smoothing / (K - 1))
+    q.scatter_(-1, target[:, None], 1 - smoothing)
+    return -(q * logp).sum(-1).mean()
+
+
+def _ce_sum(logits, target, smoothing):
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits, target, label_smoothing=smoothing, reduction="sum")
+
+
+def _ce_plain(logits, target, smoothing):
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits, target) if smoothing else None
+
+
+SMOOTHED_CROSS_ENTROPY = Exercise(
+    name="smoothed_cross_entropy",
+    signature="smoothed_cross_entropy_mine(logits, target, smoothing)",
+    reference=smoothed_ce_reference,
+    kind="torch",
+    dtype="kind",
+    rtol=1e-5, atol=1e-6,
+    cases=lambda: [
+        Case("a batch of 4 images, 3 classes, smoothing=0.1", (_t(4, 3, seed=1), _labels(4, 3, 1), 0.1)),
+        Case("8 images, 10 classes, smoothing=0 (plain cross-entropy)", (_t(8, 10, seed=2), _labels(8, 10, 2), 0.0)),
+        Case("8 images, 10 classes, smoothing=0.3", (_t(8, 10, seed=3), _labels(8, 10, 3), 0.3)),
+    ],
+    hidden_cases=lambda: [
+        Case("large logits (up to ~200): exp() overflows unless you use log_softmax",
+             (_t(5, 10, seed=4, scale=80.0), _labels(5, 10, 4), 0.1)),
+        Case("one image, 2 classes, smoothing=0.5", (_t(1, 2, seed=5), _labels(1, 2, 5), 0.5)),
+    ],
+    hint="logp = torch.log_softmax(logits, dim=-1); the smoothed target puts 1 - smoothing + smoothing/K on "
+         "the true class and smoothing/K on every class; loss = -(target * logp).sum(-1), averaged over the batch. "
+         "Equivalently (1 - smoothing) * NLL + smoothing * (-logp.mean(-1)).",
+    nan_hint="softmax of large logits overflows (exp(200) = inf); torch.log_softmax computes log(softmax) "
+             "stably.",
+    misconceptions=[
+        Misconception("you spread smoothing / (K - 1) over the wrong classes only. The paper's recipe (timm, "
+                      "torch's label_smoothing) spreads smoothing / K over *all* K classes, the true one "
+                      "included: the true class gets 1 - smoothing + smoothing / K.", _ce_other_convention),
+        Misconception("you summed the loss over the batch: average it (.mean()) so that the loss does not "
+                      "grow with the batch size.", _ce_sum),
+        Misconception("this is the plain cross-entropy: the smoothing was not applied.", _ce_plain),
+    ],
+)
+
+
+# ----------------------------------------------------------------------------- confusion matrix
+def confusion_reference(preds, labels, num_classes):
+    from ..train import confusion_matrix
+
+    return confusion_matrix(preds, labels, num_classes)
+
+
+def _ints(*vals):
+    return np.array(vals, dtype=np.int64)
+
+
+CONFUSION_MATRIX = Exercise(
+    name="confusion_matrix",
+    signature="confusion_matrix_mine(preds, labels, num_classes)",
+    reference=confusion_reference,
+    kind="array",
+    dtype=None,  # counts: ints expected, floats with the right values are accepted
+    cases=lambda: [
+        Case("preds=[0, 1, 1, 2], labels=[0, 1, 2, 2], 3 classes", (_ints(0, 1, 1, 2), _ints(0, 1, 2, 2), 3)),
+        Case("every image right: 5 images, 4 classes", (_ints(3, 1, 0, 2, 2), _ints(3, 1, 0, 2, 2), 4)),
+        Case("20 random predictions, 5 classes (one class never predicted)",
+             (np.random.default_rng(0).integers(0, 4, 20), np.random.default_rng(1).integers(0, 5, 20), 5)),
+    ],
+    hidden_cases=lambda: [
+        Case("100 random predictions, 10 classes", (np.random.default_rng(2).integers(0, 10, 100),
+                                                    np.random.default_rng(3).integers(0, 10, 100), 10)),
+        Case("a single image of class 1 predicted as 0, 2 classes", (_ints(0), _ints(1), 2)),
+    ],
+    hint="C = np.zeros((num_classes, num_classes), dtype=np.int64); for each image add 1 at C[label, pred] "
+         "(rows: the true class, columns: the predicted class). np.add.at(C, (labels, preds), 1) does it "
+         "without a loop.",
+    misconceptions=[
+        Misconception("rows and columns are swapped: C[i, j] counts images of *true* class i predicted as j, "
+                      "so index with [label, pred].",
+                      lambda p, t, k: confusion_reference(t, p, k)),
+        Misconception("a fancy-index assignment `C[labels, preds] += 1` counts repeated pairs only once; use "
+                      "np.add.at(C, (labels, preds), 1) or a loop.",
+                      lambda p, t, k: _buggy_fancy(p, t, k)),
+    ],
+)
+
+
+def _buggy_fancy(p, t, k):
+    c = np.zeros((k, k), dtype=np.int64)
+    c[np.asarray(t), np.asarray(p)] += 1
+    return c
+
+
+# ----------------------------------------------------------------------------- the checks of notebook 08
+EXERCISES: dict[str, Exercise] = {}
+
+
+def _make(ex: Exercise) -> Callable[..., CheckResult]:
+    EXERCISES[ex.name] = ex
+
+    def check_fn(student_fn: Any, *, hidden: bool = False, time_limit: Optional[float] = None) -> CheckResult:
+        return run_check(ex, student_fn, hidden=hidden, time_limit=time_limit)
+
+    check_fn.__name__ = check_fn.__qualname__ = ex.name
+    check_fn.__doc__ = (f"Self-check of notebook 08's exercise: your `{ex.signature}`.\n\nPrints the verdict "
+                        f"and returns a CheckResult (truthy when passed). ``hidden=True`` runs the graded "
+                        f"version's extra cases.")
+    check_fn.notebook = "08"
+    check_fn.exercise = ex
+    return check_fn
+
+
+#: ``check.lr_schedule(fn)``, ``check.smoothed_cross_entropy(fn)``, ``check.confusion_matrix(fn)``
+check = types.SimpleNamespace(
+    lr_schedule=_make(LR_SCHEDULE),
+    smoothed_cross_entropy=_make(SMOOTHED_CROSS_ENTROPY),
+    confusion_matrix=_make(CONFUSION_MATRIX),
+)

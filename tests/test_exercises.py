@@ -1,0 +1,686 @@
+"""The self-checks of the course: the reference passes every exercise, and typical wrong answers are each
+caught with one specific message (never a traceback from inside the checker, never a hang)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from swin_edu import numpy_ref as snp
+from swin_edu.config import SwinConfig
+from swin_edu.exercises import CheckFailed, check, last_result, settings, use_or_reference
+from swin_edu.exercises import EXERCISES as ALL_EXERCISES
+from swin_edu.exercises import nb02, nb03, nb06, nb07
+from swin_edu.layout import is_derived_buffer
+
+FAST_LIMIT = 0.5  # seconds: the time limit used for the looping implementations below
+#: the exercises of notebooks 01-07 (other notebooks may register theirs in the same registry)
+COURSE_NOTEBOOKS = {f"0{i}" for i in range(1, 8)}
+EXERCISES = {n: e for n, e in ALL_EXERCISES.items() if getattr(check, n).notebook in COURSE_NOTEBOOKS}
+
+
+@pytest.fixture(autouse=True)
+def _not_grading(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("SWIN_EDU_STRICT_CHECKS", raising=False)
+    monkeypatch.setattr(settings, "quiet", True)
+
+
+def _answer(name):
+    """A correct answer for each exercise (predictions: the expected tuple)."""
+    ex = EXERCISES[name]
+    if ex.kind == "shape":
+        expected = ex.cases()[0].expected
+        return lambda: expected
+    return ex.reference
+
+
+def run(name, fn, **kw):
+    return getattr(check, name)(fn, **kw)
+
+
+# ------------------------------------------------------------------------------------------ references
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+@pytest.mark.parametrize("hidden", [False, True])
+def test_correct_answer_passes(name, hidden):
+    res = run(name, _answer(name), hidden=hidden)
+    assert res.passed, res.message
+    assert res.message.startswith("✅")
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_unsolved_says_not_solved_yet(name):
+    def stub(*args, **kwargs):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    res = run(name, stub)
+    assert res.status == "unsolved" and not res
+    assert "not solved yet" in res.message
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_every_exercise_has_visible_and_hidden_cases_or_is_a_prediction(name):
+    ex = EXERCISES[name]
+    assert ex.cases(), name
+    assert ex.kind == "shape" or ex.hidden_cases(), f"{name} has no hidden cases"
+    assert all(c.label for c in ex.cases() + ex.hidden_cases())
+
+
+# ------------------------------------------------------------------------------------------ wrong answers
+def loops_forever(*args, **kwargs):
+    while True:
+        pass
+
+
+def raises_inside(*args, **kwargs):
+    return np.zeros(3).reshape(2, 2)
+
+
+def returns_none(*args, **kwargs):
+    return None
+
+
+def _roll(x, s, axis=(1, 2)):
+    return np.roll(x, s, axis=axis)
+
+
+def _wp_loop_list(x, M):
+    B, H, W, C = x.shape
+    return [x[b, i:i + M, j:j + M] for b in range(B) for i in range(0, H, M) for j in range(0, W, M)]
+
+
+def _wp_mutates(x, M):
+    x -= 1.0
+    return snp.window_partition(x + 1.0, M)
+
+
+def _wp_float32(x, M):
+    return snp.window_partition(x, M).astype(np.float32 if x.dtype == np.float64 else np.float64)
+
+
+def _wp_nan(x, M):
+    out = snp.window_partition(x, M)
+    out[0, 0, 0, 0] = np.nan
+    return out
+
+
+def _wp_torch(x, M):
+    import torch
+
+    return torch.from_numpy(snp.window_partition(x, M))
+
+
+def _pp_grid_transposed(images, p):
+    return snp.patch_partition(images, p).transpose(0, 2, 1, 3)
+
+
+def _ln_int(x, weight, bias, eps=1e-5):
+    return snp.layer_norm(x, weight, bias, eps).astype(np.int64)
+
+
+def _ln_no_eps(x, weight, bias, eps=1e-5):
+    mean = x.mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(((x - mean) ** 2).mean(-1, keepdims=True)) * weight + bias
+
+
+def _att_naive_softmax(q, k, v):
+    logits = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    e = np.exp(logits)
+    return e / e.sum(-1, keepdims=True) @ v
+
+
+def _att_kT_missing(q, k, v):
+    return snp.softmax(q @ k / np.sqrt(q.shape[-1])) @ v
+
+
+def _macs_float(h, w, C, M):
+    return 4 * h * w * C ** 2 + 2 * (h * w / M ** 2) * M ** 4 * C
+
+
+def _macs_off_by_one(h, w, C, M):
+    return 4 * h * w * C * C + 2 * (M - 1) ** 2 * h * w * C
+
+
+def _region_two_bands(H, W, M, s):
+    ids = np.zeros((H, W), dtype=int)
+    if s:
+        ids[-s:, :] += 1
+        ids[:, -s:] += 2
+    return ids
+
+
+def _region_wrong_bands(H, W, M, s):
+    ids = np.zeros((H, W), dtype=int)
+    bands = (slice(0, s), slice(s, M), slice(M, None))
+    for a, r in enumerate(bands):
+        for b, c in enumerate(bands):
+            ids[r, c] = 3 * a + b
+    return ids
+
+
+def _rpi_float(M):
+    return snp.relative_position_index(M).astype(np.float64)
+
+
+def _rpi_loop_forever_for_big(M):
+    while M > 3:
+        pass
+    return snp.relative_position_index(M)
+
+
+def _merge_mutates(x):
+    x[:, ::2] = 0
+    return snp.patch_merging_gather(x)
+
+
+def _stage_shapes_floor(cfg, img_size):
+    H, W = (img_size, img_size) if isinstance(img_size, int) else img_size
+    h, w = H // cfg.patch_size, W // cfg.patch_size
+    out = []
+    for i in range(cfg.num_layers):
+        out.append((h, w, cfg.embed_dim * 2 ** i))
+        h, w = h // 2, w // 2
+    return out
+
+
+def _stage_shapes_no_patch(cfg, img_size):
+    p = cfg.patch_size
+    return [(h * p, w * p, c) for h, w, c in nb06.stage_shapes_reference(cfg, img_size)]
+
+
+def _stage_shapes_same_c(cfg, img_size):
+    return [(h, w, cfg.embed_dim) for h, w, c in nb06.stage_shapes_reference(cfg, img_size)]
+
+
+def _forward_nchw(state_dict, images, cfg):
+    return snp.swin_forward(state_dict, images.transpose(0, 1, 3, 2), cfg)
+
+
+def _forward_features(state_dict, images, cfg):
+    """Forgot the head: returns the pooled features (B, num_features) instead of logits."""
+    return snp.swin_forward({k: v for k, v in state_dict.items() if not k.startswith("head")}, images,
+                            cfg.replace(num_classes=0))
+
+
+def _qkv_numpy(q, k, v):
+    return np.concatenate([q.numpy(), k.numpy(), v.numpy()], 0)
+
+
+def _qkv_stack(q, k, v):
+    import torch
+
+    return torch.stack([q, k, v])
+
+
+def _att_torch_bool(q, k, v, mask):
+    import torch.nn.functional as F
+
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else mask == 0)
+
+
+def _att_torch_mutates(q, k, v, mask):
+    q.mul_(q.shape[-1] ** -0.5)
+    return nb07._explicit(q, k, v, mask, scale=1.0)
+
+
+WRONG = {
+    "patch_partition": [
+        (raises_inside, "raised ValueError"),
+        (loops_forever, "did not finish within"),
+        (returns_none, "Did you forget the `return`"),
+        (lambda images, p: list(snp.patch_partition(images, p)), "you returned a Python list"),
+        (lambda images, p: images.reshape(images.shape[0], images.shape[1] // p, images.shape[2] // p, -1),
+         "a plain reshape does not cut patches"),
+        (lambda images, p: snp.patch_partition(images, p).astype(np.float32), "the dtype differs"),
+        (_pp_grid_transposed, "the expected one transposed"),
+        (lambda images, p: snp.patch_partition(images.transpose(0, 1, 2, 3)[..., ::-1], p),
+         "the values differ"),
+        (lambda images, p: snp.patch_partition(images, p).reshape(images.shape[0], -1,
+                                                                  images.shape[-1] * p * p),
+         "the shapes differ"),
+        (lambda images, p: images.reshape(images.shape[0], images.shape[1] // p, p, images.shape[2] // p, p,
+                                          -1).transpose(0, 1, 3, 5, 2, 4).reshape(
+            images.shape[0], images.shape[1] // p, images.shape[2] // p, -1), "channel by channel"),
+        (lambda images, p: images.reshape(images.shape[0], images.shape[1] // p, p, images.shape[2] // p, p,
+                                          -1).transpose(0, 1, 3, 4, 2, 5).reshape(
+            images.shape[0], images.shape[1] // p, images.shape[2] // p, -1), "column by column"),
+        (lambda images, patch_size, extra: None, "check your function's signature"),
+    ],
+    "conv_to_linear": [
+        (lambda w: w.reshape(w.shape[0], -1), "keeps the conv's (C_in, row, column) order"),
+        (lambda w: w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1).T, "the matrix transposed"),
+        (lambda w: w.transpose(0, 3, 2, 1).reshape(w.shape[0], -1),
+         "rows and columns of the kernel are swapped"),
+        (lambda w: w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1).tolist(), "you returned a Python list"),
+    ],
+    "layer_norm": [
+        (lambda x, weight, bias, eps=1e-5: (x - x.mean(-1, keepdims=True)) / np.sqrt(
+            x.var(-1, ddof=1, keepdims=True) + eps) * weight + bias, "unbiased variance"),
+        (lambda x, weight, bias, eps=1e-5: (x - x.mean(0)) / np.sqrt(x.var(0) + eps) * weight + bias,
+         "wrong axis"),
+        (lambda x, weight, bias, eps=1e-5: (x - x.mean(-1, keepdims=True)) / (x.std(-1, keepdims=True) + eps)
+         * weight + bias, "eps goes inside the square root"),
+        (lambda x, weight, bias, eps=1e-5: snp.layer_norm(x, eps=eps), "affine part"),
+        (_ln_int, "the dtype differs"),
+        (lambda x, weight, bias, eps=1e-5: (x - x.mean()) / np.sqrt(x.var() + eps) * weight + bias,
+         "over the whole array"),
+    ],
+    "predict_tokens_shape": [
+        (lambda: (1, 56, 56, 96), "96 is C after the linear embedding"),
+        (lambda: (1, 56, 56, 3), "channels (you said 3)"),
+        (lambda: (1, 56, 56), "the prediction has 4 entries"),
+        (lambda: np.zeros((1, 56, 56, 48)), "not an array"),
+        (lambda: None, "must return your prediction"),
+        (lambda: "1, 56, 56, 48", "the prediction has 4 entries"),
+    ],
+    "attention": [
+        (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2)) @ v, "you forgot the scale"),
+        (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2) / q.shape[-1]) @ v, "you divided by d"),
+        (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), axis=-2) @ v,
+         "the softmax runs over the wrong axis"),
+        (_att_kT_missing, "raised ValueError"),
+        (returns_none, "Did you forget the `return`"),
+    ],
+    "window_partition": [
+        (lambda x, M: x.reshape(-1, M, M, x.shape[-1]), "a plain reshape does not cut windows"),
+        (lambda x, M: nb02._wp_order(x, M, (0, 3, 1, 2, 4, 5)), "column-major order"),
+        (lambda x, M: nb02._wp_order(x, M, (0, 1, 3, 4, 2, 5)), "rows and columns are swapped"),
+        (_wp_loop_list, "you returned a Python list"),
+        (_wp_mutates, "modified its input `x` in place"),
+        (_wp_float32, "the dtype differs"),
+        (_wp_nan, "contains NaN"),
+        (_wp_torch, "this exercise is pure numpy"),
+        (loops_forever, "did not finish within"),
+        (lambda x, M: snp.window_partition(x, M)[:-1], "the shapes differ"),
+        (lambda x, M: snp.window_partition(x, M).transpose(0, 3, 1, 2), "the axes are in another order"),
+        (lambda x, M: snp.window_partition(x, M + 1), "raised ValueError"),
+        (lambda x, M: window_partition_mine(x, M), "a name is not defined"),  # noqa: F821
+        (lambda x, M: snp.window_partition(x, M) + 1e-3, "the values differ"),
+    ],
+    "window_reverse": [
+        (lambda w, M, H, W: w.reshape(-1, H, W, w.shape[-1]), "a plain reshape does not put windows back"),
+        (lambda w, M, H, W: nb02._wr_order(w, M, H, W, (0, 1, 4, 2, 3, 5)),
+         "interleave grid and window axes"),
+        (lambda w, M, H, W: snp.window_reverse(w, M, W, H),
+         "the shapes differ: expected (2, 8, 12, 3), got (2, 12, 8, 3)"),
+        (lambda w, M, H, W: snp.window_reverse(w, M, H, W)[0], "the shapes differ"),
+    ],
+    "wmsa_macs": [
+        (lambda h, w, C, M: 2 * nb02.wmsa_macs_reference(h, w, C, M), "you counted FLOPs"),
+        (lambda h, w, C, M: 3 * h * w * C * C + 2 * M * M * h * w * C, "you forgot the output projection"),
+        (lambda h, w, C, M: 4 * h * w * C * C + 2 * M * h * w * C, "not MhwC"),
+        (lambda h, w, C, M: 4 * h * w * C * C + 2 * (h * w) ** 2 * C, "that is global MSA"),
+        (lambda h, w, C, M: 4 * h * w * C * C + M * M * h * w * C, "count both attention matmuls"),
+        (_macs_float, "avoid `/`"),
+        (_macs_off_by_one, "expected: 145,108,992"),
+        (lambda h, w, C, M: str(nb02.wmsa_macs_reference(h, w, C, M)), "return a Python int"),
+        (lambda h, w, C, M: float("nan"), "return a Python int"),
+    ],
+    "cyclic_shift": [
+        (lambda x, s: np.roll(x, (s, s), axis=(1, 2)), "you rolled down and right (+s)"),
+        (lambda x, s: np.roll(x, -s, axis=1), "you rolled only the rows"),
+        (lambda x, s: np.roll(x, -s, axis=2), "you rolled only the columns"),
+        (lambda x, s: np.roll(x, -s), "np.roll without `axis` flattens"),
+        (lambda x, s: np.roll(x, (-s, -s), axis=(0, 1)), "you rolled the batch and row axes"),
+        (lambda x, s: np.roll(x, (-s, -s), axis=(2, 1)).transpose(0, 2, 1, 3), "transposed"),
+        (returns_none, "Did you forget the `return`"),
+    ],
+    "region_ids": [
+        (lambda H, W, M, s: np.zeros((H, W), dtype=int), "must NOT attend to each other"),
+        (_region_wrong_bands, "[0, 4), [4, 6), [6, 8)"),
+        (lambda H, W, M, s: np.arange(H * W).reshape(H, W), "must attend to each other"),
+        (lambda H, W, M, s: snp.region_ids(H, W, M, s)[None], "one label per token"),
+        (lambda H, W, M, s: snp.region_ids(H, W, M, s).tolist(), "start from np.zeros"),
+        (lambda H, W, M, s: snp.region_ids(W + 1, H, M, s), "one label per token"),
+    ],
+    "mask_from_regions": [
+        (lambda ids: np.where(ids[:, :, None] != ids[:, None, :], -np.inf, 0.0), "you used -inf"),
+        (lambda ids: np.where(ids[:, :, None] == ids[:, None, :], -100.0, 0.0), "0 and -100 are swapped"),
+        (lambda ids: ids[:, :, None] != ids[:, None, :], "you returned booleans"),
+        (lambda ids: np.where(ids[:, :, None] != ids[:, None, :], -1.0, 0.0), "not -1"),
+        (lambda ids: np.where(ids[:, :, None] != ids[:, None, :], -1e9, 0.0), "not a huge number"),
+        (lambda ids: np.where(ids[:, :, None] != ids[:, None, :], -100, 0), "the dtype differs"),
+        (lambda ids: np.where(ids != ids[:, :1], -100.0, 0.0), "the shapes differ"),
+    ],
+    "count_shifted_windows": [
+        (lambda H, W, M, s: (H // M) * (W // M), "that is the count before the shift"),
+        (lambda H, W, M, s: (H // M + 1) * (W // M + 1), "with s = 0 nothing is displaced"),
+        (lambda H, W, M, s: (H // M + 1) + (W // M + 1), "multiply the counts"),
+        (lambda H, W, M, s: (H / M + 1) * (W / M + 1), "avoid `/`"),
+    ],
+    "relative_position_index": [
+        (lambda M: nb_rpi(M, base=2 * M), "multiplied by 2M"),
+        (lambda M: nb_rpi(M, base=M - 1), "multiplied by M-1"),
+        (lambda M: nb_rpi(M, base=M), "the values differ"),
+        (lambda M: nb_rpi(M, shift=False), "negative indices"),
+        (lambda M: nb_rpi(M, swap=True), "rows and columns are swapped"),
+        (lambda M: nb_rpi(M, sign=-1), "the offsets have the wrong sign"),
+        (lambda M: nb_rpi(M, shift_cols=False), "only one offset was shifted"),
+        (_rpi_float, "must hold integers"),
+        (lambda M: snp.relative_coords(M), "the shapes differ"),
+    ],
+    "bias_from_table": [
+        (lambda table, M: table[snp.relative_position_index(M)], "the axes are in another order"),
+        (lambda table, M: snp.relative_position_bias(table, M).transpose(0, 2, 1),
+         "the index is used transposed"),
+        (lambda table, M: table[snp.relative_position_index(M).ravel()].reshape(-1, M * M, M * M),
+         "all the right numbers are there"),
+    ],
+    "predict_table_shape": [
+        (lambda: (49, 12), "49 = M*M"),
+        (lambda: (12, 169), "offsets are the rows"),
+        (lambda: (169, 384), "one column per head"),
+        (lambda: (170, 12), "rows (you said 170)"),
+    ],
+    "patch_merging_gather": [
+        (lambda x: nb05_gather(x, ((0, 0), (0, 1), (1, 0), (1, 1))), "gather order"),
+        (lambda x: np.stack([x[:, r::2, c::2] for r, c in snp.GATHER_OFFSETS], -1).reshape(
+            x.shape[0], x.shape[1] // 2, x.shape[2] // 2, -1), "interleaved"),
+        (lambda x: x.reshape(x.shape[0], x.shape[1] // 2, x.shape[2] // 2, -1),
+         "a plain reshape does not gather"),
+        (lambda x: np.stack([x[:, r::2, c::2] for r, c in snp.GATHER_OFFSETS], 3), "the shapes differ"),
+        (_merge_mutates, "modified its input `x` in place"),
+        (lambda x: snp.patch_merging(x, np.ones((2 * x.shape[-1], 4 * x.shape[-1]))), "the shapes differ"),
+    ],
+    "swin_block": [
+        (lambda x, p, n, M, s: nb05_wrong("post_norm")(x, p, n, M, s), "post-norm"),
+        (lambda x, p, n, M, s: nb05_wrong("no_attn_residual")(x, p, n, M, s),
+         "attention branch lost its residual"),
+        (lambda x, p, n, M, s: nb05_wrong("no_mlp_residual")(x, p, n, M, s), "MLP branch lost its residual"),
+        (lambda x, p, n, M, s: nb05_wrong("no_shift")(x, p, n, M, s), "the shift was ignored"),
+        (lambda x, p, n, M, s: nb05_wrong("parallel")(x, p, n, M, s), "one after the other"),
+        (lambda x, p, n, M, s: nb05_wrong("norm1_twice")(x, p, n, M, s), "its own LayerNorm, norm2"),
+        (lambda x, params, num_heads, M, shift: params.pop("norm1.weight"), "modified its input `params`"),
+        (lambda x, params, num_heads, M, shift: snp.swin_block(x, params, num_heads, M, M),
+         "raised ValueError"),
+    ],
+    "predict_stage3_shape": [
+        (lambda: (1, 7, 7, 768), "that is stage 4"),
+        (lambda: (1, 28, 28, 192), "that is stage 2"),
+        (lambda: (1, 14, 14, 192), "each merging doubles the channels"),
+        (lambda: (1, 14, 14, 768), "not quadruple"),
+        (lambda: [1, 14, 14, 384.0], "passed"),
+    ],
+    "predict_stage_windows": [
+        (lambda: ((7, 3),) * 4, "one single window"),
+        (lambda: ((7, 3), (7, 3), (7, 3), (7, 2)), "stage 4 (you said (7, 2))"),
+        (lambda: ((7, 4), (7, 4), (7, 4), (7, 0)), "floor(7/2)"),
+    ],
+    "stage_shapes": [
+        (_stage_shapes_floor, "odd sizes round *up*"),
+        (_stage_shapes_no_patch, "divides the image size by the patch size"),
+        (_stage_shapes_same_c, "doubles the channels"),
+        (lambda cfg, img: nb06.stage_shapes_reference(cfg, img)[:-1], "stages (len(cfg.depths))"),
+        (lambda cfg, img: [(h, w) for h, w, c in nb06.stage_shapes_reference(cfg, img)],
+         "each entry is (H, W, C)"),
+        (lambda cfg, img: 42, "return a list like"),
+        (lambda cfg, img: nb06.stage_shapes_reference(cfg, cfg.img_size), "use the img_size argument"),
+    ],
+    "count_params": [
+        (lambda sd: sum(v.size for v in sd.values()), "you counted the derived buffers"),
+        (lambda sd: len(sd), "expected: "),
+        (lambda sd: sum(1 for k in sd if not is_derived_buffer(k)), "you counted tensors, not numbers"),
+        (lambda sd: float(sum(v.size for k, v in sd.items() if not is_derived_buffer(k))), "avoid `/`"),
+        (lambda sd: sum(v.size for k, v in sd.items() if k.endswith(".weight") and not is_derived_buffer(k)),
+         "only the weight matrices"),
+        (lambda sd: [sd.pop(k) for k in list(sd) if is_derived_buffer(k)] and 0, "modified its input"),
+    ],
+    "swin_forward": [
+        (lambda sd, images, cfg: nb06._forward_wrong("no_norm")(sd, images, cfg), "the final LayerNorm"),
+        (lambda sd, images, cfg: nb06._forward_wrong("max_pool")(sd, images, cfg), "not by their maximum"),
+        (lambda sd, images, cfg: nb06._forward_wrong("always_shift")(sd, images, cfg), "cfg.stage_windows()"),
+        (_forward_features, "the shapes differ"),
+        (lambda sd, images, cfg: snp.swin_forward(sd, images.transpose(0, 2, 3, 1), cfg),
+         "raised ValueError"),
+        (_forward_nchw, "the values differ"),
+    ],
+    "attention_torch": [
+        (lambda q, k, v, m: nb07._explicit(q, k, v, m, scale=1.0), "you forgot the scale"),
+        (lambda q, k, v, m: nb07._explicit(q, k, v, m, dim=-2), "the softmax runs over the wrong dimension"),
+        (lambda q, k, v, m: nb07._explicit(q, k, v, m, sign=-1), "*added* to the logits"),
+        (lambda q, k, v, m: nb07._explicit(q, k, v, None), "the mask was ignored"),
+        (lambda q, k, v, m: nb07._explicit(q, k, v, m).numpy(), "return a torch.Tensor, not a numpy array"),
+        (_att_torch_bool, "the values differ"),
+        (_att_torch_mutates, "modified its input `q` in place"),
+        (lambda q, k, v, m: nb07._explicit(q, k, v, m).double(), "the dtype differs"),
+    ],
+    "merge_qkv": [
+        (lambda q, k, v: nb07._cat(k, q, v), "the official order is q, k, v"),
+        (lambda q, k, v: nb07._cat(v, k, q), "you have v, k, q"),
+        (lambda q, k, v: nb07._cat(q, k, v, dim=1), "concatenate along dim 0"),
+        (_qkv_numpy, "return a torch.Tensor, not a numpy array"),
+        (_qkv_stack, "all the right numbers are there, in the wrong shape"),
+        (lambda q, k, v: [q, k, v], "return a torch.Tensor built with torch operations"),
+    ],
+}
+
+
+def nb_rpi(M, base=None, shift=True, shift_cols=True, swap=False, sign=1):
+    from swin_edu.exercises import nb04
+
+    base = 2 * M - 1 if base is None else base
+    return nb04._index(M, base, shift, shift and shift_cols, swap, sign)
+
+
+def nb05_gather(x, offsets):
+    from swin_edu.exercises import nb05
+
+    return nb05._gather(x, offsets)
+
+
+def nb05_wrong(kind):
+    from swin_edu.exercises import nb05
+
+    return nb05._block_wrong(kind)
+
+
+CASES = [(name, i) for name in sorted(WRONG) for i in range(len(WRONG[name]))]
+
+
+@pytest.mark.parametrize("name,i", CASES, ids=[f"{n}-{i}" for n, i in CASES])
+def test_wrong_answer_is_caught_with_a_specific_message(name, i):
+    fn, expected = WRONG[name][i]
+    start = time.perf_counter()
+    res = run(name, fn, time_limit=FAST_LIMIT)
+    if res.passed:  # some mistakes only show on the hidden cases of the graded version
+        res = run(name, fn, time_limit=FAST_LIMIT, hidden=True)
+    elapsed = time.perf_counter() - start
+    if expected == "passed":
+        assert res.passed, res.message
+        return
+    assert res.status == "failed", res.message
+    assert expected in res.message, f"expected {expected!r} in:\n{res.message}"
+    assert "Traceback" not in res.message
+    assert "hint:" in res.message or name.startswith("predict"), res.message
+    assert elapsed < FAST_LIMIT + 5, elapsed
+
+
+def test_every_exercise_has_a_list_of_wrong_answers():
+    assert set(WRONG) == set(EXERCISES)
+    for name, wrongs in WRONG.items():
+        assert len(wrongs) >= 3, name
+
+
+def test_every_misconception_is_reachable():
+    """Each misconception hint of each exercise is shown for at least one wrong answer above."""
+    for name, ex in EXERCISES.items():
+        messages = [run(name, fn, time_limit=FAST_LIMIT, hidden=h).message
+                    for fn, exp in WRONG[name] if exp != "passed" for h in (False, True)]
+        for m in ex.misconceptions:
+            assert any(m.hint in msg for msg in messages), f"{name}: hint never shown: {m.hint[:60]}"
+
+
+# ------------------------------------------------------------------------------------------ the engine
+def test_message_names_case_expected_got_and_first_difference():
+    res = check.window_partition(lambda x, M: snp.window_partition(x, M) * 2)
+    msg = res.message
+    assert "case 1 of 2 failed" in msg and "the seed's 4x4 map" in msg
+    assert "expected: numpy array of shape (4, 2, 2, 1), dtype float64" in msg
+    assert "first difference at index [0, 0, 1, 0]: expected 1, got 2" in msg
+    assert "15 of 16 elements differ" in msg
+
+
+def test_error_message_points_at_the_students_line():
+    def window_partition_mine(x, M):
+        y = x.reshape(7, -1)
+        return y
+
+    res = check.window_partition(window_partition_mine)
+    assert "raised ValueError" in res.message
+    assert "`y = x.reshape(7, -1)`" in res.message
+
+
+def test_time_limit_stops_an_infinite_loop_and_the_thread():
+    import threading
+
+    start = time.perf_counter()
+    res = check.cyclic_shift(loops_forever, time_limit=0.3)
+    assert time.perf_counter() - start < 3
+    assert "did not finish within 0.3 s" in res.message
+    time.sleep(0.2)
+    assert not any(t.name == "swin-edu-self-check" and t.is_alive() for t in threading.enumerate())
+
+
+def test_loop_that_swallows_exceptions_still_times_out():
+    def stubborn(x, s):
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:  # the time limit is a BaseException: not caught here
+                pass
+
+    res = check.cyclic_shift(stubborn, time_limit=0.3)
+    assert "did not finish" in res.message
+
+
+def test_not_a_function():
+    res = check.window_partition(snp.window_partition(np.zeros((1, 4, 4, 1)), 2))
+    assert "pass the function itself" in res.message
+
+
+def test_wrong_only_in_hidden_cases_passes_visible_and_fails_hidden():
+    def only_square(x, M):
+        if x.shape[1] != x.shape[2]:
+            return x
+        return snp.window_partition(x, M)
+
+    assert check.window_partition(only_square, time_limit=FAST_LIMIT) is not None
+    res = check.window_partition(only_square, hidden=True)
+    assert not res and "(hidden tests)" in res.message
+
+
+def test_hanging_only_for_a_big_case_is_reported_for_that_case():
+    res = check.relative_position_index(_rpi_loop_forever_for_big, hidden=True, time_limit=0.3)
+    assert "case 1 of 3" in res.message and "did not finish" in res.message
+
+
+def test_not_implemented_in_a_later_case_is_a_failure_not_unsolved():
+    def partial(x, M):
+        if x.shape[0] > 1:
+            raise NotImplementedError("batches")
+        return snp.window_partition(x, M)
+
+    res = check.window_partition(partial)
+    assert res.status == "failed" and "NotImplementedError: batches" in res.message
+
+
+def test_under_nbgrader_a_failure_raises_the_friendly_message(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(CheckFailed, match="you rolled down and right") as info:
+        check.cyclic_shift(lambda x, s: np.roll(x, (s, s), axis=(1, 2)))
+    assert isinstance(info.value, AssertionError)
+    with pytest.raises(AssertionError, match="not solved yet"):
+        check.cyclic_shift(lambda x, s: (_ for _ in ()).throw(NotImplementedError()))
+    assert check.cyclic_shift(snp.cyclic_shift).passed  # a pass does not raise
+
+
+def test_strict_env_var_raises_too(monkeypatch):
+    monkeypatch.setenv("SWIN_EDU_STRICT_CHECKS", "1")
+    with pytest.raises(CheckFailed):
+        check.wmsa_macs(lambda h, w, C, M: 0)
+
+
+def test_prints_the_verdict(monkeypatch, capsys):
+    monkeypatch.setattr(settings, "quiet", False)
+    check.wmsa_macs(nb02.wmsa_macs_reference)
+    assert "✅ wmsa_macs: passed all 2 cases" in capsys.readouterr().out
+
+
+def test_use_or_reference_follows_the_last_check(monkeypatch, capsys):
+    monkeypatch.setattr(settings, "quiet", False)
+
+    def cyclic_shift_mine(x, s):
+        raise NotImplementedError()
+
+    check.cyclic_shift(cyclic_shift_mine)
+    chosen = use_or_reference(cyclic_shift_mine, snp.cyclic_shift)
+    assert chosen is snp.cyclic_shift
+    assert "uses the reference `snp.cyclic_shift`" in capsys.readouterr().out
+
+    def cyclic_shift_mine(x, s):  # noqa: F811 - the student fixes the function and re-runs the cells
+        return np.roll(x, (-s, -s), axis=(1, 2))
+
+    assert last_result(cyclic_shift_mine) is None
+    assert use_or_reference(cyclic_shift_mine, snp.cyclic_shift) is snp.cyclic_shift  # not checked yet
+    assert check.cyclic_shift(cyclic_shift_mine)
+    assert use_or_reference(cyclic_shift_mine, snp.cyclic_shift) is cyclic_shift_mine
+    assert "uses your `cyclic_shift_mine`" in capsys.readouterr().out
+    assert use_or_reference(cyclic_shift_mine, snp.cyclic_shift, False) is snp.cyclic_shift
+
+
+def test_a_bug_in_the_checker_is_reported_not_raised(monkeypatch):
+    from swin_edu.exercises import _core
+
+    monkeypatch.setattr(_core, "_compare_array", lambda *a: 1 / 0)
+    res = check.window_partition(snp.window_partition)
+    assert not res and "the checker itself could not finish" in res.message
+
+
+def test_student_function_that_exits_or_interrupts_is_reported():
+    def exits(x, s):
+        raise SystemExit(3)
+
+    res = check.cyclic_shift(exits)
+    assert "raised SystemExit" in res.message
+
+
+def test_checks_are_fast():
+    start = time.perf_counter()
+    for name in EXERCISES:
+        if not name.endswith("_torch") and name != "merge_qkv":
+            run(name, _answer(name))
+            run(name, _answer(name), hidden=True)
+    assert time.perf_counter() - start < 5
+
+
+def test_region_ids_accepts_any_labelling_that_gives_the_same_mask():
+    def relabelled(H, W, M, s):
+        return 10 * snp.region_ids(H, W, M, s) + 7
+
+    assert check.region_ids(relabelled).passed
+    assert check.region_ids(_region_two_bands, hidden=True).passed  # 4 labels give the same mask as 9
+
+
+def test_layer_norm_nan_without_eps():
+    res = check.layer_norm(_ln_no_eps, hidden=True)
+    assert "contains NaN" in res.message and "eps goes inside the square root" in res.message
+
+
+def test_attention_overflow_gives_nan_hint():
+    res = check.attention(_att_naive_softmax, hidden=True)
+    assert "contains NaN" in res.message and "Subtract each row's maximum" in res.message
+
+
+def test_mask_from_regions_is_exercised_on_the_seed_windows():
+    ids = nb03._window_ids(8, 8, 4, 2)
+    assert ids.shape == (4, 16)
+    assert (nb03.mask_from_regions_reference(ids) == snp.shift_mask(8, 8, 4, 2)).all()
+
+
+def test_swin_forward_exercise_uses_a_config_with_a_non_shifting_last_stage():
+    cfg = nb06.tiny_test_config()
+    assert cfg.stage_windows() == ((4, 2), (4, 0))
+    assert SwinConfig.preset("tiny").stage_windows()[-1] == (7, 0)

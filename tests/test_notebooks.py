@@ -1,0 +1,219 @@
+"""The course notebooks: each runs top to bottom in a fresh kernel (the instructor version, and the student
+version that nbgrader's own preprocessors produce, graded), and follows the course's structure rules.
+
+One test per notebook and version, so that pytest-xdist spreads them over the cores.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NB_DIR = ROOT / "notebooks"
+COURSE = [
+    "00_roadmap", "01_patch_embedding", "02_window_attention", "03_shifted_windows",
+    "04_relative_position_bias", "05_block_and_merging", "06_numpy_model", "07_pytorch_model",
+]
+WITH_EXERCISES = COURSE[1:]
+MAX_CODE_LINES = 15
+TIMEOUT = 600  # seconds per cell; the whole course runs in about a minute on 2 cores
+TIMINGS = ROOT / ".pytest_cache" / "notebook_timings.json"
+
+
+def _read(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NB_DIR / f"{name}.ipynb", as_version=4)
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _execute(nb: nbformat.NotebookNode, *, env: dict | None = None, allow_errors: bool = False) -> float:
+    from nbclient import NotebookClient
+
+    old = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", allow_errors=allow_errors,
+                                resources={"metadata": {"path": str(NB_DIR)}})
+        start = time.perf_counter()
+        client.execute()
+        return time.perf_counter() - start
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _record(key: str, seconds: float) -> None:
+    """Keep the measured execution times (docs/notebooks.md reports them)."""
+    try:
+        TIMINGS.parent.mkdir(exist_ok=True)
+        data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+        data[key] = round(seconds, 1)
+        TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True))
+    except (OSError, ValueError):
+        pass
+
+
+def _text(cell) -> str:
+    out = []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream":
+            out.append(o.get("text", ""))
+        elif o.get("output_type") == "error":
+            out.append(f"{o.get('ename')}: {o.get('evalue')}")
+        elif "data" in o and "text/plain" in o["data"]:
+            out.append(o["data"]["text/plain"])
+    return "".join(out)
+
+
+def _errors(nb) -> list[tuple[int, str]]:
+    return [(i, _text(c)) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+
+
+def _student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What ``nbgrader generate_assignment`` gives students: its own ClearSolutions and ClearHiddenTests."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    nb = copy.deepcopy(nb)
+    resources: dict = {}
+    nb, resources = ClearSolutions().preprocess(nb, resources)
+    nb, resources = ClearHiddenTests().preprocess(nb, resources)
+    return nb
+
+
+# ----------------------------------------------------------------------------------------------- execution
+@pytest.mark.slow
+@pytest.mark.parametrize("name", COURSE)
+def test_notebook_runs_top_to_bottom(name):
+    nb = _read(name)
+    seconds = _execute(nb, env={"SWIN_EDU_FULL": "0"})
+    _record(name, seconds)
+    assert not _errors(nb), _errors(nb)
+    graded = [c for c in nb.cells if _nbgrader(c).get("grade")]
+    for cell in graded:  # the reference answers pass their visible and hidden checks
+        text = _text(cell)
+        assert "✅" in text and "❌" not in text and "⏳" not in text, text
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            assert "(hidden tests)" in text, text
+    assert seconds < 120, f"{name} took {seconds:.0f} s (budget: the whole course in under 5 minutes)"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", WITH_EXERCISES)
+def test_student_version_runs_and_grades_to_the_end(name):
+    """The student version (answers removed by nbgrader) runs to the end while graded: only the graded cells
+    fail, each with the friendly "not solved yet" message, and the rest of the notebook uses the reference."""
+    nb = _student_version(_read(name))
+    assert "### BEGIN SOLUTION" not in json.dumps(nb) and "BEGIN HIDDEN TESTS" not in json.dumps(nb)
+    seconds = _execute(nb, env={"NBGRADER_EXECUTION": "autograde", "SWIN_EDU_FULL": "0"}, allow_errors=True)
+    _record(name + " (student, graded)", seconds)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        if _nbgrader(cell).get("grade"):
+            assert failed and "not solved yet" in _text(cell), (i, _text(cell))
+            assert "CheckFailed" in _text(cell)
+        else:
+            assert not failed, (i, cell.source, _text(cell))
+    uses = "".join(_text(c) for c in nb.cells if c.cell_type == "code")
+    assert "uses the reference" in uses
+
+
+# ----------------------------------------------------------------------------------------------- structure
+def _solution_free_lines(source: str) -> list[str]:
+    lines, inside = [], False
+    for line in source.splitlines():
+        if "BEGIN SOLUTION" in line:
+            inside = True
+        elif "END SOLUTION" in line:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_notebook_structure(name):
+    nb = _read(name)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert "## Learning goals" in first.source and "Time:" in first.source and "Prerequisites" in first.source
+    assert "## Recap" in "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert 'if "google.colab" in sys.modules' in code[0].source           # installs only on Colab
+    assert not re.search(r"\b(torch|numpy)\s*[=<>~]", code[0].source)    # never re-pins torch or numpy there
+    for c in code:
+        assert not c.get("outputs") and c.get("execution_count") is None, "commit notebooks without outputs"
+        n = len([ln for ln in _solution_free_lines(c.source) if ln.strip()])
+        assert n <= MAX_CODE_LINES, f"a code cell of {n} lines (max {MAX_CODE_LINES}):\n{c.source}"
+    assert any('os.environ.get("SWIN_EDU_FULL"' in c.source for c in code), "the full-size flag"
+
+    images = re.findall(r"!\[([^\]]*)\]\(\.\./figures/([^)]+)\)", "".join(c.source for c in nb.cells
+                                                                            if c.cell_type == "markdown"))
+    plots = [c for c in code if re.search(r"plt\.(show|subplots|figure)|Explorer\(", c.source)]
+    assert images or plots, "at least one figure"
+    for alt, file in images:
+        assert len(alt) > 40, f"alt text for {file}"
+        assert (ROOT / "figures" / file).exists(), f"figures/{file} is referenced but missing"
+
+
+@pytest.mark.parametrize("name", WITH_EXERCISES)
+def test_exercises_have_solutions_and_graded_self_checks(name):
+    from swin_edu.exercises import EXERCISES
+
+    nb = _read(name)
+    ids = [_nbgrader(c)["grade_id"] for c in nb.cells if _nbgrader(c)]
+    assert len(ids) == len(set(ids)), "grade_id must be unique"
+    solutions = [i for i, c in enumerate(nb.cells) if _nbgrader(c).get("solution")]
+    assert len(solutions) >= 2, "at least two exercises"
+    for i in solutions:
+        sol, graded = nb.cells[i], nb.cells[i + 1]
+        meta, gmeta = _nbgrader(sol), _nbgrader(graded)
+        assert sol.cell_type == "code" and meta == {"grade": False, "solution": True, "locked": False,
+                                                    "grade_id": meta["grade_id"], "schema_version": 3}
+        assert "### BEGIN SOLUTION" in sol.source and "### END SOLUTION" in sol.source
+        begin = [ln for ln in sol.source.splitlines() if "BEGIN SOLUTION" in ln][0]
+        assert begin.startswith("    "), "the answer lives inside a function body"
+        assert re.match(r"def \w+\(", sol.source), "an exercise is a function to complete"
+        assert gmeta["grade"] is True and gmeta["locked"] is True and gmeta["solution"] is False
+        assert gmeta["points"] > 0 and gmeta["schema_version"] == 3
+        m = re.search(r"check\.(\w+)\((\w+)\)", graded.source)
+        assert m and m.group(1) in EXERCISES, graded.source
+        assert re.match(rf"def {m.group(2)}\(", sol.source), "the check runs the function just defined"
+        assert "### BEGIN HIDDEN TESTS" in graded.source and "hidden=True" in graded.source
+    for c in nb.cells:  # nbgrader treats these words as markers anywhere
+        if not _nbgrader(c).get("solution"):
+            assert "BEGIN SOLUTION" not in c.source and "END SOLUTION" not in c.source
+        if not _nbgrader(c).get("grade"):
+            assert "HIDDEN TESTS" not in c.source
+
+
+def test_every_exercise_is_used_in_a_notebook():
+    from swin_edu.exercises import EXERCISES
+
+    used = set()
+    for name in WITH_EXERCISES:
+        used |= set(re.findall(r"check\.(\w+)\(", json.dumps(_read(name).cells)))
+    assert set(EXERCISES) <= used
+
+
+def test_course_map_links_every_notebook():
+    roadmap = "".join(c.source for c in _read("00_roadmap").cells)
+    for name in COURSE[1:]:
+        assert f"({name}.ipynb)" in roadmap
+    for term in ("窗口注意力", "移位窗口", "相对位置偏置", "块合并", "线性嵌入"):
+        assert term in roadmap, term

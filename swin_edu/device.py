@@ -1,0 +1,117 @@
+"""Pick the best available torch device and describe it (used by the notebooks and the benchmark).
+
+>>> dev = pick_device()          # cuda if available, else mps, else cpu
+>>> print(describe_device(dev))  # doctest: +SKIP
+cpu: AMD EPYC (2 threads), torch 2.13.0
+"""
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+import torch
+
+__all__ = ["DEVICE_TYPES", "amp_dtype", "available_devices", "describe", "describe_device", "pick_device", "synchronize"]
+
+DEVICE_TYPES = ("cuda", "mps", "cpu")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def available_devices() -> list[str]:
+    """The device types usable here, best first (a subset of ``("cuda", "mps", "cpu")``)."""
+    out = []
+    if torch.cuda.is_available():
+        out.append("cuda")
+    if _mps_available():
+        out.append("mps")
+    out.append("cpu")
+    return out
+
+
+def pick_device(prefer: str | torch.device | None = None) -> torch.device:
+    """The device to run on: CUDA if available, then Apple MPS, then the CPU.
+
+    ``prefer`` (``"cuda"``, ``"cuda:1"``, ``"mps"``, ``"cpu"`` or a ``torch.device``) asks for a
+    specific one; ``ValueError`` if it is not available here (the message lists what is).
+    """
+    where = "pick_device"
+    if prefer is None:
+        return torch.device(available_devices()[0])
+    if isinstance(prefer, torch.device):
+        dev = prefer
+    elif isinstance(prefer, str):
+        try:
+            dev = torch.device(prefer.strip().lower())
+        except RuntimeError as e:
+            raise ValueError(f"{where}: prefer must name a device type {DEVICE_TYPES} (e.g. 'cuda:0'), "
+                             f"got {prefer!r}") from e
+    else:
+        raise TypeError(f"{where}: prefer must be None, a str or a torch.device, got {type(prefer).__name__}")
+    if dev.type not in DEVICE_TYPES:
+        raise ValueError(f"{where}: prefer must be one of {DEVICE_TYPES}, got {prefer!r}")
+    have = available_devices()
+    if dev.type not in have:
+        raise ValueError(f"{where}: {dev.type!r} was asked for but is not available here; available: {have}")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"{where}: {str(dev)!r} was asked for but there are only "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
+    return dev
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def describe_device(device: str | torch.device | None = None, *, as_dict: bool = False) -> Any:
+    """A one-line description of ``device`` (default: :func:`pick_device`) for notebooks and reports:
+    the hardware, its memory, bf16 support, and the torch version. ``as_dict=True`` returns the
+    fields as a dict instead."""
+    dev = pick_device(device)
+    info: dict[str, Any] = {"device": str(dev), "torch": torch.__version__}
+    if dev.type == "cuda":
+        idx = dev.index if dev.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(idx)
+        info.update(name=props.name, memory_GiB=round(props.total_memory / 2**30, 1),
+                    capability=f"{props.major}.{props.minor}", bf16=torch.cuda.is_bf16_supported(),
+                    cuda=torch.version.cuda)
+        text = (f"{dev}: {props.name}, {info['memory_GiB']} GiB, compute capability {info['capability']}, "
+                f"bf16 {'yes' if info['bf16'] else 'no'}, CUDA {torch.version.cuda}, torch {torch.__version__}")
+    elif dev.type == "mps":
+        info.update(name=f"Apple GPU ({platform.machine()})", bf16=True)
+        text = f"mps: Apple GPU (Metal), macOS {platform.mac_ver()[0] or '?'}, torch {torch.__version__}"
+    else:
+        info.update(name=_cpu_name(), threads=torch.get_num_threads(), bf16=True)
+        text = f"cpu: {info['name']} ({info['threads']} threads), torch {torch.__version__}"
+    info["text"] = text
+    return info if as_dict else text
+
+
+def amp_dtype(device: str | torch.device | None = None) -> torch.dtype:
+    """The dtype for ``torch.autocast`` on ``device``: bfloat16 where supported, else float16."""
+    dev = pick_device(device)
+    if dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+def synchronize(device: str | torch.device | None = None) -> None:
+    """Wait for queued work on ``device`` to finish (for timing); a no-op on the CPU."""
+    dev = torch.device(device) if device is not None else pick_device()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()
+
+#: short alias for notebooks: ``print(describe())``
+describe = describe_device

@@ -1,0 +1,71 @@
+"""The Swin Transformer in PyTorch: official layout, checkpoints, CPU/CUDA/MPS, fused attention.
+
+>>> from swin_edu.model import SwinTransformer, load_checkpoint, save_checkpoint
+"""
+from .checkpoint import (
+                     LAYOUTS,
+                     CheckpointError,
+                     convert_state_dict,
+                     detect_layout,
+                     from_hf,
+                     from_timm,
+                     load_checkpoint,
+                     read_checkpoint,
+                     resize_relative_position_bias_table,
+                     save_checkpoint,
+                     to_hf,
+)
+from .layers import (
+                     ATTN_IMPLS,
+                     BasicLayer,
+                     DropPath,
+                     Mlp,
+                     PatchEmbed,
+                     PatchMerging,
+                     SwinBlock,
+                     SwinTransformerBlock,
+                     WindowAttention,
+)
+from .ops import (
+                     cyclic_shift,
+                     pad_to_multiple,
+                     region_ids,
+                     relative_position_index,
+                     reverse_cyclic_shift,
+                     shift_mask,
+                     window_partition,
+                     window_reverse,
+)
+from .swin import SwinTransformer
+
+__all__ = [
+                     "ATTN_IMPLS",
+                     "LAYOUTS",
+                     "BasicLayer",
+                     "CheckpointError",
+                     "DropPath",
+                     "Mlp",
+                     "PatchEmbed",
+                     "PatchMerging",
+                     "SwinBlock",
+                     "SwinTransformer",
+                     "SwinTransformerBlock",
+                     "WindowAttention",
+                     "convert_state_dict",
+                     "cyclic_shift",
+                     "detect_layout",
+                     "from_hf",
+                     "from_timm",
+                     "load_checkpoint",
+                     "pad_to_multiple",
+                     "read_checkpoint",
+                     "region_ids",
+                     "relative_position_index",
+                     "resize_relative_position_bias_table",
+                     "reverse_cyclic_shift",
+                     "save_checkpoint",
+                     "shift_mask",
+                     "to_hf",
+                     "window_partition",
+                     "window_reverse",
+]

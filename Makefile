@@ -37,5 +37,13 @@ figures: setup
 student: setup
 	$(BIN)/python -m swin_edu.classroom release --all
 
+# throughput of our Swin-T against HF transformers' (and timm's where it imports); see docs/benchmarks.md
+bench: setup
+	$(BIN)/python -m swin_edu.bench
+
+# train the nano preset on scikit-learn's digits (CPU, a few minutes); see docs/training.md
+train: setup
+	$(BIN)/python -m swin_edu.train --out runs/nano
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

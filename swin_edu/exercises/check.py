@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07
+from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, training
 from ._core import CheckResult, Exercise, run_check
 
 #: every exercise of the course, by name (the name of its check function)
@@ -69,5 +69,10 @@ swin_forward = _make(nb06.SWIN_FORWARD, "06")
 # notebook 07: the PyTorch model
 attention_torch = _make(nb07.ATTENTION_TORCH, "07")
 merge_qkv = _make(nb07.MERGE_QKV, "07")
+
+# notebook 08: train a tiny Swin
+lr_schedule = _make(training.LR_SCHEDULE, "08")
+smoothed_cross_entropy = _make(training.SMOOTHED_CROSS_ENTROPY, "08")
+confusion_matrix = _make(training.CONFUSION_MATRIX, "08")
 
 __all__ = ["EXERCISES"] + list(EXERCISES)

@@ -1,21 +1,19 @@
 """Exercises of notebook 08: training a tiny Swin (learning-rate schedule, label smoothing, confusion matrix).
 
-The check functions of this notebook are :data:`check` here (``check.lr_schedule(fn)``, ...), built the
-same way as :mod:`swin_edu.exercises.check`; the :class:`Exercise` objects are exported so that the
-course-wide ``check`` module can register them too.
+The :class:`Exercise` objects are registered in :mod:`swin_edu.exercises.check` like every other
+notebook's: ``check.lr_schedule(fn)``, ``check.smoothed_cross_entropy(fn)``, ``check.confusion_matrix(fn)``.
 """
 from __future__ import annotations
 
 import math
 import numbers
-import types
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
-from ._core import Case, CheckResult, Exercise, Misconception, describe, run_check
+from ._core import Case, Exercise, Misconception, describe
 
-__all__ = ["LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY", "CONFUSION_MATRIX", "check", "EXERCISES"]
+__all__ = ["CONFUSION_MATRIX", "LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY"]
 
 
 # ----------------------------------------------------------------------------- learning-rate schedule
@@ -36,27 +34,27 @@ def _cos(step, total, warm, base, low, *, span_from_zero=False, full_period=Fals
 
 
 _LR_MISTAKES = [
-    ("your warm-up starts at 0: the first step (step=0) would not train at all. Count the step as "
-     "step + 1: lr = base_lr * (step + 1) / warmup_steps.", dict(warm_from_zero=True)),
-    ("the cosine must start when the warm-up ends: use t = (step - warmup_steps) / (total_steps - "
-     "warmup_steps), so that lr = base_lr right after the warm-up and min_lr at the end.",
-     dict(span_from_zero=True)),
-    ("your cosine goes down and up again: it should be half a period, 0.5 * (1 + cos(pi * t)), not "
-     "cos(2 * pi * t).", dict(full_period=True)),
+    (("your warm-up starts at 0: the first step (step=0) would not train at all. Count the step as "
+     "step + 1: lr = base_lr * (step + 1) / warmup_steps."), {"warm_from_zero": True}),
+    (("the cosine must start when the warm-up ends: use t = (step - warmup_steps) / (total_steps - "
+     "warmup_steps), so that lr = base_lr right after the warm-up and min_lr at the end."),
+     {"span_from_zero": True}),
+    (("your cosine goes down and up again: it should be half a period, 0.5 * (1 + cos(pi * t)), not "
+     "cos(2 * pi * t)."), {"full_period": True}),
     ("the schedule ends at 0 instead of min_lr: lr = min_lr + (base_lr - min_lr) * 0.5 * (1 + cos(pi * t)).",
-     dict(ignore_min=True)),
+     {"ignore_min": True}),
     ("there is no warm-up: for step < warmup_steps the rate rises linearly, base_lr * (step + 1) / warmup_steps.",
-     dict(no_warmup=True)),
+     {"no_warmup": True}),
 ]
 
 
-def _lr_compare(got: Any, expected: float, case: Case) -> Optional[list]:
+def _lr_compare(got: Any, expected: float, case: Case) -> list | None:
     if got is None:
         return ["expected: a float", "got:      None",
                 "hint: your function returned nothing. Did you forget the `return` statement?"]
-    if isinstance(got, np.generic) or (isinstance(got, np.ndarray) and got.size == 1 and got.ndim == 0):
-        got = got.item()
-    elif type(got).__module__.startswith("torch") and hasattr(got, "numel") and got.numel() == 1:
+    zero_dim_array = isinstance(got, np.ndarray) and got.ndim == 0
+    one_element_tensor = type(got).__module__.startswith("torch") and hasattr(got, "numel") and got.numel() == 1
+    if isinstance(got, np.generic) or zero_dim_array or one_element_tensor:
         got = got.item()
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
         return ["expected: a float (the learning rate of this step)", f"got:      {describe(got)}",
@@ -68,7 +66,7 @@ def _lr_compare(got: Any, expected: float, case: Case) -> Optional[list]:
     for hint, flags in _LR_MISTAKES:
         try:
             wrong = _cos(*case.args, **flags)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S112 - a mistake that does not apply to this case
             continue
         if not math.isclose(wrong, expected, rel_tol=1e-9) and math.isclose(got, wrong, rel_tol=1e-6, abs_tol=1e-12):
             return lines + ["hint: " + hint]
@@ -228,30 +226,3 @@ def _buggy_fancy(p, t, k):
     c = np.zeros((k, k), dtype=np.int64)
     c[np.asarray(t), np.asarray(p)] += 1
     return c
-
-
-# ----------------------------------------------------------------------------- the checks of notebook 08
-EXERCISES: dict[str, Exercise] = {}
-
-
-def _make(ex: Exercise) -> Callable[..., CheckResult]:
-    EXERCISES[ex.name] = ex
-
-    def check_fn(student_fn: Any, *, hidden: bool = False, time_limit: Optional[float] = None) -> CheckResult:
-        return run_check(ex, student_fn, hidden=hidden, time_limit=time_limit)
-
-    check_fn.__name__ = check_fn.__qualname__ = ex.name
-    check_fn.__doc__ = (f"Self-check of notebook 08's exercise: your `{ex.signature}`.\n\nPrints the verdict "
-                        f"and returns a CheckResult (truthy when passed). ``hidden=True`` runs the graded "
-                        f"version's extra cases.")
-    check_fn.notebook = "08"
-    check_fn.exercise = ex
-    return check_fn
-
-
-#: ``check.lr_schedule(fn)``, ``check.smoothed_cross_entropy(fn)``, ``check.confusion_matrix(fn)``
-check = types.SimpleNamespace(
-    lr_schedule=_make(LR_SCHEDULE),
-    smoothed_cross_entropy=_make(SMOOTHED_CROSS_ENTROPY),
-    confusion_matrix=_make(CONFUSION_MATRIX),
-)

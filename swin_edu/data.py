@@ -1,0 +1,454 @@
+"""Data that ships with the package (no download) and a torchvision-free image-folder loader.
+
+``load_digits`` returns scikit-learn's bundled handwritten digits (1,797 grey 8x8 images with values
+0..16, ten classes) upsampled to the model's input size, with a fixed, stratified train / validation /
+test split (70 % / 10 % / 20 %) that does not depend on the training seed. ``load_image_folder`` reads
+``root/<class name>/*.png|jpg|...`` (or ``root/{train,val,test}/<class name>/...``) with Pillow, which
+ships with matplotlib.
+
+Images are kept as float32 tensors ``(N, C, H, W)`` with values in [0, 1]; the per-channel mean and std
+of the training split are kept beside them and applied by :meth:`DataSplits.normalize` *after* the
+augmentations (so that the zeros that the augmentations pad with are the black background).
+
+The augmentations are the ones of the paper's recipe that make sense for tiny grey images
+(:class:`Augment`): a random affine transform (translation, small rotation and scale, applied with
+``affine_grid``/``grid_sample``), random erasing, and optional mixup / cutmix. Horizontal flips are
+left out: a flipped digit is another symbol. RandAugment's colour operations mean nothing on one grey
+channel. Every random number comes from a ``torch.Generator``, so a run is reproducible.
+
+>>> splits = load_digits(img_size=32)
+>>> splits.train.images.shape, len(splits.val), len(splits.test)
+(torch.Size([1259, 1, 32, 32]), 179, 359)
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._validate import check_float, check_int
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "Augment",
+    "DataSplits",
+    "ImageSet",
+    "batches",
+    "check_images",
+    "load_data",
+    "load_digits",
+    "load_image_folder",
+    "resize_images",
+]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+_SPLIT_NAMES = ("train", "val", "test")
+
+
+# ----------------------------------------------------------------------------------------- containers
+@dataclass
+class ImageSet:
+    """Images ``(N, C, H, W)`` float32 in [0, 1] and their integer labels ``(N,)``."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.images, torch.Tensor) or self.images.dim() != 4:
+            shape = tuple(self.images.shape) if hasattr(self.images, "shape") else type(self.images).__name__
+            raise ValueError(f"ImageSet: images must be a tensor (N, C, H, W), got {shape}")
+        if not isinstance(self.labels, torch.Tensor) or self.labels.dim() != 1:
+            raise ValueError(f"ImageSet: labels must be a 1-d tensor (N,), got "
+                             f"{tuple(getattr(self.labels, 'shape', ())) or type(self.labels).__name__}")
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"ImageSet: {len(self.images)} images but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class DataSplits:
+    """Train / validation / test sets of one data source, with what is needed to use them.
+
+    ``mean``/``std``: per-channel statistics of the training images (``normalize`` applies them);
+    ``classes``: the class names in label order; ``source``: where the data came from.
+    """
+
+    train: ImageSet
+    val: ImageSet
+    test: ImageSet
+    classes: list[str]
+    mean: torch.Tensor
+    std: torch.Tensor
+    source: str = "digits"
+    info: dict = field(default_factory=dict)
+
+    @property
+    def img_size(self) -> tuple[int, int]:
+        return tuple(self.train.images.shape[-2:])
+
+    @property
+    def in_chans(self) -> int:
+        return int(self.train.images.shape[1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """(images - mean) / std per channel, on the images' device and dtype."""
+        mean = self.mean.to(images.device, images.dtype).view(1, -1, 1, 1)
+        std = self.std.to(images.device, images.dtype).view(1, -1, 1, 1)
+        return (images - mean) / std
+
+    def describe(self) -> str:
+        h, w = self.img_size
+        return (f"{self.source}: {len(self.train)} train / {len(self.val)} val / {len(self.test)} test images, "
+                f"{self.in_chans}x{h}x{w}, {self.num_classes} classes")
+
+
+# ----------------------------------------------------------------------------------------- helpers
+def _size_pair(img_size, where: str) -> tuple[int, int]:
+    if isinstance(img_size, (tuple, list)):
+        if len(img_size) != 2:
+            raise ValueError(f"{where}: img_size must be an int or a pair (H, W), got {img_size!r}")
+        return (check_int(img_size[0], "img_size[0]", where=where), check_int(img_size[1], "img_size[1]", where=where))
+    s = check_int(img_size, "img_size", where=where)
+    return (s, s)
+
+
+def resize_images(images: torch.Tensor, img_size) -> torch.Tensor:
+    """Bilinear resize of ``(N, C, h, w)`` images to ``img_size`` (antialiased when shrinking)."""
+    H, W = _size_pair(img_size, "resize_images")
+    if tuple(images.shape[-2:]) == (H, W):
+        return images
+    shrink = images.shape[-2] > H or images.shape[-1] > W
+    return F.interpolate(images, size=(H, W), mode="bilinear", align_corners=False, antialias=shrink)
+
+
+def _split_indices(labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int,
+                   where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified train/val/test indices, fixed by ``seed`` (sorted inside each split)."""
+    val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=1.0, where=where)
+    test_fraction = check_float(test_fraction, "test_fraction", minimum=0.0, maximum=1.0, where=where)
+    if val_fraction + test_fraction >= 1.0:
+        raise ValueError(f"{where}: val_fraction + test_fraction must be < 1 (something must be left to "
+                         f"train on), got {val_fraction} + {test_fraction}")
+    rng = np.random.default_rng(seed)
+    train, val, test = [], [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        idx = idx[rng.permutation(len(idx))]
+        n_test = round(test_fraction * len(idx))
+        n_val = round(val_fraction * len(idx))
+        test.append(idx[:n_test])
+        val.append(idx[n_test:n_test + n_val])
+        train.append(idx[n_test + n_val:])
+    return tuple(np.sort(np.concatenate(s)).astype(np.int64) for s in (train, val, test))
+
+
+def _stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    mean = images.mean(dim=(0, 2, 3))
+    std = images.std(dim=(0, 2, 3)).clamp_min(1e-6)
+    return mean, std
+
+
+def _channels(images: torch.Tensor, in_chans: int, where: str) -> torch.Tensor:
+    c = images.shape[1]
+    if c == in_chans:
+        return images
+    if c == 1:
+        return images.expand(-1, in_chans, -1, -1).contiguous()
+    if in_chans == 1 and c == 3:  # ITU-R 601 luma, as Pillow's convert("L")
+        w = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype).view(1, 3, 1, 1)
+        return (images * w).sum(dim=1, keepdim=True)
+    raise ValueError(f"{where}: cannot turn {c}-channel images into in_chans={in_chans} channels "
+                     f"(1 -> any and 3 -> 1 are supported)")
+
+
+# ----------------------------------------------------------------------------------------- digits
+def load_digits(img_size=32, in_chans: int = 1, *, split_seed: int = 0, val_fraction: float = 0.1,
+                test_fraction: float = 0.2) -> DataSplits:
+    """scikit-learn's bundled digits, upsampled (bilinear) from 8x8 to ``img_size``, values in [0, 1].
+
+    The split is stratified and fixed by ``split_seed`` (default 0: 1,259 / 179 / 359 images).
+    ``in_chans=3`` repeats the grey channel (for models built for RGB).
+    """
+    where = "load_digits"
+    H, W = _size_pair(img_size, where)
+    in_chans = check_int(in_chans, "in_chans", where=where)
+    split_seed = check_int(split_seed, "split_seed", minimum=0, where=where)
+    from sklearn.datasets import load_digits as _sk_load_digits  # bundled with scikit-learn: no download
+
+    bunch = _sk_load_digits()
+    images = torch.from_numpy(bunch.images.astype(np.float32) / 16.0)[:, None]  # (1797, 1, 8, 8)
+    images = _channels(resize_images(images, (H, W)).clamp_(0.0, 1.0), in_chans, where)
+    labels = torch.from_numpy(bunch.target.astype(np.int64))
+    tr, va, te = _split_indices(bunch.target, val_fraction, test_fraction, split_seed, where)
+    train = ImageSet(images[tr].contiguous(), labels[tr])
+    mean, std = _stats(train.images)
+    return DataSplits(train, ImageSet(images[va].contiguous(), labels[va]),
+                      ImageSet(images[te].contiguous(), labels[te]),
+                      classes=[str(i) for i in range(10)], mean=mean, std=std, source="digits",
+                      info={"split_seed": split_seed, "original_size": (8, 8)})
+
+
+# ----------------------------------------------------------------------------------------- folders
+def _class_dirs(root: Path, where: str) -> list[Path]:
+    dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return dirs
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def _read_image(path: Path, in_chans: int, size: tuple[int, int], where: str) -> torch.Tensor:
+    try:
+        from PIL import Image  # Pillow: a dependency of matplotlib
+    except ImportError as e:  # pragma: no cover - matplotlib always brings Pillow
+        raise ImportError(f"{where}: reading image files needs Pillow (pip install pillow)") from e
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if in_chans == 1 else "RGB")
+            arr = np.asarray(im, dtype=np.float32) / 255.0
+    except Exception as e:  # any decoding failure (Pillow raises many kinds): name the file
+        raise ValueError(f"{where}: cannot read image file {str(path)!r} ({type(e).__name__}: {e})") from e
+    t = torch.from_numpy(arr.copy())
+    t = t[None] if t.dim() == 2 else t.permute(2, 0, 1)
+    t = _channels(t[None], in_chans, where)
+    return resize_images(t, size)[0].clamp_(0.0, 1.0)
+
+
+def _read_classes(root: Path, in_chans: int, size, where: str, classes: list[str] | None = None):
+    dirs = _class_dirs(root, where)
+    if not dirs:
+        loose = _image_files(root)
+        extra = (f" (it holds {len(loose)} loose image files: put each class's images in their own "
+                 f"subfolder, e.g. {root}/cat/1.png)") if loose else ""
+        raise ValueError(f"{where}: {str(root)!r} has no class subfolders; expected "
+                         f"root/<class name>/<image files>{extra}")
+    names = [d.name for d in dirs]
+    if classes is not None:
+        unknown = sorted(set(names) - set(classes))
+        if unknown:
+            raise ValueError(f"{where}: {str(root)!r} has class folders {unknown} that the training split "
+                             f"does not have (training classes: {classes})")
+    else:
+        classes = names
+    images, labels = [], []
+    for d in dirs:
+        files = _image_files(d)
+        if not files:
+            raise ValueError(f"{where}: class folder {str(d)!r} holds no image files "
+                             f"(looked for {', '.join(IMAGE_EXTENSIONS)})")
+        for f in files:
+            images.append(_read_image(f, in_chans, size, where))
+            labels.append(classes.index(d.name))
+    return torch.stack(images), torch.tensor(labels, dtype=torch.int64), classes
+
+
+def load_image_folder(root, img_size=32, in_chans: int = 3, *, split_seed: int = 0,
+                      val_fraction: float = 0.1, test_fraction: float = 0.2) -> DataSplits:
+    """Your own images: ``root/<class name>/<images>``, split like the digits (stratified, fixed by
+    ``split_seed``), or ``root/train/<class>/...``, ``root/val/...``, ``root/test/...`` used as given
+    (a missing ``val`` or ``test`` is carved out of ``train``). Images of any size are resized
+    (bilinear) to ``img_size`` and converted to ``in_chans`` channels (1: grey, 3: RGB).
+    """
+    where = "load_image_folder"
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"{where}: root must be a path (str or pathlib.Path), got {type(root).__name__}")
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise FileNotFoundError(f"{where}: root={str(root)!r} does not exist")
+    if not root.is_dir():
+        raise NotADirectoryError(f"{where}: root={str(root)!r} is not a folder")
+    size = _size_pair(img_size, where)
+    in_chans = check_int(in_chans, "in_chans", where=where)
+    if in_chans not in (1, 3):
+        raise ValueError(f"{where}: in_chans must be 1 (grey) or 3 (RGB), got {in_chans}")
+    split_seed = check_int(split_seed, "split_seed", minimum=0, where=where)
+    if not any(root.iterdir()):
+        raise ValueError(f"{where}: root={str(root)!r} is an empty folder; expected root/<class name>/<images>")
+
+    given = {n: root / n for n in _SPLIT_NAMES if (root / n).is_dir()}
+    if "train" in given:
+        x, y, classes = _read_classes(given["train"], in_chans, size, where)
+        parts = {"train": (x, y)}
+        for n in ("val", "test"):
+            if n in given:
+                xs, ys, _ = _read_classes(given[n], in_chans, size, where, classes)
+                parts[n] = (xs, ys)
+        missing = [n for n in ("val", "test") if n not in parts]
+        if missing:
+            vf = val_fraction if "val" in missing else 0.0
+            tf = test_fraction if "test" in missing else 0.0
+            tr, va, te = _split_indices(y.numpy(), vf, tf, split_seed, where)
+            parts["train"] = (x[tr], y[tr])
+            if "val" in missing:
+                parts["val"] = (x[va], y[va])
+            if "test" in missing:
+                parts["test"] = (x[te], y[te])
+    else:
+        x, y, classes = _read_classes(root, in_chans, size, where)
+        tr, va, te = _split_indices(y.numpy(), val_fraction, test_fraction, split_seed, where)
+        parts = {"train": (x[tr], y[tr]), "val": (x[va], y[va]), "test": (x[te], y[te])}
+    if len(classes) < 2:
+        raise ValueError(f"{where}: a classifier needs at least 2 classes, found {len(classes)} "
+                         f"({classes}) in {str(root)!r}")
+    sets = {n: ImageSet(parts[n][0].contiguous(), parts[n][1]) for n in _SPLIT_NAMES}
+    if len(sets["train"]) == 0:
+        raise ValueError(f"{where}: the training split of {str(root)!r} is empty")
+    mean, std = _stats(sets["train"].images)
+    return DataSplits(sets["train"], sets["val"], sets["test"], classes=classes, mean=mean, std=std,
+                      source=str(root), info={"split_seed": split_seed})
+
+
+def load_data(source: str = "digits", img_size=32, in_chans: int = 1, *, split_seed: int = 0) -> DataSplits:
+    """``"digits"`` (bundled) or the path of an image folder (see :func:`load_image_folder`)."""
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"load_data: source must be 'digits' or a folder path, got {type(source).__name__}")
+    if str(source) == "digits":
+        return load_digits(img_size, in_chans, split_seed=split_seed)
+    return load_image_folder(source, img_size, in_chans, split_seed=split_seed)
+
+
+def check_images(images, img_size, in_chans: int, *, name: str = "images", where: str = "train") -> torch.Tensor:
+    """Check that ``images`` is a float tensor ``(N, in_chans, H, W)`` of the model's ``img_size``.
+
+    A model with a fixed input size (``cfg.img_size``: the attention masks, an absolute position
+    embedding) should be trained on that size: the message says how to fix a mismatch.
+    """
+    H, W = _size_pair(img_size, where)
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{where}: {name} must be a torch.Tensor (N, {in_chans}, {H}, {W}), got "
+                        f"{type(images).__name__}")
+    if images.dim() != 4:
+        raise ValueError(f"{where}: {name} must have 4 dimensions (N, C, H, W), got shape {tuple(images.shape)}")
+    if not images.is_floating_point():
+        raise TypeError(f"{where}: {name} must be floating point with values in [0, 1], got dtype {images.dtype}")
+    if images.shape[1] != in_chans:
+        raise ValueError(f"{where}: {name} must have in_chans={in_chans} channels (N, C, H, W), got shape "
+                         f"{tuple(images.shape)} (set --set in_chans={images.shape[1]} or convert the images)")
+    if tuple(images.shape[-2:]) != (H, W):
+        raise ValueError(f"{where}: {name} must be {H}x{W} to match the model's img_size={(H, W) if H != W else H}, "
+                         f"got {images.shape[-2]}x{images.shape[-1]} (shape {tuple(images.shape)}); resize them "
+                         f"(swin_edu.data.resize_images) or build the model with "
+                         f"--set img_size={images.shape[-2] if images.shape[-2] == images.shape[-1] else tuple(images.shape[-2:])}")
+    return images
+
+
+# ----------------------------------------------------------------------------------------- batches
+def batches(dataset: ImageSet, indices: Sequence[int] | torch.Tensor, batch_size: int,
+            drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``(images, labels)`` mini-batches of ``dataset`` in the order of ``indices``."""
+    idx = torch.as_tensor(list(indices) if not isinstance(indices, torch.Tensor) else indices, dtype=torch.long)
+    n = len(idx)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        j = idx[start:start + batch_size].to(dataset.images.device)
+        yield dataset.images.index_select(0, j), dataset.labels.index_select(0, j)
+
+
+# ----------------------------------------------------------------------------------------- augmentation
+@dataclass
+class Augment:
+    """Batch augmentations for small images, all driven by one ``torch.Generator``.
+
+    ``translate``: largest shift as a fraction of the image side; ``degrees``: largest rotation;
+    ``scale``: (min, max) zoom; ``erase``: probability of random erasing (a rectangle set to 0);
+    ``mixup`` / ``cutmix``: Beta(alpha, alpha) parameters (0 turns them off; when both are on, each
+    batch uses one of them at random). ``__call__`` returns the images, the labels and, for mixup /
+    cutmix, the second labels and the mixing weight ``lam`` (else ``None``, 1.0).
+    """
+
+    translate: float = 0.125
+    degrees: float = 15.0
+    scale: tuple[float, float] = (0.9, 1.1)
+    erase: float = 0.0
+    mixup: float = 0.0
+    cutmix: float = 0.0
+
+    @classmethod
+    def none(cls) -> Augment:
+        return cls(translate=0.0, degrees=0.0, scale=(1.0, 1.0), erase=0.0, mixup=0.0, cutmix=0.0)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.translate or self.degrees or tuple(self.scale) != (1.0, 1.0) or self.erase
+                    or self.mixup or self.cutmix)
+
+    def _uniform(self, n, lo, hi, g):
+        return lo + (hi - lo) * torch.rand(n, generator=g)
+
+    def affine(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """Random rotation, zoom and translation of each image (zeros fill what comes in)."""
+        if not (self.translate or self.degrees or tuple(self.scale) != (1.0, 1.0)):
+            return x
+        n = x.shape[0]
+        angle = self._uniform(n, -self.degrees, self.degrees, g) * (math.pi / 180.0)
+        zoom = self._uniform(n, self.scale[0], self.scale[1], g)
+        shift = self._uniform(2 * n, -2 * self.translate, 2 * self.translate, g).view(n, 2)  # [-1, 1] coords
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+        grid = F.affine_grid(theta.to(x.dtype).to(x.device), list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    def random_erase(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """With probability ``erase``, zero a random rectangle of 2 % to 25 % of the image."""
+        if not self.erase:
+            return x
+        n, _, H, W = x.shape
+        hit = torch.rand(n, generator=g) < self.erase
+        area = self._uniform(n, 0.02, 0.25, g) * H * W
+        ratio = torch.exp(self._uniform(n, math.log(0.3), math.log(3.3), g))
+        h = (area * ratio).sqrt().round().clamp(1, H).long()
+        w = (area / ratio).sqrt().round().clamp(1, W).long()
+        top = (torch.rand(n, generator=g) * (H - h + 1).float()).long()
+        left = (torch.rand(n, generator=g) * (W - w + 1).float()).long()
+        rows = torch.arange(H).view(1, H, 1)
+        cols = torch.arange(W).view(1, 1, W)
+        box = ((rows >= top.view(n, 1, 1)) & (rows < (top + h).view(n, 1, 1)) &
+               (cols >= left.view(n, 1, 1)) & (cols < (left + w).view(n, 1, 1)) & hit.view(n, 1, 1))
+        return x.masked_fill(box[:, None].to(x.device), 0.0)
+
+    def mix(self, x: torch.Tensor, y: torch.Tensor, g: torch.Generator):
+        """Mixup or cutmix: returns (x, y, y2, lam); y2 is None when nothing was mixed."""
+        choices = [k for k, a in (("mixup", self.mixup), ("cutmix", self.cutmix)) if a > 0]
+        if not choices:
+            return x, y, None, 1.0
+        kind = choices[int(torch.randint(len(choices), (1,), generator=g))]
+        alpha = self.mixup if kind == "mixup" else self.cutmix
+        lam = _beta(alpha, g)
+        perm = torch.randperm(x.shape[0], generator=g).to(x.device)
+        if kind == "mixup":
+            return lam * x + (1 - lam) * x[perm], y, y[perm], lam
+        H, W = x.shape[-2:]
+        cut = math.sqrt(1.0 - lam)
+        ch, cw = int(H * cut), int(W * cut)
+        cy, cx = int(torch.randint(H, (1,), generator=g)), int(torch.randint(W, (1,), generator=g))
+        t, b = max(cy - ch // 2, 0), min(cy + ch // 2, H)
+        left, r = max(cx - cw // 2, 0), min(cx + cw // 2, W)
+        x = x.clone()
+        x[:, :, t:b, left:r] = x[perm][:, :, t:b, left:r]
+        lam = 1.0 - (b - t) * (r - left) / (H * W)
+        return x, y, y[perm], lam
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, g: torch.Generator):
+        x = self.random_erase(self.affine(x, g), g)
+        return self.mix(x, y, g)
+
+
+def _beta(alpha: float, g: torch.Generator) -> float:
+    """A Beta(alpha, alpha) sample driven by the generator (torch's Beta sampler takes no generator, so
+    the generator seeds numpy's)."""
+    seed = int(torch.randint(2**31 - 1, (1,), generator=g))
+    return float(np.random.default_rng(seed).beta(alpha, alpha))

@@ -1,0 +1,368 @@
+"""swin_edu.train: recipe pieces, a one-epoch smoke run, resume == never stopped, ablations, attention
+maps, and clear errors for bad inputs. Runs use a small model (16x16 digits, C=24) and one thread."""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from swin_edu.config import SwinConfig
+from swin_edu.data import load_digits
+from swin_edu.layout import state_dict_shapes
+from swin_edu.train import (
+    TrainArgs,
+    apply_ablation,
+    attention_maps,
+    attention_to,
+    build_model,
+    confusion_matrix,
+    load_trained,
+    lr_at,
+    main,
+    make_optimizer,
+    parse_overrides,
+    plot_attention,
+    plot_confusion,
+    plot_curves,
+    smoothed_cross_entropy,
+    train,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = {"img_size": 16, "embed_dim": 24}
+FAST = {"overrides": SMALL, "threads": 1, "progress": False, "verbose": False, "batch_size": 64}
+
+
+def _cli(*args, timeout=120):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "swin_edu.train", *args], capture_output=True, text=True, check=False,
+                          timeout=timeout, cwd=ROOT, env=env)
+
+
+@pytest.fixture(scope="module")
+def small_digits():
+    return load_digits(img_size=16)
+
+
+# ----------------------------------------------------------------------------------------- recipe
+def test_lr_schedule_warmup_then_cosine():
+    total, warm, base, low = 100, 10, 1e-3, 1e-5
+    lrs = [lr_at(s, total, warm, base, low) for s in range(total)]
+    assert lrs[0] == pytest.approx(base / warm) and lrs[warm - 1] == pytest.approx(base)
+    assert all(a < b for a, b in itertools.pairwise(lrs[:warm]))            # rising
+    assert all(a >= b for a, b in zip(lrs[warm:], lrs[warm + 1:]))                   # then falling
+    assert lrs[warm + (total - warm) // 2] == pytest.approx(low + (base - low) / 2)  # half-way: the middle
+    assert lr_at(total, total, warm, base, low) == pytest.approx(low)
+    assert lr_at(5, 10, 0, 1.0) == pytest.approx(0.5)                                # no warm-up
+
+
+def test_smoothed_cross_entropy_equals_torch():
+    g = torch.Generator().manual_seed(0)
+    logits, y = torch.randn(7, 10, generator=g), torch.randint(10, (7,), generator=g)
+    for eps in (0.0, 0.1, 0.3):
+        assert torch.allclose(smoothed_cross_entropy(logits, y, eps),
+                              F.cross_entropy(logits, y, label_smoothing=eps), atol=1e-6)
+
+
+def test_optimizer_groups_skip_norms_biases_and_tables():
+    model = build_model(SwinConfig.preset("nano", ape=True))
+    opt = make_optimizer(model, 1e-3, 0.05)
+    decay, no_decay = opt.param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all(names[id(p)].endswith("weight") and p.ndim > 1 for p in decay["params"])
+    nd = {names[id(p)] for p in no_decay["params"]}
+    assert "absolute_pos_embed" in nd and "layers.0.blocks.0.attn.relative_position_bias_table" in nd
+    assert "norm.weight" in nd and "head.bias" in nd
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+def test_parse_overrides():
+    assert parse_overrides(["window_size=2", "depths=2,2", "num_heads=3,6", "ape=true", "qk_scale=none",
+                            "drop_path_rate=0.0"]) == {
+        "window_size": 2, "depths": (2, 2), "num_heads": (3, 6), "ape": True, "qk_scale": None,
+        "drop_path_rate": 0.0}
+    assert parse_overrides(["depths=4"]) == {"depths": (4,)}
+    with pytest.raises(ValueError, match="unknown SwinConfig field 'windowsize'"):
+        parse_overrides(["windowsize=2"])
+    with pytest.raises(ValueError, match="expected FIELD=VALUE"):
+        parse_overrides(["window_size"])
+
+
+def test_confusion_matrix_matches_sklearn():
+    from sklearn.metrics import confusion_matrix as sk
+
+    rng = np.random.default_rng(0)
+    t, p = rng.integers(0, 5, 50), rng.integers(0, 5, 50)
+    assert np.array_equal(confusion_matrix(torch.from_numpy(p), t, 5), sk(t, p, labels=range(5)))
+
+
+# ----------------------------------------------------------------------------------------- smoke run (CLI)
+@pytest.mark.slow
+def test_one_epoch_smoke_run_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    r = _cli("--preset", "nano", "--set", "img_size=16", "embed_dim=24", "--epochs", "1", "--out", str(out),
+             "--threads", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert 0.0 <= summary["test_acc"] <= 1.0
+    for name in ("checkpoint.pth", "metrics.json", "metrics.csv", "curves.png"):
+        assert (out / name).is_file(), name
+    m = json.loads((out / "metrics.json").read_text())
+    assert len(m["history"]) == 1 and math.isfinite(m["history"][0]["train_loss"])
+    assert m["history"][0]["step"] == 1259 // 32 and m["test"]["count"] == 359  # default batch: 32
+    assert m["config"]["in_chans"] == 1 and m["config"]["num_classes"] == 10
+    assert (out / "metrics.csv").read_text().splitlines()[0].startswith("epoch,step,lr,train_loss")
+    # the checkpoint is the official layout: {"model": state_dict} with exactly the official keys
+    ckpt = torch.load(out / "checkpoint.pth", map_location="cpu", weights_only=True)
+    cfg = SwinConfig(**ckpt["config"])
+    assert {k: tuple(v.shape) for k, v in ckpt["model"].items()} == state_dict_shapes(cfg)
+    model, _ = load_trained(out)
+    from swin_edu.model import SwinTransformer, load_checkpoint
+
+    fresh = load_checkpoint(SwinTransformer(cfg).eval(), out / "checkpoint.pth")
+    x = torch.randn(2, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(model(x), fresh(x), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------- resume
+@pytest.mark.slow
+def test_resume_gives_the_same_state_as_a_run_that_never_stopped(tmp_path, small_digits):
+    common = dict(FAST, epochs=2, max_steps=None, augment=True, erase=0.25, seed=3)
+    straight = train(data=small_digits, out=str(tmp_path / "a"), **common)
+    first = train(data=small_digits, out=str(tmp_path / "b"), **{**common, "epochs": 2, "max_steps": 19})
+    assert first["epochs_done"] == 1
+    resumed = train(data=small_digits, out=str(tmp_path / "b"), resume="auto", **common)
+    assert resumed["epochs_done"] == 2 and resumed["steps"] == straight["steps"]
+    sa, sb = straight["model"].state_dict(), resumed["model"].state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+    ca = torch.load(tmp_path / "a" / "checkpoint.pth", weights_only=True)
+    cb = torch.load(tmp_path / "b" / "checkpoint.pth", weights_only=True)
+    for s1, s2 in zip(ca["optimizer"]["state"].values(), cb["optimizer"]["state"].values()):
+        assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert ca["lr_scheduler"] == cb["lr_scheduler"]
+    for h1, h2 in zip(straight["history"], resumed["history"]):
+        for k in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "step"):
+            assert h1[k] == h2[k], k
+    assert straight["test"] == resumed["test"]
+
+
+def test_resume_refuses_another_config(tmp_path, small_digits):
+    train(data=small_digits, out=str(tmp_path), epochs=1, max_steps=2, **FAST)
+    with pytest.raises(ValueError, match="another config"):
+        train(data=small_digits, out=str(tmp_path), resume="auto", epochs=2,
+              **{**FAST, "overrides": {**SMALL, "window_size": 2}})
+    with pytest.raises(ValueError, match="ablation"):
+        train(data=small_digits, out=str(tmp_path), resume="auto", epochs=2, no_shift=True, **FAST)
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        train(data=small_digits, out=None, resume=str(tmp_path / "nope.pth"), epochs=1, **FAST)
+
+
+def test_train_restores_global_torch_settings(small_digits):
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
+    train(data=small_digits, out=None, epochs=1, max_steps=1, **FAST)
+    assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == before
+
+
+# ----------------------------------------------------------------------------------------- ablations
+def test_ablation_surgery():
+    cfg = SwinConfig.preset("nano")
+    model = build_model(cfg, no_shift=True, no_rpb=True)
+    assert all(b.shift_size == 0 for b in model.blocks())
+    sd = model.state_dict()
+    assert not any(k.endswith("attn_mask") for k in sd)
+    assert set(sd) == set(state_dict_shapes(cfg)) - {k for k in state_dict_shapes(cfg) if k.endswith("attn_mask")}
+    tables = [b.attn.relative_position_bias_table for b in model.blocks()]
+    assert all(float(t.abs().sum()) == 0 and not t.requires_grad for t in tables)
+    opt = make_optimizer(model, 1e-3, 0.05)
+    assert not any(p is t for g in opt.param_groups for p in g["params"] for t in tables)
+    # no shift == every block is W-MSA: same output as a model whose blocks were built with shift 0
+    ref = build_model(cfg)
+    ref.load_state_dict(model.state_dict(), strict=False)
+    apply_ablation(ref, no_shift=True, no_rpb=True)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(x), ref.eval()(x), atol=1e-6)
+        # and differs from the shifted model with the same weights
+        shifted = build_model(cfg)
+        shifted.load_state_dict(model.state_dict(), strict=False)
+        assert not torch.allclose(shifted.eval()(x), model(x), atol=1e-4)
+
+
+@pytest.mark.parametrize("flags", [{"no_shift": True}, {"no_rpb": True}, {"ape": True}])
+def test_ablation_runs_train(flags, small_digits):
+    r = train(data=small_digits, out=None, epochs=1, max_steps=3, **FAST, **flags)
+    sd = r["model"].state_dict()
+    if flags.get("no_shift"):
+        assert not any(k.endswith("attn_mask") for k in sd)
+    if flags.get("no_rpb"):  # frozen at zero through training
+        assert all(float(v.abs().max()) == 0 for k, v in sd.items() if k.endswith("relative_position_bias_table"))
+    if flags.get("ape"):
+        assert sd["absolute_pos_embed"].shape == (1, 64, 24) and r["cfg"].ape
+
+
+# ----------------------------------------------------------------------------------------- attention
+def test_attention_maps_and_the_shifted_window_picture(small_digits):
+    torch.manual_seed(0)
+    model = build_model(SwinConfig.preset("nano", in_chans=1)).eval()
+    x = small_digits.normalize(load_digits(img_size=32).test.images[:2])
+    w = attention_maps(model, x, stage=0, block=0)
+    sw = attention_maps(model, x, stage=0, block=1)
+    assert w["attn"].shape == (2, 16, 3, 16, 16) and (w["shift_size"], sw["shift_size"]) == (0, 2)
+    assert torch.allclose(sw["attn"].sum(-1), torch.ones(2, 16, 3, 16), atol=1e-5)
+    # W-MSA: the query (5, 5) sees exactly its 4x4 window, rows 4..7 and columns 4..7
+    a = attention_to(w, (5, 5))
+    assert a.shape == (16, 16) and a.sum() == pytest.approx(1.0, abs=1e-5)
+    assert np.array_equal(np.argwhere(a > 0).min(0), [4, 4]) and np.array_equal(np.argwhere(a > 0).max(0), [7, 7])
+    # SW-MSA: the window moved by 2, rows 2..5 and columns 2..5
+    b = attention_to(sw, (5, 5))
+    assert np.array_equal(np.argwhere(b > 1e-12).min(0), [2, 2]) and np.array_equal(np.argwhere(b > 1e-12).max(0), [5, 5])
+    # at the corner the cyclic shift wraps the window around; the mask zeroes the keys from far away
+    c = attention_to(sw, (0, 0))
+    assert c.sum() == pytest.approx(1.0, abs=1e-5)
+    assert c[0:2, 0:2].sum() == pytest.approx(1.0, abs=1e-5)
+    assert c[14:, 14:].max() < 1e-30
+    fig = plot_attention(x[0, 0].numpy(), [w, sw], ["W-MSA", "SW-MSA"], [(5, 5), (0, 0)], patch_size=2)
+    assert len(fig.axes) == 6
+    with pytest.raises(ValueError, match="query must be inside"):
+        attention_to(w, (16, 0))
+    with pytest.raises(ValueError, match="block must be in 0..1"):
+        attention_maps(model, x, stage=0, block=2)
+
+
+def test_figures():
+    hist = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.1 / e, "train_acc": 1 - 1 / (e + 1),
+             "val_acc": 1 - 1 / (e + 2)} for e in range(1, 4)]
+    assert len(plot_curves(hist, title="t").axes) == 2
+    assert len(plot_confusion(np.eye(3, dtype=int) * 5).axes) == 2
+
+
+# ----------------------------------------------------------------------------------------- bad inputs
+def test_unknown_preset_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown preset 'huge'.*'nano'"):
+        TrainArgs(preset="huge")
+    r = _cli("--preset", "huge", "--out", str(tmp_path))
+    assert r.returncode == 2 and "unknown preset 'huge'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_empty_folder_is_a_clear_error_from_the_command_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = _cli("--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "is an empty folder" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_images_of_the_wrong_size_are_a_clear_error(small_digits):
+    with pytest.raises(ValueError, match=r"must be 32x32 to match the model's img_size=32, got 16x16"):
+        train(data=small_digits, out=None, epochs=1, threads=1, progress=False)  # nano expects 32x32
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"epochs": 0}, "epochs must be a positive int"),
+    ({"lr": -1.0}, "lr must be a non-negative number"),
+    ({"amp": "fp8"}, "amp must be one of"),
+    ({"attn_impl": "flash"}, "attn_impl must be 'sdpa' or 'explicit'"),
+    ({"overrides": [("window_size", 2)]}, "overrides must be a dict"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError if "overrides" not in kwargs else TypeError, match=match):
+        TrainArgs(**kwargs)
+
+
+def test_bad_arguments_from_the_command_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--set", "window=2", "--out", "/nonexistent/x"])
+    assert e.value.code == 2 and "unknown SwinConfig field 'window'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--set", "num_heads=5", "--out", "/nonexistent/x"])
+    assert "num_heads" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
+def test_a_device_that_is_not_here(small_digits):
+    with pytest.raises(ValueError, match="'cuda' was asked for but is not available"):
+        train(data=small_digits, out=None, epochs=1, device="cuda", **FAST)
+
+
+def test_batch_larger_than_the_data_and_wrong_num_classes(small_digits):
+    with pytest.raises(ValueError, match="fewer than batch_size=4096"):
+        train(data=small_digits, out=None, epochs=1, **{**FAST, "batch_size": 4096})
+    with pytest.raises(ValueError, match="num_classes=5 was set but the data has 10 classes"):
+        train(data=small_digits, out=None, epochs=1, **{**FAST, "overrides": {**SMALL, "num_classes": 5}})
+    with pytest.raises(TypeError, match="data must be a swin_edu.data.DataSplits"):
+        train(data=(1, 2), out=None, epochs=1, **FAST)
+
+
+# ----------------------------------------------------------------------------------------- ablation grid
+def test_ablation_grid_table_and_docs(tmp_path):
+    from swin_edu import ablation
+
+    base = TrainArgs(epochs=1, max_steps=1, **FAST)
+    res = ablation.run_ablation(base, seeds=[0, 1], variants=["swin", "no pos."], out=tmp_path / "grid",
+                                log=lambda s: None)
+    assert [(r["variant"], r["seed"]) for r in res["runs"]] == [("swin", 0), ("no pos.", 0), ("swin", 1),
+                                                                ("no pos.", 1)]
+    assert json.loads((tmp_path / "grid" / "results.json").read_text())["runs"] == res["runs"]
+    rows = ablation.summarize(res)
+    assert [r["variant"] for r in rows] == ["swin", "no pos."] and all(r["n"] == 2 for r in rows)
+    table = ablation.markdown_table(rows)
+    assert table.count("\n") == 3 and " ± " in table
+    doc = tmp_path / "training.md"
+    doc.write_text(f"# results\n\nbefore\n\n{ablation.START}\nold table\n{ablation.END}\n\nafter\n")
+    ablation.update_docs(doc, res)
+    text = doc.read_text()
+    assert "old table" not in text and "before" in text and "after" in text and "| no pos. |" in text
+    assert ablation.load_results(tmp_path / "training_results.json")["ablation"][1]["variant"] == "no pos."
+    with pytest.raises(ValueError, match="unknown variant"):
+        ablation.run_ablation(base, seeds=[0], variants=["no shift"], out=tmp_path / "x")
+
+
+# ----------------------------------------------------------------------------------------- notebook 08's self-checks
+def test_notebook08_checks_pass_the_references_and_explain_typical_mistakes(monkeypatch):
+    from swin_edu.exercises import settings
+    from swin_edu.exercises import EXERCISES, check
+    from swin_edu.exercises.training import _buggy_fancy, _cos
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("SWIN_EDU_STRICT_CHECKS", raising=False)
+    monkeypatch.setattr(settings, "quiet", True)
+    assert {"lr_schedule", "smoothed_cross_entropy", "confusion_matrix"} <= set(EXERCISES)
+    assert check.lr_schedule.notebook == "08"
+    for hidden in (False, True):
+        assert check.lr_schedule(lr_at, hidden=hidden)
+        assert check.smoothed_cross_entropy(smoothed_cross_entropy, hidden=hidden)
+        assert check.confusion_matrix(confusion_matrix, hidden=hidden)
+
+    def stub(*args):
+        raise NotImplementedError()
+
+    assert check.lr_schedule(stub).status == "unsolved"
+    msg = check.lr_schedule(lambda *a: _cos(*a, warm_from_zero=True)).message
+    assert "case 1 of 7" in msg and "warm-up starts at 0" in msg
+    assert "half a period" in check.lr_schedule(lambda *a: _cos(*a, full_period=True)).message
+    assert "return one number" in check.lr_schedule(lambda *a: [lr_at(*a)]).message
+
+    def naive(logits, target, eps):  # log of softmax: fine on small logits, inf on large ones
+        p = torch.softmax(logits, -1)
+        q = torch.full_like(p, eps / p.shape[-1])
+        q[torch.arange(len(target)), target] += 1 - eps
+        return -(q * torch.log(p)).sum(-1).mean()
+
+    assert check.smoothed_cross_entropy(naive)
+    assert "log_softmax" in check.smoothed_cross_entropy(naive, hidden=True).message
+    plain = check.smoothed_cross_entropy(lambda lg, t, eps: F.cross_entropy(lg, t))
+    assert "smoothing was not applied" in plain.message
+    swapped = check.confusion_matrix(lambda p, t, k: confusion_matrix(t, p, k))
+    assert "rows and columns are swapped" in swapped.message
+    assert "np.add.at" in check.confusion_matrix(_buggy_fancy).message

@@ -28,19 +28,6 @@ from swin_edu.model import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_xdist_worker():
-    """Under pytest-xdist every worker would start one torch thread per core: on a 2-core machine that
-    oversubscribes the CPU (OpenMP threads spin) and the tests run 3x slower. One thread per worker
-    while this module runs, restored afterwards."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
-    yield
-    torch.set_num_threads(old)
-
 
 @pytest.fixture(scope="module")
 def cfg():

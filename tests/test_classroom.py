@@ -2,9 +2,6 @@
 release, submit (a) the solutions, (b) the untouched student version, (c) a partly wrong version,
 autograde, feedback."""
 import html
-import json
-import pathlib
-import shutil
 
 import nbformat
 import pytest

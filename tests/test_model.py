@@ -3,7 +3,6 @@ other input sizes, caching of the derived buffers, training features, autocast, 
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 import pytest
@@ -29,19 +28,6 @@ from swin_edu.model import (
 )
 from swin_edu.model.layers import window_order_indices
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_xdist_worker():
-    """Under pytest-xdist every worker would start one torch thread per core: on a 2-core machine that
-    oversubscribes the CPU (OpenMP threads spin) and the tests run 3x slower. One thread per worker
-    while this module runs, restored afterwards."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
-    yield
-    torch.set_num_threads(old)
 
 
 RTOL = 1e-5  # max |torch - numpy| relative to max |numpy|
@@ -402,6 +388,42 @@ def test_cache_follows_parameter_updates(nano, rng):
         "layers.0.blocks.1.attn.relative_position_bias_table"] + delta
     with torch.no_grad():
         assert torch.allclose(model_from_numpy(cfg, {k: v.numpy() for k, v in sd2.items()})(x), after, atol=1e-6)
+
+
+def test_packed_cpu_weights_follow_weight_updates(nano, rng):
+    """The fused CPU path packs each weight once; a weight changed in place (optimizer step,
+    load_state_dict) is packed again."""
+    cfg, sd = nano
+    model = model_from_numpy(cfg, sd)
+    x = torch.from_numpy(rng.standard_normal((2, 3, 32, 32)).astype(np.float32))
+    with torch.no_grad():
+        model(x)
+        w = model.layers[0].blocks[0].mlp.fc1.weight
+        w.mul_(1.5)
+        after = model(x)
+    with torch.enable_grad():  # plain path, no packing
+        expected = model(x).detach()
+    assert torch.allclose(after, expected, atol=1e-5 * expected.abs().max().item(), rtol=0)
+    if kernels.fused_cpu_available():
+        assert id(w) in kernels._PACKED
+        model.clear_cache()
+        assert id(w) not in kernels._PACKED
+
+
+def test_cuda_masks_are_stored_with_aligned_rows(nano):
+    """On CUDA the memory-efficient SDPA kernel wants mask rows aligned to 8 elements, else it pads a
+    copy at every call; the cached masks are stored padded (checked here on CPU tensors)."""
+    cfg, sd = nano
+    blk = model_from_numpy(cfg, sd).layers[0].blocks[1]
+    mask = blk.shift_mask_for(16, 16, torch.device("cpu"))
+    plain = blk._fused_bias(mask, torch.float32, torch.device("cpu"), batch=3)
+    aligned = blk._fused_bias(mask, torch.float32, torch.device("cuda"), batch=3)
+    assert plain.shape == aligned.shape == (3 * 16, 3, 16, 16)  # N = 16: aligned already
+    blk7 = SwinBlock(24, (14, 14), 3, window_size=7, shift_size=3)
+    mask7 = blk7.shift_mask_for(14, 14, torch.device("cpu"))
+    a7 = blk7._fused_bias(mask7, torch.float32, torch.device("cuda"), batch=2)
+    assert a7.shape == (8, 3, 49, 49) and all(st % 8 == 0 for st in a7.stride()[:-1]) and a7.stride(-1) == 1
+    assert torch.equal(a7, blk7._fused_bias(mask7, torch.float32, torch.device("cpu"), batch=2))
 
 
 def test_training_gathers_the_bias_every_step_and_learns_it(rng):

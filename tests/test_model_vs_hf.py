@@ -2,7 +2,6 @@
 dependency). Random weights of the peer, converted into our layout, give the peer's logits."""
 from __future__ import annotations
 
-import os
 import warnings
 
 import pytest
@@ -13,19 +12,6 @@ transformers = pytest.importorskip("transformers")
 from swin_edu.config import SwinConfig
 from swin_edu.model import SwinTransformer, from_hf, load_checkpoint, to_hf
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_xdist_worker():
-    """Under pytest-xdist every worker would start one torch thread per core: on a 2-core machine that
-    oversubscribes the CPU (OpenMP threads spin) and the tests run 3x slower. One thread per worker
-    while this module runs, restored afterwards."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
-    yield
-    torch.set_num_threads(old)
 
 
 TOL = 1e-4  # max |ours - HF| relative to max |HF|

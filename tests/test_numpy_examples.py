@@ -1,6 +1,5 @@
 """Hand-worked small examples for every numpy_ref function."""
 import numpy as np
-import pytest
 
 from swin_edu import numpy_ref as snp
 

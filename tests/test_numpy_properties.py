@@ -1,6 +1,5 @@
 """Property tests (hypothesis) and the seed's key equivalence: cyclic shift + mask == 9 padded windows."""
 import numpy as np
-import pytest
 from hypothesis import given, strategies as st
 
 from swin_edu import numpy_ref as snp

@@ -28,6 +28,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+if __name__ == "__main__" and "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see swin_edu/train.py: before torch loads OpenMP
+
 from .train import TrainArgs, _machine, args_from_namespace, build_parser, train
 
 __all__ = ["VARIANTS", "load_results", "main", "markdown_table", "run_ablation", "summarize", "update_docs"]

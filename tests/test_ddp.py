@@ -51,7 +51,9 @@ def test_ddp_matches_one_process_with_the_same_global_batch(runs):
     assert ms["world_size"] == 1 and ms["steps"] == md["steps"] == 4
     assert cd["model"].keys() == cs["model"].keys()
     worst = max(float((cd["model"][k].float() - cs["model"][k].float()).abs().max()) for k in cd["model"])
-    assert worst < 1e-5, f"largest parameter difference between DDP and one process: {worst:.3g}"
+    # float sums in another order: measured 5e-6. An Adam step moves a weight by up to lr = 1e-3, so another batch
+    # split or a gradient that was summed instead of averaged would show as ~1e-3.
+    assert worst < 1e-4, f"largest parameter difference between DDP and one process: {worst:.3g}"
     # the same training loss (reduced over the ranks) and the same evaluation (sharded, then reduced)
     hd, hs = md["history"][0], ms["history"][0]
     assert hd["train_loss"] == pytest.approx(hs["train_loss"], rel=1e-5)

@@ -263,6 +263,22 @@ def test_empty_folder_is_a_clear_error_from_the_command_line(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_training_on_an_image_folder(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c, (name, bright) in enumerate((("dark", 40), ("light", 200))):
+        (tmp_path / "pics" / name).mkdir(parents=True)
+        for i in range(20):
+            arr = np.clip(bright + rng.normal(0, 20, (10 + i % 3, 12, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(arr).save(tmp_path / "pics" / name / f"{i}.png")
+    r = train(data=str(tmp_path / "pics"), out=str(tmp_path / "run"), epochs=3, lr=3e-3, warmup_epochs=0.0,
+              **{**FAST, "batch_size": 8, "overrides": {**SMALL, "in_chans": 3}})
+    assert r["cfg"].in_chans == 3 and r["cfg"].num_classes == 2 and r["data_splits"].classes == ["dark", "light"]
+    assert r["test"]["count"] == 8 and r["test"]["acc"] >= 0.75, r["test"]  # dark vs light: easy
+    assert (tmp_path / "run" / "checkpoint.pth").is_file()
+
+
 def test_images_of_the_wrong_size_are_a_clear_error(small_digits):
     with pytest.raises(ValueError, match=r"must be 32x32 to match the model's img_size=32, got 16x16"):
         train(data=small_digits, out=None, epochs=1, threads=1, progress=False)  # nano expects 32x32
@@ -330,8 +346,7 @@ def test_ablation_grid_table_and_docs(tmp_path):
 
 # ----------------------------------------------------------------------------------------- notebook 08's self-checks
 def test_notebook08_checks_pass_the_references_and_explain_typical_mistakes(monkeypatch):
-    from swin_edu.exercises import settings
-    from swin_edu.exercises import EXERCISES, check
+    from swin_edu.exercises import EXERCISES, check, settings
     from swin_edu.exercises.training import _buggy_fancy, _cos
 
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)

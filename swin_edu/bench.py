@@ -13,7 +13,9 @@ of each peer are compared with ours (same weights must give the same answer).
 
 Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` during one forward minus the memory before
 it (activations and workspace; the weights are excluded); on Linux CPUs the growth of the process's
-peak resident memory (``VmHWM``, reset through ``/proc/self/clear_refs``) during one forward.
+peak resident memory (``VmHWM``, reset through ``/proc/self/clear_refs``, after ``malloc_trim``)
+during one forward: what the forward needs beyond the weights and caches already resident (our
+cached masks and packed weights are resident by then, so they are not in this number).
 """
 from __future__ import annotations
 
@@ -120,6 +122,14 @@ def _rss_peak_kib() -> tuple[int, int] | None:
         return None
 
 
+def _malloc_trim() -> None:
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def _peak_memory_MiB(fn: Callable[[], Any], device: torch.device) -> float | None:
     gc.collect()
     if device.type == "cuda":
@@ -130,6 +140,7 @@ def _peak_memory_MiB(fn: Callable[[], Any], device: torch.device) -> float | Non
         synchronize(device)
         return (torch.cuda.max_memory_allocated(device) - base) / 2**20
     if device.type == "cpu" and _rss_peak_kib() is not None:
+        _malloc_trim()  # give freed heap memory back, so that the growth below is what fn needs
         try:
             Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
         except OSError:

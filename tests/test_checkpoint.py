@@ -28,7 +28,6 @@ from swin_edu.model import (
 )
 
 
-
 @pytest.fixture(scope="module")
 def cfg():
     return SwinConfig.preset("nano")

@@ -11,7 +11,6 @@ What the two count (see complexity.model_macs):
 """
 from __future__ import annotations
 
-
 import pytest
 import torch
 from torch import nn
@@ -20,7 +19,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from swin_edu import complexity
 from swin_edu.config import SwinConfig
 from swin_edu.model import SwinTransformer
-
 
 
 def count(cfg, img_hw=None, impl="sdpa"):

@@ -28,8 +28,6 @@ from swin_edu.model import (
 )
 from swin_edu.model.layers import window_order_indices
 
-
-
 RTOL = 1e-5  # max |torch - numpy| relative to max |numpy|
 
 

@@ -12,8 +12,6 @@ transformers = pytest.importorskip("transformers")
 from swin_edu.config import SwinConfig
 from swin_edu.model import SwinTransformer, from_hf, load_checkpoint, to_hf
 
-
-
 TOL = 1e-4  # max |ours - HF| relative to max |HF|
 
 

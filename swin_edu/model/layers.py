@@ -18,15 +18,20 @@ Feature maps are channels-last ``(B, H, W, C)`` between blocks. A map that the w
 is zero-padded at the bottom/right after ``norm1`` and *then* shifted, and the mask is built on the
 padded map (the official detection code; the numpy reference does the same).
 
-Speed notes (measured with ``torch.profiler``; see ``docs/benchmarks.md``):
+Speed notes (found with ``torch.profiler``; numbers in ``docs/benchmarks.md``). None of these changes
+the numbers beyond float rounding; the tests compare every path with the numpy reference.
 
-* The relative position bias and the shift mask are added to the logits as **one** float mask
-  ``(num_windows, num_heads, N, N)``, gathered once and cached per input size when the bias table does
-  not need a gradient (inference). In training it is gathered at every forward, as it must be.
-* With ``attn_impl="sdpa"`` the windows of an image are folded into the head axis, so that the
-  ``(num_windows * num_heads, N, N)`` mask broadcasts over the batch instead of being copied ``B`` times.
-* At inference the MLP runs over chunks of tokens, so that its 4C-wide hidden activation stays in the
-  CPU cache and is never a fresh multi-megabyte allocation (see :class:`Mlp`).
+* The relative position bias and the shift mask are added to the logits as **one** float mask, handed
+  to ``scaled_dot_product_attention``. At inference it is gathered once and cached per input size and
+  batch size (:meth:`SwinBlock.attention_bias`); in training it is gathered at every forward, as the
+  bias table learns. The 0/-100 masks of other input sizes are built once and cached too.
+* A stage keeps its tokens in *window order* (:class:`BasicLayer`): W-MSA needs no partition and no
+  reverse, SW-MSA one gather in and one out instead of ``torch.roll`` (slow on the CPU) plus
+  partition, and patch merging gathers its 2x2 groups directly.
+* At CPU inference (float32, no autograd) each block runs over chunks of whole windows so that its
+  intermediates stay in the cache, and the linear layers use oneDNN's fused kernels: bias inside the
+  matrix product, GELU fused into fc1, the residual add fused into proj and fc2, weights pre-packed
+  (:mod:`swin_edu.model.kernels`). Training, GPUs, autocast and ``torch.compile`` take the plain path.
 """
 from __future__ import annotations
 
@@ -59,11 +64,22 @@ __all__ = [
 ATTN_IMPLS = ("sdpa", "explicit")
 
 #: tokens per chunk of the CPU inference path (the MLP's hidden activation is CHUNK_TOKENS x 4C floats)
-CHUNK_TOKENS = 2048
+CHUNK_TOKENS = 8192
 
 
 def _compiling() -> bool:
     return bool(torch.compiler.is_compiling())
+
+
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype the attention logits will have: autocast's when it is on, else x's. The cached
+    bias+mask is stored in it, so that it is not cast again at every call."""
+    try:
+        if torch.is_autocast_enabled(x.device.type):
+            return torch.get_autocast_dtype(x.device.type)
+    except RuntimeError:  # a device type without autocast (e.g. meta)
+        pass
+    return x.dtype
 
 
 def trunc_normal_(tensor: torch.Tensor, std: float = 0.02) -> torch.Tensor:
@@ -193,14 +209,14 @@ class WindowAttention(nn.Module):
         B_, N, C = x.shape
         nH = self.num_heads
         hd = C // nH
-        if attn_bias.dtype != x.dtype:
-            attn_bias = attn_bias.to(x.dtype)
         nW = attn_bias.shape[0]
         if B_ % nW or tuple(attn_bias.shape[1:]) != (nH, N, N):
             raise ValueError(f"WindowAttention: the mask must be (num_windows, {N}, {N}) with num_windows "
                              f"dividing x.shape[0]={B_}; got a bias+mask of shape {tuple(attn_bias.shape)}")
         qkv = kernels.linear(x, self.qkv.weight, self.qkv.bias)  # (B_, N, 3C)
         q, k, v = qkv.view(B_, N, 3, nH, hd).permute(2, 0, 3, 1, 4).unbind(0)  # strided views, no copy
+        if attn_bias.dtype != q.dtype:  # SDPA wants the mask in the dtype of q (autocast: bf16/fp16)
+            attn_bias = attn_bias.to(q.dtype)
         if self.attn_impl == "sdpa" and not return_attn:
             if 1 < nW < B_:  # one mask per window of an image: repeat it over the batch
                 attn_bias = attn_bias.unsqueeze(0).expand(B_ // nW, -1, -1, -1, -1).reshape(B_, nH, N, N)
@@ -427,7 +443,7 @@ class SwinBlock(nn.Module):
         h = self.norm1(x)
         if self.shift_size:
             h = h.index_select(1, to_shifted)
-        bias = self.attention_bias(H, W, h.dtype, h.device, batch=B)
+        bias = self.attention_bias(H, W, _compute_dtype(h), h.device, batch=B)
         h = self.attn.attend(h.view(-1, N, C), bias).view(B, L, C)
         if self.shift_size:
             h = h.index_select(1, from_shifted)
@@ -486,7 +502,7 @@ class SwinBlock(nn.Module):
             x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))
         # window partition: (B, Hp, Wp, C) -> (B * nW, M * M, C)
         windows = x.view(B, Hp // M, M, Wp // M, M, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, M * M, C)
-        attn_bias = self.attention_bias(Hp, Wp, x.dtype, x.device, batch=B)
+        attn_bias = self.attention_bias(Hp, Wp, _compute_dtype(x), x.device, batch=B)
         result = self.attn(windows, attn_bias=attn_bias, return_attn=return_attn)
         out, attn = result if return_attn else (result, None)
         # window reverse: (B * nW, M * M, C) -> (B, Hp, Wp, C)

@@ -40,6 +40,12 @@ def _int_tuple(value: Any, name: str) -> tuple[int, ...]:
 class SwinConfig:
     """Hyper-parameters of Swin, named as in the official ``SwinTransformer.__init__``.
 
+    Two switches are not in the official code; they are the paper's ablations (its Table 4):
+    ``shift_windows=False`` makes every block W-MSA (no shifted windows, no ``attn_mask``) and
+    ``rel_pos_bias=False`` removes the relative position bias (no ``relative_position_bias_table`` and no
+    ``relative_position_index`` in the state dict). With ``ape`` (the official absolute position
+    embedding) they give every row of that table.
+
     Construction validates every field; a bad value raises ``TypeError``/``ValueError`` naming the
     field, what was expected and what came. Use :meth:`preset` for the paper's models, and
     :func:`dataclasses.replace` (or ``preset(name, **overrides)``) to change a field.
@@ -61,6 +67,8 @@ class SwinConfig:
     drop_path_rate: float = 0.1
     ape: bool = False
     patch_norm: bool = True
+    shift_windows: bool = True
+    rel_pos_bias: bool = True
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +92,8 @@ class SwinConfig:
                 raise ValueError(f"SwinConfig.{rate} must be in [0, 1), got {getattr(self, rate)}")
         set_("ape", check_bool(self.ape, "ape", where="SwinConfig"))
         set_("patch_norm", check_bool(self.patch_norm, "patch_norm", where="SwinConfig"))
+        set_("shift_windows", check_bool(self.shift_windows, "shift_windows", where="SwinConfig"))
+        set_("rel_pos_bias", check_bool(self.rel_pos_bias, "rel_pos_bias", where="SwinConfig"))
         if not isinstance(self.name, str):
             raise TypeError(f"SwinConfig.name must be a str, got {self.name!r}")
 
@@ -153,14 +163,15 @@ class SwinConfig:
         The official rule: when a stage's map is not larger than the window (min(H, W) <= M), the
         window shrinks to min(H, W) and the stage does not shift. Otherwise shift = floor(M / 2).
         It is decided from ``img_size`` (this fixes the bias-table shapes of a checkpoint); other
-        input sizes at run time are padded to the window.
+        input sizes at run time are padded to the window. With ``shift_windows=False`` (the ablation)
+        every shift is 0.
         """
         out = []
         for h, w in self.stage_resolutions():
             if min(h, w) <= self.window_size:
                 out.append((min(h, w), 0))
             else:
-                out.append((self.window_size, self.window_size // 2))
+                out.append((self.window_size, self.window_size // 2 if self.shift_windows else 0))
         return tuple(out)
 
     def drop_path_rates(self) -> tuple[float, ...]:

@@ -3,7 +3,9 @@
 One source of truth for key names and shapes: the numpy reference reads weights by these keys, the
 torch model produces exactly these keys, and :func:`swin_edu.complexity.param_count` sums them.
 Official Swin-T has 190 keys: 173 learned tensors, 12 ``relative_position_index`` and 5 ``attn_mask``
-buffers (derived: rebuilt from the config, never required in a checkpoint).
+buffers (derived: rebuilt from the config, never required in a checkpoint). The ablation switches of
+:class:`~swin_edu.config.SwinConfig` drop keys: ``shift_windows=False`` every ``attn_mask``,
+``rel_pos_bias=False`` every ``relative_position_bias_table`` and ``relative_position_index``.
 """
 from __future__ import annotations
 
@@ -55,9 +57,10 @@ def state_dict_shapes(cfg: SwinConfig, *, buffers: bool = True) -> dict[str, tup
                 shapes[pre + "attn_mask"] = (nW, N, N)
             shapes[pre + "norm1.weight"] = (dim,)
             shapes[pre + "norm1.bias"] = (dim,)
-            shapes[pre + "attn.relative_position_bias_table"] = ((2 * M - 1) ** 2, heads)
-            if buffers:
-                shapes[pre + "attn.relative_position_index"] = (N, N)
+            if cfg.rel_pos_bias:
+                shapes[pre + "attn.relative_position_bias_table"] = ((2 * M - 1) ** 2, heads)
+                if buffers:
+                    shapes[pre + "attn.relative_position_index"] = (N, N)
             shapes[pre + "attn.qkv.weight"] = (3 * dim, dim)
             if cfg.qkv_bias:
                 shapes[pre + "attn.qkv.bias"] = (3 * dim,)

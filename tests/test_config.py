@@ -40,6 +40,23 @@ def test_drop_path_rates_rise_linearly():
     assert len(r) == 12 and r[0] == 0.0 and r[-1] == pytest.approx(0.2)
 
 
+def test_ablation_switches():
+    """shift_windows=False: every shift 0, windows unchanged; rel_pos_bias=False: no table/index keys."""
+    from swin_edu.complexity import param_count
+    from swin_edu.layout import state_dict_shapes
+
+    tiny = SwinConfig.preset("tiny")
+    no_shift = tiny.replace(shift_windows=False)
+    assert no_shift.stage_windows() == tuple((M, 0) for M, _ in tiny.stage_windows())
+    full, ns = state_dict_shapes(tiny), state_dict_shapes(no_shift)
+    assert set(full) - set(ns) == {k for k in full if k.endswith("attn_mask")} and len(set(full) - set(ns)) == 5
+    no_rpb = tiny.replace(rel_pos_bias=False)
+    gone = set(full) - set(state_dict_shapes(no_rpb))
+    assert len(gone) == 24 and all("relative_position" in k for k in gone)
+    assert param_count(tiny) - param_count(no_rpb) == 2 * 169 * 3 + 2 * 169 * 6 + 6 * 169 * 12 + 2 * 169 * 24
+    assert tiny != no_shift and SwinConfig.preset("tiny", shift_windows=True) == tiny
+
+
 @pytest.mark.parametrize(
     "kwargs, exc, words",
     [
@@ -63,6 +80,8 @@ def test_drop_path_rates_rise_linearly():
         (dict(qk_scale=-1.0), ValueError, ["qk_scale"]),
         (dict(num_classes=-1), ValueError, ["num_classes"]),
         (dict(in_chans=0), ValueError, ["in_chans"]),
+        (dict(shift_windows="no"), TypeError, ["shift_windows", "bool"]),
+        (dict(rel_pos_bias=0), TypeError, ["rel_pos_bias", "bool"]),
     ],
 )
 def test_bad_values_name_the_field(kwargs, exc, words):

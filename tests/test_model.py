@@ -256,9 +256,44 @@ def test_config_with_ape_no_bias_no_patch_norm_equals_numpy(rng):
         model(torch.zeros(1, 3, 32, 32))
 
 
+@pytest.mark.parametrize("switches", [dict(shift_windows=False), dict(rel_pos_bias=False),
+                                      dict(shift_windows=False, rel_pos_bias=False, ape=True)])
+def test_ablation_configs_equal_numpy(rng, switches):
+    """The paper's ablations as config fields: the torch model, its state dict and numpy_ref agree."""
+    cfg = SwinConfig.preset("nano", **switches)
+    model = SwinTransformer(cfg).eval()
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == state_dict_shapes(cfg)
+    assert all(b.shift_size == 0 for b in model.blocks()) == (not cfg.shift_windows)
+    sd = snp.random_state_dict(cfg, seed=3)
+    model = model_from_numpy(cfg, sd)
+    x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        out = model(torch.from_numpy(x))
+    assert rel_err(out, snp.swin_forward(sd, x, cfg)) < RTOL
+    # and the switch matters: the full model with the same weights gives other logits
+    full = SwinTransformer(SwinConfig.preset("nano", ape=cfg.ape)).eval()
+    full.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()}, strict=False)
+    with torch.no_grad():
+        for blk in full.blocks():  # a bias that is visibly there
+            blk.attn.relative_position_bias_table.normal_(0.0, 1.0)
+        full.clear_cache()
+        assert rel_err(full(torch.from_numpy(x)), out.numpy()) > 1e-3
+
+
+def test_qk_scale_in_the_whole_model_equals_numpy(rng):
+    cfg = SwinConfig.preset("nano", qk_scale=0.3)
+    sd = snp.random_state_dict(cfg, seed=5, std=0.2)  # large weights: the scale changes the logits visibly
+    model = model_from_numpy(cfg, sd)
+    x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        out = model(torch.from_numpy(x))
+    assert rel_err(out, snp.swin_forward(sd, x, cfg)) < RTOL
+    assert rel_err(out, snp.swin_forward(sd, x, cfg.replace(qk_scale=None))) > 1e-3
+
+
 def test_qk_scale_is_used(rng):
-    """cfg.qk_scale replaces head_dim**-0.5 (numpy_ref.swin_forward ignores qk_scale; compare the
-    attention module against numpy window_attention with the scale given)."""
+    """cfg.qk_scale replaces head_dim**-0.5 (the attention module against numpy
+    window_attention with the scale given)."""
     cfg = SwinConfig.preset("nano", qk_scale=0.3)
     model = SwinTransformer(cfg).eval()
     attn = model.layers[0].blocks[0].attn
@@ -406,6 +441,37 @@ def test_packed_cpu_weights_follow_weight_updates(nano, rng):
         assert id(w) in kernels._PACKED
         model.clear_cache()
         assert id(w) not in kernels._PACKED
+
+
+@pytest.mark.parametrize("optimizer", ["AdamW-fused", "AdamW-foreach", "SGD"])
+def test_inference_caches_follow_every_optimizer_step(nano, rng, optimizer):
+    """Regression: fused optimizers update parameters without bumping their version counters, so caches
+    keyed on versions alone went stale (evaluation saw the weights of the first eval: a training run on
+    digits stayed at 30 % validation accuracy). After steps of any torch.optim optimizer, inference equals
+    a fresh model built from the same weights."""
+    cfg, sd = nano
+    model = model_from_numpy(cfg, sd)
+    x = torch.from_numpy(rng.standard_normal((2, 3, 32, 32)).astype(np.float32))
+    params = list(model.parameters())
+    opt = {"AdamW-fused": lambda: torch.optim.AdamW(params, lr=1e-2, fused=True),
+           "AdamW-foreach": lambda: torch.optim.AdamW(params, lr=1e-2, foreach=True),
+           "SGD": lambda: torch.optim.SGD(params, lr=1.0)}[optimizer]()
+    for _ in range(2):
+        model.eval()
+        with torch.no_grad():
+            before = model(x)  # fills the bias cache and the packed weights
+        model.train()
+        loss = model(x).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        after = model(x)
+        fresh = model_from_numpy(cfg, {k: v.detach().numpy() for k, v in model.state_dict().items()}).eval()
+        expected = fresh(x)
+    assert not torch.allclose(before, after)
+    assert torch.allclose(after, expected, atol=1e-5 * expected.abs().max().item(), rtol=0)
 
 
 def test_cuda_masks_are_stored_with_aligned_rows(nano):

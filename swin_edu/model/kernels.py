@@ -6,9 +6,17 @@ On the CPU, at inference (no autograd), in float32, the linear layers of the mod
 the bias into the output, one more pass over it), applies GELU in the same pass (``attr="gelu"``,
 exact erf form) and adds the residual (``.binary(..., "add")``). The weights are used in oneDNN's
 blocked layout (``torch.ops.mkldnn._reorder_linear_weight``), packed once and cached per weight
-(keyed on its version counter, so a changed weight is packed again): 5-25% faster matrix products on
+(keyed on its version counter and on the optimizer-step generation below, so a changed weight is packed
+again): 5-25% faster matrix products on
 the 2-core benchmark machine, for one more copy of the weights in memory. The results equal
 ``F.linear`` to float rounding.
+
+Invalidation. An in-place change of a tensor bumps its version counter, but the fused optimizers
+(``torch.optim.AdamW(fused=True)``, on CPU and CUDA) update parameters without bumping it. So this module
+registers a global optimizer step post-hook (:func:`torch.optim.optimizer.register_optimizer_step_post_hook`)
+that counts every ``step()`` of every ``torch.optim`` optimizer; the packed weights here and the cached
+attention bias of the blocks are keyed on that count too (:func:`weights_generation`). Writes that bypass
+both (through ``.data``, or a hand-written update loop) are not seen: call ``model.clear_cache()`` after those.
 
 Everywhere else (training, CUDA, MPS, autocast, ``torch.compile``, or a torch build without the op)
 the plain ``F.linear`` path runs. :func:`use_fused_cpu_kernels` switches the fused path off, e.g. to
@@ -22,11 +30,25 @@ from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 __all__ = ["clear_packed_weights", "fused_cpu_available", "fused_ok", "linear", "linear_add",
-           "use_fused_cpu_kernels"]
+           "use_fused_cpu_kernels", "weights_generation"]
 
-_STATE = {"enabled": True, "available": None, "pack": True}
+_STATE = {"enabled": True, "available": None, "pack": True, "generation": 0}
+
+
+def _count_step(optimizer, args, kwargs) -> None:
+    _STATE["generation"] += 1
+
+
+register_optimizer_step_post_hook(_count_step)
+
+
+def weights_generation() -> int:
+    """How many ``torch.optim`` optimizer steps this process has taken (any optimizer): part of every
+    cache key, because fused optimizers change parameters without bumping their version counters."""
+    return _STATE["generation"]
 #: id(weight) -> ((version, data_ptr, shape), packed weight, weakref to the weight); an entry goes
 #: away with its weight
 _PACKED: dict[int, tuple] = {}
@@ -51,7 +73,7 @@ def _weight(weight: torch.Tensor, rows: int) -> torch.Tensor:
     if not _STATE["pack"]:
         return weight
     wid = id(weight)
-    key = (weight._version, weight.data_ptr(), tuple(weight.shape))
+    key = (weight._version, _STATE["generation"], weight.data_ptr(), tuple(weight.shape))
     entry = _PACKED.get(wid)
     if entry is None or entry[0] != key or entry[2]() is not weight:
         if entry is None or entry[2]() is not weight:

@@ -137,11 +137,14 @@ class WindowAttention(nn.Module):
     ``attn_impl="sdpa"`` uses :func:`torch.nn.functional.scaled_dot_product_attention` with the bias and
     mask as one float mask; ``"explicit"`` computes ``softmax(q k^T * scale + bias + mask) v`` step by
     step, as the notebooks teach. Both give the same logits (to float rounding).
+
+    ``rel_pos_bias=False`` (the paper's ablation) drops B: no ``relative_position_bias_table``, no
+    ``relative_position_index``; only the mask is added.
     """
 
     def __init__(self, dim: int, window_size: int, num_heads: int, qkv_bias: bool = True,
                  qk_scale: float | None = None, attn_drop: float = 0.0, proj_drop: float = 0.0,
-                 attn_impl: str = "sdpa"):
+                 attn_impl: str = "sdpa", rel_pos_bias: bool = True):
         super().__init__()
         where = "WindowAttention"
         self.dim = check_int(dim, "dim", where=where)
@@ -153,28 +156,38 @@ class WindowAttention(nn.Module):
         self.scale = float(qk_scale) if qk_scale is not None else head_dim ** -0.5
         self.attn_impl = _check_attn_impl(attn_impl, where)
         M = self.window_size
-        # learned: one bias per head for each of the (2M-1)^2 relative offsets
-        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * M - 1) ** 2, num_heads))
-        # derived: which table row each (query, key) pair of a window reads
-        self.register_buffer("relative_position_index", relative_position_index(M))
+        self.rel_pos_bias = check_bool(rel_pos_bias, "rel_pos_bias", where=where)
+        if self.rel_pos_bias:
+            # learned: one bias per head for each of the (2M-1)^2 relative offsets
+            self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * M - 1) ** 2, num_heads))
+            # derived: which table row each (query, key) pair of a window reads
+            self.register_buffer("relative_position_index", relative_position_index(M))
+        else:
+            self.register_parameter("relative_position_bias_table", None)
+            self.relative_position_index = None
         self.qkv = nn.Linear(dim, 3 * dim, bias=check_bool(qkv_bias, "qkv_bias", where=where))
         self.attn_drop = nn.Dropout(check_float(attn_drop, "attn_drop", minimum=0.0, maximum=1.0, where=where))
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(check_float(proj_drop, "proj_drop", minimum=0.0, maximum=1.0, where=where))
-        trunc_normal_(self.relative_position_bias_table, std=0.02)
+        if self.rel_pos_bias:
+            trunc_normal_(self.relative_position_bias_table, std=0.02)
 
     # -- derived buffers: rebuilt, never required in a checkpoint
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
         # The index is derived from the window size: whatever the checkpoint holds (nothing, or the
         # index of another window size), keep ours.
-        state_dict[prefix + "relative_position_index"] = self.relative_position_index
+        if self.relative_position_index is not None:
+            state_dict[prefix + "relative_position_index"] = self.relative_position_index
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
 
     def relative_position_bias(self) -> torch.Tensor:
-        """B: (num_heads, N, N), gathered from the table with ``relative_position_index``."""
+        """B: (num_heads, N, N), gathered from the table with ``relative_position_index`` (zeros when
+        the model has no relative position bias)."""
         N = self.window_size ** 2
+        if self.relative_position_bias_table is None:
+            return self.qkv.weight.new_zeros(self.num_heads, N, N)
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
         return bias.view(N, N, self.num_heads).permute(2, 0, 1)
 
@@ -231,7 +244,8 @@ class WindowAttention(nn.Module):
         return (out, attn) if return_attn else out
 
     def extra_repr(self) -> str:
-        return f"window_size={self.window_size}, num_heads={self.num_heads}, attn_impl={self.attn_impl!r}"
+        return (f"window_size={self.window_size}, num_heads={self.num_heads}, attn_impl={self.attn_impl!r}"
+                + ("" if self.rel_pos_bias else ", rel_pos_bias=False"))
 
 
 # ----------------------------------------------------------------------------------------- MLP, DropPath
@@ -302,7 +316,7 @@ class SwinBlock(nn.Module):
     def __init__(self, dim: int, input_resolution: tuple[int, int], num_heads: int, window_size: int = 7,
                  shift_size: int = 0, mlp_ratio: float = 4.0, qkv_bias: bool = True,
                  qk_scale: float | None = None, drop: float = 0.0, attn_drop: float = 0.0,
-                 drop_path: float = 0.0, attn_impl: str = "sdpa"):
+                 drop_path: float = 0.0, attn_impl: str = "sdpa", rel_pos_bias: bool = True):
         super().__init__()
         where = "SwinBlock"
         self.dim = check_int(dim, "dim", where=where)
@@ -322,7 +336,8 @@ class SwinBlock(nn.Module):
 
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention(dim, M, num_heads, qkv_bias=qkv_bias, qk_scale=qk_scale,
-                                    attn_drop=attn_drop, proj_drop=drop, attn_impl=attn_impl)
+                                    attn_drop=attn_drop, proj_drop=drop, attn_impl=attn_impl,
+                                    rel_pos_bias=rel_pos_bias)
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
@@ -385,15 +400,17 @@ class SwinBlock(nn.Module):
 
         When the bias table needs a gradient (training) it is gathered at every call. Otherwise the
         result is cached per (size, batch, dtype, device), keyed on the table's version counter and
-        storage, so that an optimizer step or ``load_state_dict`` invalidates it. (Writes through
-        ``.data`` are not seen: call :meth:`clear_cache` after those.)
+        storage and on the count of optimizer steps (:func:`~swin_edu.model.kernels.weights_generation`:
+        fused optimizers do not bump version counters), so that an optimizer step or ``load_state_dict``
+        invalidates it. (Writes through ``.data`` are not seen: call :meth:`clear_cache` after those.)
         """
         table = self.attn.relative_position_bias_table
         mask = self.shift_mask_for(Hp, Wp, device)
         batch = batch if mask is not None else None
-        if (torch.is_grad_enabled() and table.requires_grad) or _compiling():
+        if (table is not None and torch.is_grad_enabled() and table.requires_grad) or _compiling():
             return self._fused_bias(mask, dtype, device, batch)
-        key = (Hp, Wp, batch, dtype, device, table._version, table.data_ptr(), torch.is_inference_mode_enabled())
+        version = (table._version, kernels.weights_generation(), table.data_ptr()) if table is not None else None
+        key = (Hp, Wp, batch, dtype, device, version, torch.is_inference_mode_enabled())
         bias = self._bias_cache.get(key)
         if bias is None:
             bias = self._fused_bias(mask, dtype, device, batch)
@@ -609,7 +626,7 @@ class BasicLayer(nn.Module):
                  window_size: int, shift_size: int | None = None, mlp_ratio: float = 4.0,
                  qkv_bias: bool = True, qk_scale: float | None = None, drop: float = 0.0,
                  attn_drop: float = 0.0, drop_path: float | Sequence[float] = 0.0, downsample: bool = False,
-                 use_checkpoint: bool = False, attn_impl: str = "sdpa"):
+                 use_checkpoint: bool = False, attn_impl: str = "sdpa", rel_pos_bias: bool = True):
         super().__init__()
         where = "BasicLayer"
         depth = check_int(depth, "depth", where=where)
@@ -623,7 +640,7 @@ class BasicLayer(nn.Module):
             SwinBlock(dim, input_resolution, num_heads, window_size=window_size,
                       shift_size=0 if i % 2 == 0 else shift_size, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
                       qk_scale=qk_scale, drop=drop, attn_drop=attn_drop, drop_path=rates[i],
-                      attn_impl=attn_impl)
+                      attn_impl=attn_impl, rel_pos_bias=rel_pos_bias)
             for i in range(depth)
         ])
         self.downsample = PatchMerging(dim) if downsample else None

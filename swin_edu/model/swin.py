@@ -78,7 +78,8 @@ class SwinTransformer(nn.Module):
                 dim, res, depth, heads, window_size=M, shift_size=shift, mlp_ratio=cfg.mlp_ratio,
                 qkv_bias=cfg.qkv_bias, qk_scale=cfg.qk_scale, drop=cfg.drop_rate,
                 attn_drop=cfg.attn_drop_rate, drop_path=list(rates[start:start + depth]),
-                downsample=i < cfg.num_layers - 1, use_checkpoint=flags[i], attn_impl=attn_impl))
+                downsample=i < cfg.num_layers - 1, use_checkpoint=flags[i], attn_impl=attn_impl,
+                rel_pos_bias=cfg.rel_pos_bias))
             start += depth
         self.norm = nn.LayerNorm(cfg.num_features)
         self.head = nn.Linear(cfg.num_features, cfg.num_classes) if cfg.num_classes > 0 else nn.Identity()

@@ -84,9 +84,9 @@ def _get(params: Mapping[str, Any], key: str, where: str, optional: bool = False
 
 
 def shifted_window_attention(x: np.ndarray, params: Mapping[str, Any], num_heads: int, window_size: int,
-                             shift_size: int = 0, return_attn: bool = False):
+                             shift_size: int = 0, return_attn: bool = False, scale: float | None = None):
     """(S)W-MSA on a (B, H, W, C) map: pad, cyclic shift, partition, masked window attention, merge,
-    reverse shift, crop.
+    reverse shift, crop. ``scale`` multiplies q (default head_dim ** -0.5; the config's ``qk_scale``).
 
     ``params``: the attention weights with the official names (``qkv.weight``, ``qkv.bias``,
     ``proj.weight``, ``proj.bias``, ``relative_position_bias_table``). A map the window does not divide
@@ -110,7 +110,7 @@ def shifted_window_attention(x: np.ndarray, params: Mapping[str, Any], num_heads
         windows, _get(params, "qkv.weight", where), _get(params, "qkv.bias", where, optional=True),
         _get(params, "proj.weight", where), _get(params, "proj.bias", where, optional=True), num_heads,
         relative_position_bias_table=_get(params, "relative_position_bias_table", where, optional=True),
-        mask=mask, return_attn=return_attn,
+        mask=mask, scale=scale, return_attn=return_attn,
     )
     out, attn = result if return_attn else (result, None)
     out = window_reverse(out.reshape(-1, M, M, C), M, Hp, Wp)
@@ -126,20 +126,23 @@ def block_params(state_dict: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def swin_block(x: np.ndarray, params: Mapping[str, Any], num_heads: int, window_size: int,
-               shift_size: int = 0) -> np.ndarray:
+               shift_size: int = 0, qk_scale: float | None = None) -> np.ndarray:
     """One Swin block, (B, H, W, C) -> (B, H, W, C):
 
         x = x + (S)W-MSA(LN(x));   x = x + MLP(LN(x))
 
     ``shift_size=0`` gives the W-MSA block, ``shift_size=window_size//2`` the SW-MSA block. ``params``
     holds the block's weights with the official names relative to the block (``norm1.weight``,
-    ``attn.qkv.weight``, ``mlp.fc1.weight``, ...; see :func:`block_params`).
+    ``attn.qkv.weight``, ``mlp.fc1.weight``, ...; see :func:`block_params`). Without
+    ``attn.relative_position_bias_table`` (the ablation ``rel_pos_bias=False``) no bias is added.
+    ``qk_scale``: the attention scale (default head_dim ** -0.5).
     """
     where = "swin_block"
     x = check_array(x, "x", ndim=4, layout="(B, H, W, C)", where=where)
     shortcut = x
     h = layer_norm(x, _get(params, "norm1.weight", where), _get(params, "norm1.bias", where))
-    h = shifted_window_attention(h, block_params(params, "attn."), num_heads, window_size, shift_size)
+    h = shifted_window_attention(h, block_params(params, "attn."), num_heads, window_size, shift_size,
+                                 scale=qk_scale)
     x = shortcut + h
     h = layer_norm(x, _get(params, "norm2.weight", where), _get(params, "norm2.bias", where))
     h = mlp(h, _get(params, "mlp.fc1.weight", where), _get(params, "mlp.fc1.bias", where, optional=True),
@@ -148,7 +151,7 @@ def swin_block(x: np.ndarray, params: Mapping[str, Any], num_heads: int, window_
 
 
 def stage(x: np.ndarray, params: Mapping[str, Any], depth: int, num_heads: int, window_size: int,
-          shift_size: int, downsample: bool) -> np.ndarray:
+          shift_size: int, downsample: bool, qk_scale: float | None = None) -> np.ndarray:
     """A stage (``BasicLayer``): ``depth`` blocks alternating W-MSA (even) and SW-MSA (odd), then
     patch merging when ``downsample``. ``params``: the stage's weights, names relative to
     ``layers.i.`` (``blocks.0.norm1.weight``, ``downsample.reduction.weight``...)."""
@@ -156,7 +159,7 @@ def stage(x: np.ndarray, params: Mapping[str, Any], depth: int, num_heads: int, 
     depth = check_int(depth, "depth", where=where)
     for j in range(depth):
         x = swin_block(x, block_params(params, f"blocks.{j}."), num_heads, window_size,
-                       0 if j % 2 == 0 else shift_size)
+                       0 if j % 2 == 0 else shift_size, qk_scale=qk_scale)
     if downsample:
         x = patch_merging(x, _get(params, "downsample.reduction.weight", where),
                           _get(params, "downsample.norm.weight", where),
@@ -222,7 +225,8 @@ def swin_forward(state_dict: Mapping[str, Any], images: np.ndarray, cfg: SwinCon
         x = x + sd["absolute_pos_embed"].reshape(1, h, w, C)
     stages = [x]
     for i, (depth, heads, (M, shift)) in enumerate(zip(cfg.depths, cfg.num_heads, cfg.stage_windows())):
-        x = stage(x, block_params(sd, f"layers.{i}."), depth, heads, M, shift, downsample=False)
+        x = stage(x, block_params(sd, f"layers.{i}."), depth, heads, M, shift, downsample=False,
+                  qk_scale=cfg.qk_scale)
         stages.append(x)
         if i < cfg.num_layers - 1:
             x = patch_merging(x, sd[f"layers.{i}.downsample.reduction.weight"],

@@ -47,7 +47,7 @@ VARIANTS: dict[str, dict] = {
 DESCRIPTIONS = {
     "swin": "shifted windows + relative position bias (the paper's model)",
     "w/o shift": "W-MSA in every block: no shifted windows",
-    "no pos.": "no position information (relative bias zeroed and frozen)",
+    "no pos.": "no position information (no relative position bias, no absolute embedding)",
     "abs. pos.": "absolute position embedding instead of the relative bias",
     "abs. + rel. pos.": "absolute embedding and relative bias",
 }

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--preset", "nano", "--set", "img_size=16", "embed_dim=24", "drop_path_rate=0.0", "--no-augment",
         "--epochs", "1", "--max-steps", "4", "--batch-size", "32", "--seed", "1", "--lr", "1e-3",
-        "--warmup-epochs", "0", "--threads", "1", "--quiet", "--no-plot"]
+        "--warmup-epochs", "0", "--threads", "1", "--quiet", "--no-plot", "--amp", "off"]  # float32: exact comparison
 
 
 def _run(cmd, out: Path):

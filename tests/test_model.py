@@ -256,8 +256,8 @@ def test_config_with_ape_no_bias_no_patch_norm_equals_numpy(rng):
         model(torch.zeros(1, 3, 32, 32))
 
 
-@pytest.mark.parametrize("switches", [dict(shift_windows=False), dict(rel_pos_bias=False),
-                                      dict(shift_windows=False, rel_pos_bias=False, ape=True)])
+@pytest.mark.parametrize("switches", [{"shift_windows": False}, {"rel_pos_bias": False},
+                                      {"shift_windows": False, "rel_pos_bias": False, "ape": True}])
 def test_ablation_configs_equal_numpy(rng, switches):
     """The paper's ablations as config fields: the torch model, its state dict and numpy_ref agree."""
     cfg = SwinConfig.preset("nano", **switches)

@@ -22,9 +22,9 @@ from swin_edu.layout import state_dict_shapes
 from swin_edu.train import (
     ModelEMA,
     TrainArgs,
-    build_config,
     attention_maps,
     attention_to,
+    build_config,
     build_model,
     confusion_matrix,
     load_trained,

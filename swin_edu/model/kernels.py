@@ -7,8 +7,8 @@ the bias into the output, one more pass over it), applies GELU in the same pass 
 exact erf form) and adds the residual (``.binary(..., "add")``). The weights are used in oneDNN's
 blocked layout (``torch.ops.mkldnn._reorder_linear_weight``), packed once and cached per weight
 (keyed on its version counter and on the optimizer-step generation below, so a changed weight is packed
-again): 5-25% faster matrix products on
-the 2-core benchmark machine, for one more copy of the weights in memory. The results equal
+again): 5-25% faster matrix products on the 2-core benchmark machine, for one more copy of the weights in
+memory. The results equal
 ``F.linear`` to float rounding.
 
 Invalidation. An in-place change of a tensor bumps its version counter, but the fused optimizers
@@ -49,8 +49,10 @@ def weights_generation() -> int:
     """How many ``torch.optim`` optimizer steps this process has taken (any optimizer): part of every
     cache key, because fused optimizers change parameters without bumping their version counters."""
     return _STATE["generation"]
-#: id(weight) -> ((version, data_ptr, shape), packed weight, weakref to the weight); an entry goes
-#: away with its weight
+
+
+#: id(weight) -> ((version, generation, data_ptr, shape), packed weight, weakref to the weight); an entry
+#: goes away with its weight
 _PACKED: dict[int, tuple] = {}
 
 

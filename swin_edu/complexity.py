@@ -28,8 +28,13 @@ before the projections, so :func:`wmsa_macs` and :func:`model_macs` count the pa
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from ._validate import check_bool, check_int
+import numpy as np
+
+from ._validate import check_bool, check_float, check_int
 from .config import SwinConfig
 from .layout import state_dict_shapes
 
@@ -44,6 +49,15 @@ __all__ = [
     "OFFICIAL_PARAMS",
     "OFFICIAL_MACS_TINY",
     "paper_table_rows",
+    "block_breakdown",
+    "block_macs",
+    "shifted_window_count",
+    "padded_wmsa_breakdown",
+    "padded_wmsa_macs",
+    "sliding_window_breakdown",
+    "sliding_window_macs",
+    "MacCount",
+    "count_matmul_macs",
 ]
 
 #: The paper's Table 1 (ImageNet-1K, 224x224): params in millions, "FLOPs" (= MACs) in G, top-1 %.
@@ -126,11 +140,7 @@ def model_macs(cfg: SwinConfig, *, img_size: int | tuple[int, int] | None = None
         embed += h0 * w0 * C0
     out["patch_embed"] = embed
     for i, (depth, dim, (h, w), (M, shift)) in enumerate(zip(cfg.depths, cfg.stage_dims, res, windows)):
-        hidden = int(dim * cfg.mlp_ratio)
-        block = sum(wmsa_breakdown(h, w, dim, M).values()) + 2 * h * w * dim * hidden
-        if count_norms:
-            block += 2 * h * w * dim  # norm1, norm2
-        stage = depth * block
+        stage = depth * block_macs(h, w, dim, M, mlp_ratio=cfg.mlp_ratio, count_norms=count_norms)
         if i < cfg.num_layers - 1:
             h2, w2 = math.ceil(h / 2), math.ceil(w / 2)
             stage += h2 * w2 * 4 * dim * 2 * dim
@@ -192,3 +202,231 @@ def paper_table_rows() -> list[dict]:
             "top1_paper": paper["top1"],
         })
     return rows
+
+
+# ----------------------------------------------------------------------------------------- a whole block
+def block_breakdown(h: int, w: int, C: int, M: int, *, mlp_ratio: float = 4.0,
+                    count_norms: bool = False) -> dict[str, int]:
+    """MACs of each term of one Swin block on an h x w x C map with M x M windows.
+
+    The attention terms of :func:`wmsa_breakdown` (``qkv``, ``qk``, ``av``, ``proj``) and the MLP's two
+    linear layers, ``fc1`` (C -> hidden) and ``fc2`` (hidden -> C) with hidden = int(C * mlp_ratio), each
+    hw * C * hidden. At the paper's ``mlp_ratio=4`` the MLP costs 8hwC^2, so a block costs
+    **12hwC^2 + 2M^2hwC**. A shifted block (SW-MSA) costs the same: the roll and the mask add no MACs.
+    With ``count_norms`` the two LayerNorms add one MAC per element each (``norm1``, ``norm2``: hwC), as
+    the official ``flops()`` counts them. Maps that M does not divide: the attention terms count the
+    padded map (see :func:`wmsa_breakdown`), the MLP and the norms the real one.
+    """
+    where = "block_breakdown"
+    h, w, C = _hwc(h, w, C, where)
+    M = check_int(M, "M", where=where)
+    mlp_ratio = check_float(mlp_ratio, "mlp_ratio", minimum=0, strict_min=True, where=where)
+    count_norms = check_bool(count_norms, "count_norms", where=where)
+    hidden = int(C * mlp_ratio)
+    if hidden < 1:
+        raise ValueError(f"{where}: mlp_ratio={mlp_ratio} gives an empty MLP hidden layer for C={C}")
+    out = wmsa_breakdown(h, w, C, M)
+    out["fc1"] = h * w * C * hidden
+    out["fc2"] = h * w * hidden * C
+    if count_norms:
+        out["norm1"] = out["norm2"] = h * w * C
+    return out
+
+
+def block_macs(h: int, w: int, C: int, M: int, *, mlp_ratio: float = 4.0, count_norms: bool = False) -> int:
+    """12hwC^2 + 2M^2hwC at ``mlp_ratio=4``: one whole Swin block, attention and MLP (see
+    :func:`block_breakdown`; ``count_norms`` adds the two LayerNorms, 2hwC)."""
+    return sum(block_breakdown(h, w, C, M, mlp_ratio=mlp_ratio, count_norms=count_norms).values())
+
+
+# ----------------------------------------------------------------------------------------- shifted windows, naively
+def shifted_window_count(h: int, w: int, M: int, s: int) -> tuple[int, int]:
+    """(rows, columns) of windows of the window grid displaced by s on an h x w map, as
+    ``numpy_ref.shifted_window_grid`` cuts it: with s > 0 a strip of s tokens, then windows of M, the last
+    one partial; with s = 0 the ordinary ceil(h/M) x ceil(w/M) grid. 8x8, M=4, s=2: (3, 3), the seed's 9."""
+    where = "shifted_window_count"
+    h, w = check_int(h, "h", where=where), check_int(w, "w", where=where)
+    M = check_int(M, "M", where=where)
+    s = check_int(s, "s", minimum=0, where=where)
+    if s >= M:
+        raise ValueError(f"{where}: s must be smaller than M={M}, got {s}")
+
+    def count(n: int) -> int:
+        if s == 0 or s >= n:
+            return math.ceil(n / M)
+        return 1 + math.ceil((n - s) / M)
+
+    return count(h), count(w)
+
+
+def padded_wmsa_breakdown(h: int, w: int, C: int, M: int, s: int) -> dict[str, int]:
+    """MACs of SW-MSA done the naive way (the paper's "padding" baseline of its Table 5): the window grid
+    displaced by s cuts the map into uneven windows (:func:`shifted_window_count`), each is padded to M x M
+    and computed as a full window, projections included. Each window costs what a W-MSA window costs,
+    4M^2C^2 + 2M^4C; there are (h/M + 1)(w/M + 1) of them instead of (h/M)(w/M) when s > 0 and M divides
+    the map: 9 instead of 4 on 8x8 with M=4 (2.25x), 81 instead of 64 in Swin-T's stage 1 (1.27x).
+    Keys: ``windows`` (the count) and the terms ``qkv``, ``qk``, ``av``, ``proj``."""
+    where = "padded_wmsa_breakdown"
+    h, w, C = _hwc(h, w, C, where)
+    rows, cols = shifted_window_count(h, w, M, s)
+    n_windows = rows * cols
+    per_window = wmsa_breakdown(M, M, C, M)
+    out = {"windows": n_windows}
+    out.update({term: n_windows * macs for term, macs in per_window.items()})
+    return out
+
+
+def padded_wmsa_macs(h: int, w: int, C: int, M: int, s: int) -> int:
+    """(windows of the displaced grid) x (4M^2C^2 + 2M^4C): SW-MSA by padding every uneven window to
+    M x M (see :func:`padded_wmsa_breakdown`). The cyclic shift + mask costs :func:`wmsa_macs` instead."""
+    parts = padded_wmsa_breakdown(h, w, C, M, s)
+    return sum(v for k, v in parts.items() if k != "windows")
+
+
+# ----------------------------------------------------------------------------------------- sliding windows
+def _neighbours_per_axis(n: int, M: int) -> int:
+    """Sum over the n positions of one axis of how many of the M neighbourhood positions (M//2 before,
+    M-1-M//2 after) lie inside [0, n)."""
+    before, after = M // 2, M - 1 - M // 2
+    return sum(min(i + after, n - 1) - max(i - before, 0) + 1 for i in range(n))
+
+
+def sliding_window_breakdown(h: int, w: int, C: int, M: int, *, count_padding: bool = True) -> dict[str, int]:
+    """MACs of sliding-window attention (every query attends to the M x M neighbourhood centred on it),
+    term by term, as :func:`swin_edu.numpy_ref.sliding.sliding_window_attention` computes it.
+
+    The projections cost what they cost in W-MSA (3hwC^2 + hwC^2). Each query compares itself with M^2
+    keys and mixes M^2 values: M^2 hw C each, also as in W-MSA. So with ``count_padding=True`` (the
+    out-of-map neighbours of border queries are computed as zero keys and then masked, which is how a
+    batched implementation works) sliding windows cost **exactly** what W-MSA costs,
+    4hwC^2 + 2M^2hwC: the paper's sliding windows are slower not by MACs but because every query has its
+    own set of keys, so the work is hw small matrix-vector products instead of a few large matrix products.
+    With ``count_padding=False`` only the in-map neighbours are counted (fewer at the borders).
+    """
+    where = "sliding_window_breakdown"
+    h, w, C = _hwc(h, w, C, where)
+    M = check_int(M, "M", where=where)
+    count_padding = check_bool(count_padding, "count_padding", where=where)
+    pairs = h * w * M * M if count_padding else _neighbours_per_axis(h, M) * _neighbours_per_axis(w, M)
+    n = h * w
+    return {"qkv": 3 * n * C * C, "qk": pairs * C, "av": pairs * C, "proj": n * C * C}
+
+
+def sliding_window_macs(h: int, w: int, C: int, M: int, *, count_padding: bool = True) -> int:
+    """4hwC^2 + 2M^2hwC with ``count_padding=True``, the same as W-MSA (see
+    :func:`sliding_window_breakdown`)."""
+    return sum(sliding_window_breakdown(h, w, C, M, count_padding=count_padding).values())
+
+
+# ----------------------------------------------------------------------------------------- counting real numpy code
+@dataclass(frozen=True)
+class MacCount:
+    """What :func:`count_matmul_macs` counted: ``total`` MACs, ``calls`` (one ``(shape_a, shape_b, macs)``
+    per matrix product, in order) and the function's ``result``."""
+
+    total: int
+    calls: tuple
+    result: Any
+
+
+_TALLY: list | None = None
+# functions that multiply matrices but that the counter does not count: refusing them keeps it honest
+_NOT_COUNTED = {np.einsum, np.tensordot, np.inner, np.outer, np.vdot, np.kron}
+
+
+def _matmul_macs(a_shape: tuple, b_shape: tuple) -> int:
+    a = (1,) + tuple(a_shape) if len(a_shape) == 1 else tuple(a_shape)
+    b = tuple(b_shape) + (1,) if len(b_shape) == 1 else tuple(b_shape)
+    batch = np.broadcast_shapes(a[:-2], b[:-2])
+    return math.prod(batch) * a[-2] * a[-1] * b[-1]
+
+
+def _dot_macs(a_shape: tuple, b_shape: tuple) -> int:
+    if len(a_shape) == 0 or len(b_shape) == 0:
+        return math.prod(a_shape) * math.prod(b_shape)
+    if len(a_shape) <= 2 and len(b_shape) <= 2:
+        return _matmul_macs(a_shape, b_shape)
+    k = a_shape[-1]
+    other = b_shape[:-2] + b_shape[-1:] if len(b_shape) >= 2 else ()
+    return math.prod(a_shape[:-1]) * math.prod(other) * k
+
+
+class _CountingArray(np.ndarray):
+    """An ndarray that reports every ``@`` / ``np.matmul`` / ``np.dot`` it takes part in to the active tally
+    and passes its type on to the results, so that everything computed from it is counted too."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        plain = tuple(i.view(np.ndarray) if isinstance(i, _CountingArray) else i for i in inputs)
+        if out is not None:
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, _CountingArray) else o for o in out)
+        if ufunc is np.matmul and method == "__call__" and _TALLY is not None:
+            a, b = np.shape(plain[0]), np.shape(plain[1])
+            _TALLY.append((a, b, _matmul_macs(a, b)))
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _counting(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in _NOT_COUNTED:
+            raise TypeError(f"count_matmul_macs: the counted function called np.{func.__name__}, which this "
+                            f"counter does not count; write the product with @ (np.matmul) or np.dot")
+        if func is np.dot and _TALLY is not None:
+            a, b = np.shape(args[0]), np.shape(args[1])
+            _TALLY.append((a, b, _dot_macs(a, b)))
+        # numpy functions written in C (np.where, np.pad's internals...) may hand back plain arrays: keep counting
+        return _counting(super().__array_function__(func, types, args, kwargs))
+
+
+def _counting(obj):
+    if isinstance(obj, np.ndarray) and not isinstance(obj, _CountingArray):
+        return obj.view(_CountingArray)
+    if isinstance(obj, tuple):
+        return tuple(_counting(o) for o in obj)
+    if isinstance(obj, list):
+        return [_counting(o) for o in obj]
+    if isinstance(obj, Mapping):
+        return {k: _counting(v) for k, v in obj.items()}
+    return obj
+
+
+def _plain(obj):
+    if isinstance(obj, _CountingArray):
+        return obj.view(np.ndarray)
+    if isinstance(obj, tuple):
+        return tuple(_plain(o) for o in obj)
+    if isinstance(obj, list):
+        return [_plain(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
+
+
+def count_matmul_macs(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> MacCount:
+    """Run ``fn(*args, **kwargs)`` and count the multiply-accumulates of every matrix product it computes
+    with numpy: a ``(..., n, k) @ (..., k, m)`` costs (broadcast batch) x n x k x m, as in the seed.
+
+    The numpy arrays among the arguments (also inside dicts, lists and tuples, e.g. a state dict) are
+    given a counting array type that spreads to everything computed from them, so the products inside
+    ``fn`` are seen without changing its code (numpy functions called on them, such as ``np.pad`` or
+    ``np.where``, return counting arrays too). Counted: ``@``, ``np.matmul``, ``np.dot``. Not counted:
+    element-wise work (softmax, norms, bias and mask additions), as in the paper. ``np.einsum`` and its
+    relatives raise ``TypeError`` rather than being missed. A product of two arrays that were both made
+    inside ``fn`` from scratch (e.g. by ``np.zeros``), not from an argument, is not seen.
+
+    >>> import numpy as np
+    >>> count_matmul_macs(lambda a, b: a @ b, np.ones((2, 3)), np.ones((3, 4))).total
+    24
+    """
+    global _TALLY
+    if not callable(fn):
+        raise TypeError(f"count_matmul_macs: fn must be callable, got {type(fn).__name__}")
+    if _TALLY is not None:
+        raise RuntimeError("count_matmul_macs: already counting (calls cannot be nested)")
+    calls: list = []
+    _TALLY = calls
+    try:
+        result = fn(*_counting(args), **_counting(kwargs))
+    finally:
+        _TALLY = None
+    return MacCount(total=sum(c[2] for c in calls), calls=tuple(calls), result=_plain(result))

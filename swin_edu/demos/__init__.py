@@ -1,0 +1,21 @@
+"""Executed answers to the questions readers ask about Swin, as functions that return plain data.
+
+Each module answers one question; a notebook calls it, plots what it returns and asserts what its text
+says. Nothing here imports torch at import time except the modules whose name ends in ``_torch`` and
+:mod:`.student_model`.
+
+- :mod:`.connectivity`: which tokens can exchange information through a stack of W-MSA / SW-MSA blocks
+  (the attention groups of a block, reach through several blocks), computed from the real shift and mask.
+- :mod:`.shift_choice`: why a shift of floor(M/2) and not another (an experiment over s = 0..M-1).
+- :mod:`.shift_strategies`: cyclic shift + mask against padding to 9 windows, and against sliding windows
+  (the paper's Table 5): windows and MACs counted, and timed.
+- :mod:`.receptive_field`: how far information travels after 2, 4, 6 blocks, with and without the shift,
+  by poking one token through numpy Swin blocks with random weights.
+- :mod:`.permutation` / :mod:`.permutation_torch`: roll + window partition is a fixed permutation of
+  tokens (an index), in numpy and in torch.
+- :mod:`.bias_resize`: the relative position bias table resized for a 384 input (window 7 -> 12).
+- :mod:`.timing`: a small benchmark helper that returns timings (nothing asserts a timing).
+- :mod:`.capstone_reference`: notebook 03's capstone (SW-MSA from its pieces) and its classic mistakes.
+- :mod:`.student_model`: notebook 07's ~60-line torch modules (WindowAttention, SwinBlock,
+  PatchMerging, BasicLayer) that load the official state dict.
+"""

@@ -127,10 +127,10 @@ def sliding_window_attention_naive(x: np.ndarray, qkv_weight: np.ndarray, qkv_bi
                         if 0 <= u < H and 0 <= w < W]
                 for h in range(nH):
                     q = qkv[b, i, j, 0, h] * scale
-                    logits = np.array([q @ qkv[b, u, w, 1, h] for u, w in nbrs])
+                    logits = np.stack([q @ qkv[b, u, w, 1, h] for u, w in nbrs])
                     if table is not None:  # offset query - key, read in base 2M-1 after shifting by M-1
-                        logits = logits + np.array([table[(i - u + M - 1) * (2 * M - 1) + (j - w + M - 1), h]
+                        logits = logits + np.stack([table[(i - u + M - 1) * (2 * M - 1) + (j - w + M - 1), h]
                                                     for u, w in nbrs])
-                    weights = softmax(logits)
-                    out[b, i, j, h * hd:(h + 1) * hd] = sum(p * qkv[b, u, w, 2, h] for p, (u, w) in zip(weights, nbrs))
+                    values = np.stack([qkv[b, u, w, 2, h] for u, w in nbrs])     # (neighbours, hd)
+                    out[b, i, j, h * hd:(h + 1) * hd] = softmax(logits) @ values
     return _output(out, arrays, x.dtype)

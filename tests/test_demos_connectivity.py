@@ -113,3 +113,24 @@ def test_poke_on_another_map_and_window():
 def test_arguments_are_validated(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@given(maps(), st.data())
+def test_reach_map_is_a_column_of_reach(args, data):
+    H, W, M, s = args
+    blocks = [(M, 0), (M, s), (M, 0)][: data.draw(st.integers(1, 3))]
+    r, c = data.draw(st.integers(0, H - 1)), data.draw(st.integers(0, W - 1))
+    np.testing.assert_array_equal(reach_map(H, W, blocks, (r, c)), reach(H, W, blocks)[:, r * W + c].reshape(H, W))
+
+
+@pytest.mark.parametrize("M", [3, 4, 7])
+def test_reach_grows_by_one_window_per_block_away_from_the_borders(M):
+    """With the shift, after d blocks (W, SW, W, ...) a poke has reached a (d*M) x (d*M) square: every block
+    carries the information to the next window border of its own grid. Without it: one window."""
+    H = W = 8 * M
+    poke = (4 * M - 1, 4 * M - 1)
+    for d in range(1, 7):
+        shifted = reach_map(H, W, [(M, 0 if j % 2 == 0 else M // 2) for j in range(d)], poke)
+        rows, cols = np.nonzero(shifted)
+        assert shifted.sum() == (d * M) ** 2 and np.ptp(rows) + 1 == np.ptp(cols) + 1 == d * M
+        assert reach_map(H, W, [(M, 0)] * d, poke).sum() == M * M

@@ -86,7 +86,8 @@ def reach(H: int, W: int, blocks) -> np.ndarray:
 
 def reach_map(H: int, W: int, blocks, poke: tuple[int, int]) -> np.ndarray:
     """(H, W) bool: the tokens that information from the token at ``poke`` = (row, col) can have
-    reached after the stack of ``blocks`` (see :func:`reach`)."""
+    reached after the stack of ``blocks`` (the column of :func:`reach` for that token, computed group by
+    group in O(H*W) per block, so it works on large maps)."""
     where = "reach_map"
     if not (isinstance(poke, (tuple, list)) and len(poke) == 2):
         raise TypeError(f"{where}: poke must be a pair (row, col), got {poke!r}")
@@ -94,4 +95,11 @@ def reach_map(H: int, W: int, blocks, poke: tuple[int, int]) -> np.ndarray:
     c = check_int(poke[1], "poke[1]", minimum=0, where=where)
     if r >= H or c >= W:
         raise ValueError(f"{where}: poke must lie inside the {H}x{W} map, got {(r, c)}")
-    return reach(H, W, blocks)[:, r * W + c].reshape(H, W)
+    reached = np.zeros(H * W, dtype=bool)
+    reached[r * W + c] = True
+    for M, s in _blocks(blocks, where):       # one block: a token is reached when anyone of its group was
+        g = attention_groups(H, W, M, s).ravel()
+        hit = np.zeros(g.max() + 1, dtype=bool)
+        hit[g[reached]] = True
+        reached = hit[g]
+    return reached.reshape(H, W)

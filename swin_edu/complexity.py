@@ -378,28 +378,23 @@ class _CountingArray(np.ndarray):
         return _counting(super().__array_function__(func, types, args, kwargs))
 
 
-def _counting(obj):
-    if isinstance(obj, np.ndarray) and not isinstance(obj, _CountingArray):
-        return obj.view(_CountingArray)
-    if isinstance(obj, tuple):
-        return tuple(_counting(o) for o in obj)
-    if isinstance(obj, list):
-        return [_counting(o) for o in obj]
+def _map_arrays(obj, convert):
+    """``convert`` applied to every ndarray in ``obj``, also inside tuples, lists and mappings."""
+    if isinstance(obj, np.ndarray):
+        return convert(obj)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_map_arrays(o, convert) for o in obj)
     if isinstance(obj, Mapping):
-        return {k: _counting(v) for k, v in obj.items()}
+        return {k: _map_arrays(v, convert) for k, v in obj.items()}
     return obj
+
+
+def _counting(obj):
+    return _map_arrays(obj, lambda a: a if isinstance(a, _CountingArray) else a.view(_CountingArray))
 
 
 def _plain(obj):
-    if isinstance(obj, _CountingArray):
-        return obj.view(np.ndarray)
-    if isinstance(obj, tuple):
-        return tuple(_plain(o) for o in obj)
-    if isinstance(obj, list):
-        return [_plain(o) for o in obj]
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    return obj
+    return _map_arrays(obj, lambda a: a.view(np.ndarray) if isinstance(a, _CountingArray) else a)
 
 
 def count_matmul_macs(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> MacCount:

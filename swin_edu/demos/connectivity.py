@@ -16,21 +16,10 @@ from typing import Iterable
 
 import numpy as np
 
-from .._validate import check_int
 from .. import numpy_ref as snp
+from ._checks import map_window_shift, token_position
 
 __all__ = ["attention_groups", "may_attend", "reach", "reach_map"]
-
-
-def _map_and_window(H, W, window_size, shift_size, where):
-    H, W = check_int(H, "H", where=where), check_int(W, "W", where=where)
-    M = check_int(window_size, "window_size", where=where)
-    s = check_int(shift_size, "shift_size", minimum=0, where=where)
-    if s >= M:
-        raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
-    if H % M or W % M:
-        raise ValueError(f"{where}: window_size={M} must divide the map {H}x{W} (pad the map first)")
-    return H, W, M, s
 
 
 def attention_groups(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:
@@ -42,7 +31,7 @@ def attention_groups(H: int, W: int, window_size: int, shift_size: int) -> np.nd
     ``region_ids``; it is then moved back to where each token came from. The groups are exactly the
     windows of the displaced grid (``numpy_ref.shifted_window_grid``): that is what the mask is for.
     """
-    H, W, M, s = _map_and_window(H, W, window_size, shift_size, "attention_groups")
+    H, W, M, s = map_window_shift(H, W, window_size, shift_size, "attention_groups")
     token = np.arange(H * W).reshape(1, H, W, 1)
     rolled = snp.cyclic_shift(token, s)[0, :, :, 0]          # original token number at each rolled position
     rows, cols = np.divmod(np.arange(H * W).reshape(H, W), W)
@@ -89,12 +78,7 @@ def reach_map(H: int, W: int, blocks, poke: tuple[int, int]) -> np.ndarray:
     reached after the stack of ``blocks`` (the column of :func:`reach` for that token, computed group by
     group in O(H*W) per block, so it works on large maps)."""
     where = "reach_map"
-    if not (isinstance(poke, (tuple, list)) and len(poke) == 2):
-        raise TypeError(f"{where}: poke must be a pair (row, col), got {poke!r}")
-    r = check_int(poke[0], "poke[0]", minimum=0, where=where)
-    c = check_int(poke[1], "poke[1]", minimum=0, where=where)
-    if r >= H or c >= W:
-        raise ValueError(f"{where}: poke must lie inside the {H}x{W} map, got {(r, c)}")
+    r, c = token_position(poke, H, W, where)
     reached = np.zeros(H * W, dtype=bool)
     reached[r * W + c] = True
     for M, s in _blocks(blocks, where):       # one block: a token is reached when anyone of its group was

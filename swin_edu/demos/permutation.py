@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_array, check_int
+from .._validate import check_array
 from .. import numpy_ref as snp
+from ._checks import map_window_shift
 
 __all__ = ["roll_partition_index", "inverse_permutation", "gather_tokens"]
 
@@ -24,14 +25,7 @@ def roll_partition_index(H: int, W: int, window_size: int, shift_size: int) -> n
     ``x.reshape(-1, C)[index]`` == ``window_partition(cyclic_shift(x, s), M).reshape(-1, C)``
     (and ``x.reshape(B, H*W, C)[:, index]`` for a batch: each image's windows, in the official order).
     ``shift_size=0`` gives the plain window partition. M must divide H and W."""
-    where = "roll_partition_index"
-    H, W = check_int(H, "H", where=where), check_int(W, "W", where=where)
-    M = check_int(window_size, "window_size", where=where)
-    s = check_int(shift_size, "shift_size", minimum=0, where=where)
-    if s >= M:
-        raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
-    if H % M or W % M:
-        raise ValueError(f"{where}: window_size={M} must divide the map {H}x{W}")
+    H, W, M, s = map_window_shift(H, W, window_size, shift_size, "roll_partition_index")
     tokens = np.arange(H * W, dtype=np.int64).reshape(1, H, W, 1)
     return snp.window_partition(snp.cyclic_shift(tokens, s), M).reshape(-1)
 

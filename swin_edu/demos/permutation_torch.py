@@ -12,20 +12,10 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_int
+from ._checks import map_window_shift
 
 __all__ = ["roll_partition_index_torch", "shifted_windows_by_roll", "shifted_windows_by_index",
            "windows_to_map_by_index", "time_roll_vs_index"]
-
-
-def _check(H, W, window_size, shift_size, where):
-    H, W = check_int(H, "H", where=where), check_int(W, "W", where=where)
-    M = check_int(window_size, "window_size", where=where)
-    s = check_int(shift_size, "shift_size", minimum=0, where=where)
-    if s >= M:
-        raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
-    if H % M or W % M:
-        raise ValueError(f"{where}: window_size={M} must divide the map {H}x{W}")
-    return H, W, M, s
 
 
 def _check_map(x, where):
@@ -38,7 +28,7 @@ def _check_map(x, where):
 def roll_partition_index_torch(H: int, W: int, window_size: int, shift_size: int, device=None) -> torch.Tensor:
     """(H*W,) long tensor: roll by -s + window partition of an H x W map as a gather index (the token
     numbers 0..H*W-1 put through the real ``torch.roll`` and the partition's view/permute)."""
-    H, W, M, s = _check(H, W, window_size, shift_size, "roll_partition_index_torch")
+    H, W, M, s = map_window_shift(H, W, window_size, shift_size, "roll_partition_index_torch")
     grid = torch.arange(H * W, device=device).view(H, W)
     if s:
         grid = torch.roll(grid, shifts=(-s, -s), dims=(0, 1))
@@ -48,7 +38,7 @@ def roll_partition_index_torch(H: int, W: int, window_size: int, shift_size: int
 def shifted_windows_by_roll(x: torch.Tensor, window_size: int, shift_size: int) -> torch.Tensor:
     """(B, H, W, C) -> (B*nW, M, M, C): ``torch.roll`` by -s then the official window partition."""
     B, H, W, C = _check_map(x, "shifted_windows_by_roll")
-    _, _, M, s = _check(H, W, window_size, shift_size, "shifted_windows_by_roll")
+    _, _, M, s = map_window_shift(H, W, window_size, shift_size, "shifted_windows_by_roll")
     if s:
         x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))
     x = x.view(B, H // M, M, W // M, M, C).permute(0, 1, 3, 2, 4, 5)
@@ -89,7 +79,7 @@ def time_roll_vs_index(B: int = 8, H: int = 56, W: int = 56, C: int = 96, window
 
     where = "time_roll_vs_index"
     B, C = check_int(B, "B", where=where), check_int(C, "C", where=where)
-    H, W, M, s = _check(H, W, window_size, window_size // 2, where)
+    H, W, M, s = map_window_shift(H, W, window_size, window_size // 2, where)
     device = torch.device(device) if device is not None else torch.device("cpu")
     x = torch.randn(B, H, W, C, device=device)
     index = roll_partition_index_torch(H, W, M, s, device=device)

@@ -18,6 +18,7 @@ import numpy as np
 from .._validate import check_bool, check_float, check_int
 from .. import numpy_ref as snp
 from ..config import SwinConfig
+from ._checks import token_position
 from .connectivity import reach_map
 
 __all__ = ["poke_receptive_field", "receptive_field_experiment", "CHANGED_TOL"]
@@ -38,15 +39,7 @@ def _depths(depths, where):
 
 
 def _check_poke(poke, H, W, where):
-    if poke is None:
-        return (H // 2 - 1, W // 2 - 1)
-    if not (isinstance(poke, (tuple, list)) and len(poke) == 2):
-        raise TypeError(f"{where}: poke must be a pair (row, col) or None, got {poke!r}")
-    r = check_int(poke[0], "poke[0]", minimum=0, where=where)
-    c = check_int(poke[1], "poke[1]", minimum=0, where=where)
-    if r >= H or c >= W:
-        raise ValueError(f"{where}: poke must lie inside the {H}x{W} map, got {(r, c)}")
-    return (r, c)
+    return (H // 2 - 1, W // 2 - 1) if poke is None else token_position(poke, H, W, where)
 
 
 def _block_schedule(depth: int, M: int, shift: bool) -> list[tuple[int, int]]:

@@ -22,7 +22,7 @@ from .attention import relative_position_index, softmax
 __all__ = ["sliding_window_attention", "sliding_window_attention_naive"]
 
 
-def _check(x, qkv_weight, qkv_bias, proj_weight, proj_bias, num_heads, window_size, table, scale, where):
+def _prepare(x, qkv_weight, qkv_bias, proj_weight, proj_bias, num_heads, window_size, table, scale, where):
     x = check_array(x, "x", ndim=4, layout="(B, H, W, C)", where=where)
     C = x.shape[-1]
     nH = check_int(num_heads, "num_heads", where=where)
@@ -42,9 +42,9 @@ def _check(x, qkv_weight, qkv_bias, proj_weight, proj_bias, num_heads, window_si
             raise ValueError(f"{where}: {name} must have shape {shape} for C={C}, num_heads={nH}, "
                              f"window_size={M}, got {value.shape}")
         arrays[name] = value
-    hd = C // nH
-    scale = hd ** -0.5 if scale is None else check_float(scale, "scale", minimum=0, strict_min=True, where=where)
-    return x, arrays, nH, M, scale
+    scale = (C // nH) ** -0.5 if scale is None else check_float(scale, "scale", minimum=0, strict_min=True,
+                                                                 where=where)
+    return x, arrays, nH, M, scale, _project(x, arrays, nH)
 
 
 def _project(x, arrays, nH):
@@ -82,12 +82,10 @@ def sliding_window_attention(x: np.ndarray, qkv_weight: np.ndarray, qkv_bias: np
     ((2M-1)^2, num_heads) optional; ``scale`` defaults to head_dim ** -0.5. Any H, W (no divisibility
     needed). Returns (B, H, W, C). Memory: M^2 copies of the keys and values.
     """
-    where = "sliding_window_attention"
-    x, arrays, nH, M, scale = _check(x, qkv_weight, qkv_bias, proj_weight, proj_bias, num_heads, window_size,
-                                     relative_position_bias_table, scale, where)
+    x, arrays, nH, M, scale, qkv = _prepare(x, qkv_weight, qkv_bias, proj_weight, proj_bias, num_heads,
+                                            window_size, relative_position_bias_table, scale, "sliding_window_attention")
     B, H, W, C = x.shape
     hd = C // nH
-    qkv = _project(x, arrays, nH)
     q, k, v = qkv[:, :, :, 0] * scale, qkv[:, :, :, 1], qkv[:, :, :, 2]          # (B, H, W, nH, hd)
     before, after = M // 2, M - 1 - M // 2
     pad = ((0, 0), (before, after), (before, after), (0, 0), (0, 0))
@@ -112,12 +110,10 @@ def sliding_window_attention_naive(x: np.ndarray, qkv_weight: np.ndarray, qkv_bi
                                    scale: float | None = None) -> np.ndarray:
     """The same as :func:`sliding_window_attention`, one query at a time with explicit loops over the
     in-map neighbours and their offsets (the check; slow: use maps of a few dozen tokens)."""
-    where = "sliding_window_attention_naive"
-    x, arrays, nH, M, scale = _check(x, qkv_weight, qkv_bias, proj_weight, proj_bias, num_heads, window_size,
-                                     relative_position_bias_table, scale, where)
+    x, arrays, nH, M, scale, qkv = _prepare(x, qkv_weight, qkv_bias, proj_weight, proj_bias, num_heads,
+                                            window_size, relative_position_bias_table, scale, "sliding_window_attention_naive")
     B, H, W, C = x.shape
     hd = C // nH
-    qkv = _project(x, arrays, nH)
     table = arrays["relative_position_bias_table"]
     out = np.zeros((B, H, W, C), dtype=np.result_type(x.dtype, qkv.dtype))
     for b in range(B):

@@ -5,10 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from swin_edu import complexity as cx, numpy_ref as snp
+from swin_edu import complexity as cx
+from swin_edu import numpy_ref as snp
 from swin_edu.config import SwinConfig
 from swin_edu.demos.shift_strategies import padded_shifted_window_attention, random_attention_params
 from swin_edu.demos.student_model import SwinBlock

@@ -4,11 +4,16 @@ Float64 throughout: the implementations differ only in summation order and in ho
 zero weight (-inf in all of them), so they agree to ~1e-15 relative; 1e-10 leaves room for any BLAS."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from swin_edu import numpy_ref as snp
-from swin_edu.demos.shift_strategies import (padded_shifted_window_attention, random_attention_params,
-                                             shift_strategy_costs, time_shift_strategies)
+from swin_edu.demos.shift_strategies import (
+    padded_shifted_window_attention,
+    random_attention_params,
+    shift_strategy_costs,
+    time_shift_strategies,
+)
 from swin_edu.numpy_ref.sliding import sliding_window_attention, sliding_window_attention_naive
 
 TOL = dict(rtol=1e-10, atol=1e-10)

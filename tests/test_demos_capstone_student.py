@@ -10,11 +10,18 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from swin_edu import complexity as cx, numpy_ref as snp
+from swin_edu import complexity as cx
+from swin_edu import numpy_ref as snp
 from swin_edu.config import SwinConfig
-from swin_edu.demos.capstone_reference import (CASES, ERROR_HINTS, MISTAKES, capstone_case, match_mistake,
-                                               sw_msa_reference)
-from swin_edu.demos.student_model import SwinBlock, StudentSwin, learned_only
+from swin_edu.demos.capstone_reference import (
+    CASES,
+    ERROR_HINTS,
+    MISTAKES,
+    capstone_case,
+    match_mistake,
+    sw_msa_reference,
+)
+from swin_edu.demos.student_model import StudentSwin, SwinBlock, learned_only
 from swin_edu.layout import state_dict_shapes
 from swin_edu.model import SwinTransformer
 

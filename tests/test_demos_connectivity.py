@@ -2,7 +2,8 @@
 poke test. Integer/boolean results are compared exactly."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from swin_edu import numpy_ref as snp
 from swin_edu.demos.connectivity import attention_groups, may_attend, reach, reach_map

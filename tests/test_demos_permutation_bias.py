@@ -3,14 +3,20 @@ Gathers move numbers without arithmetic: compared exactly."""
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from swin_edu import numpy_ref as snp
 from swin_edu.config import SwinConfig
 from swin_edu.demos.bias_resize import bias_grid, bias_resize_demo, resize_bias_table, swin_t_384_windows
 from swin_edu.demos.permutation import gather_tokens, inverse_permutation, roll_partition_index
-from swin_edu.demos.permutation_torch import (roll_partition_index_torch, shifted_windows_by_index,
-                                              shifted_windows_by_roll, time_roll_vs_index, windows_to_map_by_index)
+from swin_edu.demos.permutation_torch import (
+    roll_partition_index_torch,
+    shifted_windows_by_index,
+    shifted_windows_by_roll,
+    time_roll_vs_index,
+    windows_to_map_by_index,
+)
 from swin_edu.model import SwinTransformer, load_checkpoint
 
 

@@ -15,7 +15,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from swin_edu import complexity as cx, numpy_ref as snp
+from swin_edu import complexity as cx
+from swin_edu import numpy_ref as snp
 from swin_edu.config import SwinConfig
 from swin_edu.demos.connectivity import reach_map
 from swin_edu.demos.student_model import PatchMerging, StudentSwin, SwinBlock, WindowAttention, learned_only
@@ -53,8 +54,8 @@ draft("patch_pixel", patch_pixel_reference, {
     "channel_first": _pp_channel_first,                                # all R, then all G, then all B
     "no_patch_offset": lambda i, j, k, p=4, C=3: patch_pixel_reference(0, 0, k, p, C),
     "grid_swapped": lambda i, j, k, p=4, C=3: patch_pixel_reference(j, i, k, p, C),
-    "offset_not_scaled": lambda i, j, k, p=4, C=3: (lambda r, c, ch: (r - p * i + i, c - p * j + j, ch))(
-        *patch_pixel_reference(i, j, k, p, C)),
+    "offset_not_scaled": lambda i, j, k, p=4, C=3: (
+        i + divmod(k, p * C)[0], j + divmod(k % (p * C), C)[0], k % C),
 }, [(26, 22, 0), (26, 22, 5), (3, 2, 13), (10, 7, 30), (0, 1, 47), (5, 9, 17, 2, 5)])
 
 
@@ -159,8 +160,8 @@ def row_usage_reference(M):
 draft("row_usage", row_usage_reference, {
     "ones": lambda M: np.ones((2 * M - 1, 2 * M - 1), dtype=int),
     "one_axis": lambda M: np.repeat((M - np.abs(np.arange(-(M - 1), M)))[:, None], 2 * M - 1, axis=1),
-    "sum_of_axes": lambda M: (lambda d: d[:, None] + d[None, :])(M - np.abs(np.arange(-(M - 1), M))),
-    "far_is_common": lambda M: (lambda d: np.outer(d, d))(1 + np.abs(np.arange(-(M - 1), M))),
+    "sum_of_axes": lambda M: np.add.outer(M - np.abs(np.arange(-(M - 1), M)), M - np.abs(np.arange(-(M - 1), M))),
+    "far_is_common": lambda M: np.outer(1 + np.abs(np.arange(-(M - 1), M)), 1 + np.abs(np.arange(-(M - 1), M))),
     "pairs_of_pairs": lambda M: row_usage_reference(M) ** 2,
 }, [(2,), (3,), (7,)], same=np.array_equal)
 
@@ -257,7 +258,7 @@ HUB_PREFIX = "swin.encoder.layers.0.blocks.0."
 
 def _hub_block(C=12, heads=3, M=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    r = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
+    r = lambda *shape: torch.randn(*shape, generator=g)
     names = {"layernorm_before": (C,), "attention.self.query": (C, C), "attention.self.key": (C, C),
              "attention.self.value": (C, C), "attention.output.dense": (C, C), "layernorm_after": (C,),
              "intermediate.dense": (4 * C, C), "output.dense": (C, 4 * C)}

@@ -19,7 +19,7 @@ import numpy as np
 from .._validate import check_array, check_int
 from ..config import SwinConfig
 
-__all__ = ["resize_bias_table", "bias_grid", "bias_resize_demo", "swin_t_384_windows"]
+__all__ = ["bias_grid", "bias_resize_demo", "resize_bias_table", "swin_t_384_windows"]
 
 
 def resize_bias_table(table: np.ndarray, new_window_size: int) -> np.ndarray:
@@ -32,7 +32,7 @@ def resize_bias_table(table: np.ndarray, new_window_size: int) -> np.ndarray:
     where = "resize_bias_table"
     table = check_array(table, "table", ndim=2, layout="((2M-1)^2, num_heads)", where=where)
     new_M = check_int(new_window_size, "new_window_size", where=where)
-    side = int(round(table.shape[0] ** 0.5))
+    side = round(table.shape[0] ** 0.5)
     if side * side != table.shape[0] or side % 2 == 0:
         raise ValueError(f"{where}: table must have (2M-1)^2 rows (169 for M=7), got shape {table.shape}")
     resized = resize_relative_position_bias_table(torch.from_numpy(np.ascontiguousarray(table)), new_M)
@@ -45,7 +45,7 @@ def bias_grid(table: np.ndarray, head: int = 0) -> np.ndarray:
     where = "bias_grid"
     table = check_array(table, "table", ndim=2, layout="((2M-1)^2, num_heads)", where=where)
     head = check_int(head, "head", minimum=0, where=where)
-    side = int(round(table.shape[0] ** 0.5))
+    side = round(table.shape[0] ** 0.5)
     if side * side != table.shape[0]:
         raise ValueError(f"{where}: table must have (2M-1)^2 rows, got shape {table.shape}")
     if head >= table.shape[1]:

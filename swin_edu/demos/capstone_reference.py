@@ -14,15 +14,16 @@ inputs on which every mistake is caught and told apart from the others (tested),
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
-from .._validate import as_numpy, check_array, check_int
 from .. import numpy_ref as snp
+from .._validate import as_numpy, check_array, check_int
 
-__all__ = ["sw_msa_reference", "Mistake", "MISTAKES", "CASES", "ERROR_HINTS", "capstone_case", "match_mistake"]
+__all__ = ["CASES", "ERROR_HINTS", "MISTAKES", "Mistake", "capstone_case", "match_mistake", "sw_msa_reference"]
 
 
 def _sw_msa(x, params, num_heads, M, s, mistake=None):
@@ -72,7 +73,7 @@ def sw_msa_reference(x: np.ndarray, params: Mapping[str, Any], num_heads: int, w
     M = check_int(window_size, "window_size", where=where)
     s = check_int(shift_size, "shift_size", minimum=0, where=where)
     nH = check_int(num_heads, "num_heads", where=where)
-    B, H, W, C = x.shape
+    _, H, W, C = x.shape
     if s >= M:
         raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
     if H % M or W % M:

@@ -12,7 +12,7 @@ order and ``region_ids`` on the token numbers, so they are what the code does, n
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_array
 from .. import numpy_ref as snp
+from .._validate import check_array
 from ._checks import map_window_shift
 
-__all__ = ["roll_partition_index", "inverse_permutation", "gather_tokens"]
+__all__ = ["gather_tokens", "inverse_permutation", "roll_partition_index"]
 
 
 def roll_partition_index(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:

@@ -14,8 +14,13 @@ import torch
 from .._validate import check_int
 from ._checks import map_window_shift
 
-__all__ = ["roll_partition_index_torch", "shifted_windows_by_roll", "shifted_windows_by_index",
-           "windows_to_map_by_index", "time_roll_vs_index"]
+__all__ = [
+    "roll_partition_index_torch",
+    "shifted_windows_by_index",
+    "shifted_windows_by_roll",
+    "time_roll_vs_index",
+    "windows_to_map_by_index",
+]
 
 
 def _check_map(x, where):

@@ -11,17 +11,17 @@ tokens.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import check_bool, check_float, check_int
 from .. import numpy_ref as snp
+from .._validate import check_bool, check_float, check_int
 from ..config import SwinConfig
 from ._checks import token_position
 from .connectivity import reach_map
 
-__all__ = ["poke_receptive_field", "receptive_field_experiment", "CHANGED_TOL"]
+__all__ = ["CHANGED_TOL", "poke_receptive_field", "receptive_field_experiment"]
 
 #: a token counts as changed when its output moved by more than this (the poke has norm ~ sqrt(C)).
 #: Masked pairs leak exp(-100) ~ 4e-44 of a value, far below float64's rounding of O(1) numbers

@@ -36,8 +36,8 @@ from collections import Counter
 
 import numpy as np
 
-from .._validate import check_int
 from .. import numpy_ref as snp
+from .._validate import check_int
 from .connectivity import attention_groups
 
 __all__ = ["shift_choice_experiment"]

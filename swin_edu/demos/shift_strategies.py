@@ -16,19 +16,20 @@ displaced windows, and sliding windows.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from .._validate import check_array, check_int
 from .. import complexity
 from .. import numpy_ref as snp
+from .._validate import check_array, check_int
 from ..numpy_ref.model import _get  # the official-name lookup of numpy_ref (one copy)
 from ..numpy_ref.sliding import sliding_window_attention
 from ._checks import map_window_shift
 from .timing import time_callables
 
-__all__ = ["padded_shifted_window_attention", "shift_strategy_costs", "time_shift_strategies", "random_attention_params"]
+__all__ = ["padded_shifted_window_attention", "random_attention_params", "shift_strategy_costs", "time_shift_strategies"]
 
 
 def padded_shifted_window_attention(x: np.ndarray, params: Mapping[str, Any], num_heads: int, window_size: int,
@@ -40,7 +41,7 @@ def padded_shifted_window_attention(x: np.ndarray, params: Mapping[str, Any], nu
     With ``shift_size=0`` there is nothing to pad: plain W-MSA. Equals the cyclic shift + mask."""
     where = "padded_shifted_window_attention"
     x = check_array(x, "x", ndim=4, layout="(B, H, W, C)", where=where)
-    B, H, W, C = x.shape
+    _, H, W, C = x.shape
     _, _, M, s = map_window_shift(H, W, window_size, shift_size, where)
     if not isinstance(params, Mapping):
         raise TypeError(f"{where}: params must be a mapping of official names -> arrays, got {type(params).__name__}")

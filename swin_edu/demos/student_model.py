@@ -11,7 +11,8 @@ padding), attention is written out (no fused kernel), derived buffers are rebuil
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,7 +21,7 @@ from .. import numpy_ref as snp
 from ..config import SwinConfig
 from ..layout import is_derived_buffer
 
-__all__ = ["WindowAttention", "SwinBlock", "PatchMerging", "BasicLayer", "StudentSwin", "learned_only"]
+__all__ = ["BasicLayer", "PatchMerging", "StudentSwin", "SwinBlock", "WindowAttention", "learned_only"]
 
 
 # ------------------------------------------------------------------------------------------ the student's part
@@ -136,7 +137,7 @@ class StudentSwin(nn.Module):
         return self.head(self.norm(x).mean(dim=(1, 2)))
 
 
-def learned_only(state_dict: Mapping[str, Any]) -> "OrderedDict[str, torch.Tensor]":
+def learned_only(state_dict: Mapping[str, Any]) -> OrderedDict[str, torch.Tensor]:
     """The official state dict without its derived buffers (``relative_position_index``, ``attn_mask``),
     as torch tensors: what :class:`StudentSwin` loads with ``strict=True``."""
     if not isinstance(state_dict, Mapping):

@@ -90,7 +90,7 @@ def sliding_window_attention(x: np.ndarray, qkv_weight: np.ndarray, qkv_bias: np
     before, after = M // 2, M - 1 - M // 2
     pad = ((0, 0), (before, after), (before, after), (0, 0), (0, 0))
     inside = np.pad(np.ones((1, H, W, 1, 1), dtype=bool), pad)
-    view = lambda t: np.lib.stride_tricks.sliding_window_view(t, (M, M), axis=(1, 2))  # noqa: E731
+    view = lambda t: np.lib.stride_tricks.sliding_window_view(t, (M, M), axis=(1, 2))
     # (B, H, W, nH, hd, M, M): the neighbourhood of every query, then flattened to M*M keys
     keys = view(np.pad(k, pad)).reshape(B, H, W, nH, hd, M * M)
     values = view(np.pad(v, pad)).reshape(B, H, W, nH, hd, M * M)

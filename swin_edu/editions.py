@@ -251,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(p)
         print("student/ is up to date" if not problems else "run `make student-edition` and commit student/")
         return 1 if problems else 0
-    print(_workspace(args.edition, pathlib.Path(args.into) if args.into else None))
+    _workspace(args.edition, pathlib.Path(args.into) if args.into else None)
     return 0
 
 

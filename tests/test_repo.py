@@ -6,17 +6,15 @@ import json
 import os
 import pathlib
 import re
-import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
-import tomllib
 import urllib.request
 
 import pytest
+import tomllib
+from _lab import lab_env, start_make_lab, stop
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -100,53 +98,12 @@ def test_torch_index_picks_the_cpu_build_only_where_it_helps(monkeypatch):
     assert 'pip install --quiet $(TORCH_INDEX) "$(TORCH_SPEC)"' in make and "TORCH_SPEC  ?= torch==2.13.0" in make
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_make_lab(lab_dir: pathlib.Path, env: dict | None = None, edition: str = "student"):
-    """Run the README's `make lab` headless on a free port with a token; returns (proc, url, token, log path).
-    The workspace is ``lab_dir`` (LAB_DIR), so that a developer's own lab/ is never touched."""
-    port, token = _free_port(), secrets.token_hex(16)
-    args = (f"--no-browser --port={port} --ServerApp.port_retries=0 --ServerApp.ip=127.0.0.1 "
-            f"--IdentityProvider.token={token}")
-    log = lab_dir.parent / f"make-lab-{port}.log"
-    out = open(log, "w")  # noqa: SIM115 (the caller stops the process; the file closes with it)
-    proc = subprocess.Popen(["make", "-s", "lab", f"EDITION={edition}", f"LAB_DIR={lab_dir}", f"LAB_ARGS={args}"],
-                            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                            env=dict(os.environ, **(env or {})))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 900  # the first run creates .venv-lab
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5)
-            return proc, url, token, log
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"make lab exited with {proc.returncode}:\n{log.read_text()[-3000:]}") from None
-            time.sleep(1)
-    stop(proc)
-    raise RuntimeError(f"make lab did not answer within 900 s:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
 @pytest.mark.slow
 def test_make_lab_serves_the_student_edition_from_a_lean_environment(tmp_path):
     """`make lab` on this checkout: a lean .venv-lab, the student edition copied into the workspace, a server
     without nbgrader's complaints."""
     lab = tmp_path / "lab"
-    proc, url, token, log = start_make_lab(lab)
+    proc, url, token, log = start_make_lab(lab, env=lab_env(tmp_path))
     try:
         req = urllib.request.Request(f"{url}/api/contents?content=1", headers={"Authorization": f"token {token}"})
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -183,7 +140,7 @@ def test_one_place_names_the_public_repository():
     # no other copy of a GitHub URL of the course anywhere in the tracked text files
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for rel in tracked:
-        if rel.endswith((".py", ".md", ".yml", ".toml", ".ipynb", ".txt")) or rel.endswith("postBuild"):
+        if rel.endswith((".py", ".md", ".yml", ".toml", ".ipynb", ".txt", "postBuild")):
             for other in re.findall(r"github\.com/swin-edu/[\w.-]+", (ROOT / rel).read_text(errors="ignore")):
                 assert other == "github.com/" + OWNER_REPO, (rel, other)
 
@@ -202,10 +159,10 @@ def test_colab_install_cell_installs_without_server_packages_and_never_raises(fo
         returncode, stdout, stderr = 1, "", "ERROR: could not reach github.com"
 
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd) or Failed())
-    exec(compile(cell, "colab-cell", "exec"), {})            # not on Colab: nothing happens
+    exec(compile(cell, "colab-cell", "exec"), {})  # noqa: S102  not on Colab: nothing happens
     assert calls == []
     monkeypatch.setitem(sys.modules, "google.colab", object())
-    exec(compile(cell, "colab-cell", "exec"), {})            # on Colab, pip fails: a message, no exception
+    exec(compile(cell, "colab-cell", "exec"), {})  # noqa: S102  on Colab, pip fails: a message, no exception
     assert calls == [[sys.executable, "-m", "pip", "install", "-q", f"swin-edu @ git+{URL}"]]
     out = capsys.readouterr().out
     assert "could not reach github.com" in out and "failed" in out and "Binder" in out
@@ -215,7 +172,7 @@ def test_binder_environment_is_buildable_and_opens_the_student_edition():
     env = (ROOT / "binder" / "environment.yml").read_text()
     post = (ROOT / "binder" / "postBuild").read_text()
     entries = [line.strip().lstrip("- ").strip() for line in env.splitlines() if line.strip().startswith("- ")]
-    assert not any(e.startswith("-e") or e == "." or e.startswith(".[") for e in entries), entries
+    assert not any(e.startswith(("-e", ".[")) or e == "." for e in entries), entries
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env and "torch==2.13.0" in env
     assert "python -m pip install" in post and re.search(r"pip install[^\n]* \.(\s|$)", post)
     assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
@@ -225,7 +182,7 @@ def test_binder_environment_is_buildable_and_opens_the_student_edition():
 # ---------------------------------------------------------------------------------------------- like Colab
 def _pip(python: pathlib.Path, *args: str, cwd: pathlib.Path) -> None:
     proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args], cwd=cwd, capture_output=True,
-                          text=True)
+                          text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
 
 
@@ -238,13 +195,13 @@ def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
     dist, venv, run = tmp_path / "dist", tmp_path / "venv", tmp_path / "colab"
     run.mkdir()
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
-                            str(dist), str(ROOT)], capture_output=True, text=True, cwd=tmp_path)
+                            str(dist), str(ROOT)], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = dist.glob("swin_edu-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     index = subprocess.run([sys.executable, str(ROOT / "tools" / "torch_index.py")], capture_output=True,
-                           text=True).stdout.split()
+                           text=True, check=True).stdout.split()
     _pip(python, *index, f"torch=={torch.__version__.split('+')[0]}", cwd=tmp_path)
     _pip(python, str(wheel), "nbclient", "ipykernel", cwd=tmp_path)  # Colab has a kernel and nbclient's parts
     for name in ("03_shifted_windows.ipynb", "08_train_tiny_swin.ipynb"):
@@ -263,7 +220,7 @@ def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", JUPYTER_DATA_DIR=str(tmp_path / "jd"),
                JUPYTER_CONFIG_DIR=str(tmp_path / "jc"), MPLBACKEND="Agg")
     proc = subprocess.run([str(python), "-c", script, *sorted(p.name for p in run.glob("*.ipynb"))], cwd=run,
-                          env=env, capture_output=True, text=True, timeout=1800)
+                          env=env, capture_output=True, text=True, timeout=1800, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert pathlib.Path(lines[0]["swin_edu"]).is_relative_to(venv), lines[0]  # the wheel, not the checkout

@@ -7,6 +7,9 @@ import sys
 
 
 def main() -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore")  # torch warns that numpy is missing: it comes with the package, next
     import torch
 
     site = pathlib.Path(torch.__file__).resolve().parents[1]

@@ -51,8 +51,9 @@ def start_make_lab(lab_dir: pathlib.Path, *, edition: str = "student", env: dict
     """Run ``make lab`` (the README's command) headless on a free port with a token, on the workspace
     ``lab_dir`` (``LAB_DIR``: a developer's own lab/ is never touched). Returns (proc, url, token, log)."""
     port, token = free_port(), secrets.token_hex(16)
+    # port, token, no browser; and window.jupyterapp for Playwright to run cells and read the notebook's model
     args = (f"--no-browser --port={port} --ServerApp.port_retries=0 --ServerApp.ip=127.0.0.1 "
-            f"--IdentityProvider.token={token}")
+            f"--IdentityProvider.token={token} --LabApp.expose_app_in_browser=True")
     lab_dir.parent.mkdir(parents=True, exist_ok=True)
     log = lab_dir.parent / f"make-lab-{port}.log"
     with open(log, "w") as out:

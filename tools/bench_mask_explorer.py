@@ -37,7 +37,7 @@ from _lab import (  # noqa: E402  (the tests' helpers: the same server and brows
 
 LISTEN = """() => {
     window.__lat = []; window.__t0 = null;
-    const view = document.querySelector('.swin-mask-view');
+    const view = document.querySelector('.swin-mask-root');
     const start = () => { window.__t0 = performance.now(); };
     document.addEventListener('keydown', start, true);
     document.addEventListener('mousedown', start, true);

@@ -252,5 +252,6 @@ class MaskExplorer(Explorer):
 
     def _render(self):
         self.html = message_html(self.message) if self.message else mask_html(self.state_data, self.text)
-        self.picture.html = self.html
-        self.picture.version = self.n_updates + 1
+        with self.picture.hold_sync():  # one message, one redraw in the browser
+            self.picture.html = self.html
+            self.picture.version = self.n_updates + 1

@@ -48,13 +48,12 @@ def _color(label: int) -> str:
 def _runs(codes: np.ndarray):
     """(row, col0, col1, code) for each horizontal run of equal codes: few rects, even on a 64x64 map."""
     H, W = codes.shape
-    for r in range(H):
-        row = codes[r]
-        cuts = np.flatnonzero(row[1:] != row[:-1]) + 1
-        starts = np.concatenate(([0], cuts))
-        ends = np.concatenate((cuts, [W]))
-        for a, b in zip(starts, ends):
-            yield r, int(a), int(b), int(row[a])
+    start = np.ones((H, W), dtype=bool)
+    start[:, 1:] = codes[:, 1:] != codes[:, :-1]
+    rows, cols = np.nonzero(start)  # row-major: each run's first cell
+    same_row = np.append(rows[1:] == rows[:-1], False)
+    ends = np.where(same_row, np.append(cols[1:], W), W)
+    return zip(rows.tolist(), cols.tolist(), ends.tolist(), codes[rows, cols].tolist())
 
 
 def _fill(codes: np.ndarray, fills: dict[int, str]) -> list[str]:

@@ -2,15 +2,14 @@
 // All logic stays in Python (swin_edu.viz.widgets.mask); this file only displays and listens.
 function render({ model, el }) {
   const root = document.createElement("div");
-  root.className = "swin-mask-view";
+  root.className = "swin-mask-root";
   el.appendChild(root);
   const draw = () => {
     root.innerHTML = model.get("html");
     root.dataset.version = String(model.get("version"));
   };
   draw();
-  model.on("change:html", draw);
-  model.on("change:version", draw);
+  model.on("change:version", draw);  // Python bumps version with every new html, in the same message
   const onClick = (event) => {
     const svg = event.target.closest ? event.target.closest("svg[data-panel]") : null;
     if (!svg) return;
@@ -27,7 +26,6 @@ function render({ model, el }) {
   };
   root.addEventListener("click", onClick);
   return () => {
-    model.off("change:html", draw);
     model.off("change:version", draw);
     root.removeEventListener("click", onClick);
   };

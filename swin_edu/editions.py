@@ -168,7 +168,7 @@ def solutions_edition(out, source=SOURCE_DIR) -> pathlib.Path:
 
 
 # ---------------------------------------------------------------------------------------------- workspace
-def sync_workspace(edition, workspace, log: Callable[[str], None] = print) -> dict[str, str]:
+def sync_workspace(edition, workspace, log: Callable[[str], None] = print, name: str | None = None) -> dict[str, str]:
     """Copy the notebooks of the folder ``edition`` into ``workspace`` without ever losing a student's work.
 
     ``workspace/.swin-edu-manifest.json`` remembers the SHA-256 of every notebook as it was copied. For each
@@ -176,7 +176,8 @@ def sync_workspace(edition, workspace, log: Callable[[str], None] = print) -> di
     nothing (``"unchanged"``); shipped version changed and the student's copy never saved since it was copied
     -> replaced by the new version (``"updated"``); shipped version changed and the student's copy changed ->
     the student's file is kept and the new version is written beside it as ``NAME.new-<hash>.ipynb``
-    (``"kept"``), with a message saying so. Returns ``{notebook name: status}``.
+    (``"kept"``), with a message saying so. ``name`` names the edition in the messages (default: its folder).
+    Returns ``{notebook name: status}``.
     """
     where = _where("sync_workspace")
     edition, workspace = _as_dir(edition, "edition", where), _as_dir(workspace, "workspace", where)
@@ -217,7 +218,8 @@ def sync_workspace(edition, workspace, log: Callable[[str], None] = print) -> di
     manifest_path.write_text(json.dumps({"edition": str(edition), "notebooks": copied}, indent=1, sort_keys=True)
                              + "\n", encoding="utf-8")
     n_new = sum(s == "copied" for s in status.values())
-    log(f"{workspace}: {len(status)} notebooks ({n_new} copied from {edition}; your own files are never overwritten)")
+    log(f"{workspace}: {len(status)} notebooks ({n_new} copied from {name or edition}; your own files are never "
+        f"overwritten)")
     return status
 
 
@@ -227,7 +229,7 @@ def _workspace(edition_name: str, workspace: pathlib.Path | None) -> pathlib.Pat
         sync_workspace(STUDENT_DIR, workspace)
         return workspace
     with tempfile.TemporaryDirectory(prefix="swin-edu-solutions-") as tmp:
-        sync_workspace(solutions_edition(tmp), workspace)
+        sync_workspace(solutions_edition(tmp), workspace, name="notebooks/ (the solutions)")
     return workspace
 
 

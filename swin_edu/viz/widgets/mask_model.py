@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -66,6 +67,20 @@ def mask_validity(H: int, W: int, M: int, s: int) -> str | None:
     return None
 
 
+@lru_cache(maxsize=32)
+def _layout(Hp: int, Wp: int, M: int, s: int):
+    """The package's windows, regions and masks of a padded map (read-only; cached: the explorer asks for the same
+    map at every click)."""
+    grid = snp.shifted_window_grid(Hp, Wp, M, s)
+    uneven = np.zeros((Hp, Wp), dtype=np.int64)
+    for k, (rs, cs) in enumerate(grid):
+        uneven[rs, cs] = k
+    regions, masks = snp.region_ids(Hp, Wp, M, s), snp.shift_mask(Hp, Wp, M, s)
+    for a in (uneven, regions, masks):
+        a.setflags(write=False)
+    return grid, uneven, regions, masks
+
+
 def mask_state(H: int, W: int, window_size: int, shift_size: int, view: str = "cyclic", window: int = 0,
                query: int = 0) -> MaskState:
     """What the mask explorer shows for these settings (raises ``ValueError`` for invalid ones).
@@ -94,18 +109,14 @@ def mask_state(H: int, W: int, window_size: int, shift_size: int, view: str = "c
     Hp, Wp = math.ceil(H / M) * M, math.ceil(W / M) * M
     nWw = Wp // M
     nW = (Hp // M) * nWw
-    grid = snp.shifted_window_grid(Hp, Wp, M, s)
-    uneven = np.zeros((Hp, Wp), dtype=np.int64)
-    for k, (rs, cs) in enumerate(grid):
-        uneven[rs, cs] = k
-    regions = snp.region_ids(Hp, Wp, M, s)
+    grid, uneven, regions, masks = _layout(Hp, Wp, M, s)
     qr, qc = divmod(query, M)
     if view == "cyclic":
         if window >= nW:
             raise ValueError(f"{where}: window must be in [0, {nW}) for a {Hp}x{Wp} (padded) map, got {window}")
         wr, wc = divmod(window, nWw)
         labels = regions[wr * M:(wr + 1) * M, wc * M:(wc + 1) * M].copy()
-        mask = snp.shift_mask(Hp, Wp, M, s)[window]
+        mask = masks[window]
         allowed = (mask[query] == 0).reshape(M, M)
         sr, sc = wr * M + qr, wc * M + qc
         qpos = ((sr + s) % Hp, (sc + s) % Wp)

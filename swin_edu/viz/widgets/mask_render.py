@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,6 +37,7 @@ _DEFS = (
 _COORD = re.compile(r"\((-?\d+), ?(-?\d+)\)")
 
 
+@lru_cache(maxsize=64)
 def _text_color(hex_color: str) -> str:
     r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
     return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#FFFFFF"
@@ -88,17 +90,15 @@ def _query_mark(r: int, c: int) -> str:
             f'vector-effect="non-scaling-stroke" class="swin-mask-querymark"/>')
 
 
-def _labels(values: np.ndarray, fills: np.ndarray | None, size: float) -> list[str]:
+def _labels(values: np.ndarray, codes: np.ndarray, fills: dict[int, str], size: float) -> list[str]:
+    """``values[r][c]`` printed in each cell (skipping ""), black or white against the cell's fill."""
     out = []
-    H, W = values.shape
-    for r in range(H):
-        for c in range(W):
-            v = values[r, c]
+    for r, (row, code_row) in enumerate(zip(values.tolist(), codes.tolist())):
+        for c, (v, code) in enumerate(zip(row, code_row)):
             if v == "":
                 continue
-            color = _text_color(fills[r, c]) if fills is not None and fills[r, c].startswith("#") else "#000000"
-            out.append(f'<text x="{(c + 0.5) * CELL}" y="{(r + 0.5) * CELL}" font-size="{size}" fill="{color}" '
-                       f'text-anchor="middle" dominant-baseline="central">{v}</text>')
+            out.append(f'<text x="{(c + 0.5) * CELL}" y="{(r + 0.5) * CELL}" font-size="{size}" '
+                       f'fill="{_text_color(fills[code])}" text-anchor="middle" dominant-baseline="central">{v}</text>')
     return out
 
 
@@ -167,8 +167,7 @@ def _map_panel(st: MaskState) -> str:
         body.append(_grid(Hp, Wp, 1, "#FFFFFF", 0.6))
     body += lines
     if show_numbers:
-        fill_of = np.vectorize(lambda k: fills[int(k)])(codes)
-        body += _labels(np.where(codes >= 0, labels, "").astype(object), fill_of, _font(Hp))
+        body += _labels(np.where(codes >= 0, labels, "").astype(object), codes, fills, _font(Hp))
     body.append(_box(r0, c0, h, w, width=3.5))
     if 0 <= qy < Hp and 0 <= qx < Wp and not (st.view == "padded" and not st.allowed[st.query_rc]):
         body.append(_query_mark(qy, qx))
@@ -202,9 +201,8 @@ def _keys_panel(st: MaskState) -> str:
     body = [_DEFS] + _fill(codes, fills) + _overlay(codes == -1, "swm-x") + _overlay(codes == -2, "swm-dot")
     body.append(_grid(M, M, 1, "#FFFFFF" if M > 12 else "#444444", 0.8))
     if M <= 12:
-        fill_of = np.vectorize(lambda k: fills[int(k)])(codes)
         text = np.where(labels < 0, "pad", labels.astype(str)).astype(object)
-        body += _labels(text, fill_of, _font(M))
+        body += _labels(text, codes, fills, _font(M))
     body.append(_box(st.query_rc[0], st.query_rc[1], 1, 1, width=3.0))
     what = "region" if st.view == "cyclic" else "window"
     title = (f"<b>query {st.query} = ({st.query_rc[0]}, {st.query_rc[1]}): {int(st.allowed.sum())} of {M * M} keys"

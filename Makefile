@@ -50,7 +50,7 @@ lab: lab-setup
 
 test: setup
 	bash tools/install_browser.sh
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 figures: setup
 	$(BIN)/python -m swin_edu.viz.figures --out figures

@@ -5,6 +5,8 @@ Not a test module (its name starts with an underscore)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import pathlib
@@ -12,6 +14,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -50,6 +53,14 @@ def start_make_lab(lab_dir: pathlib.Path, *, edition: str = "student", env: dict
                    timeout: float = 900):
     """Run ``make lab`` (the README's command) headless on a free port with a token, on the workspace
     ``lab_dir`` (``LAB_DIR``: a developer's own lab/ is never touched). Returns (proc, url, token, log)."""
+    # the first `make lab` creates .venv-lab: one process at a time (pytest-xdist runs several of these tests)
+    lock = pathlib.Path(tempfile.gettempdir()) / f"swin-edu-lab-setup-{hashlib.sha1(bytes(ROOT)).hexdigest()[:12]}.lock"
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        setup = subprocess.run(["make", "-s", "lab-setup"], cwd=ROOT, capture_output=True, text=True, check=False,
+                               env=dict(os.environ, **(env or {})), timeout=timeout)
+    if setup.returncode != 0:
+        raise RuntimeError(f"make lab-setup failed:\n{(setup.stdout + setup.stderr)[-3000:]}")
     port, token = free_port(), secrets.token_hex(16)
     # port, token, no browser; and window.jupyterapp for Playwright to run cells and read the notebook's model
     args = (f"--no-browser --port={port} --ServerApp.port_retries=0 --ServerApp.ip=127.0.0.1 "

@@ -30,7 +30,6 @@ WIDGET_ERRORS = ("Error displaying widget", "Failed to load model class", "Model
                  "Loading widget...", "[object Object]")
 
 pytestmark = [
-    pytest.mark.xdist_group("make-lab"),  # one worker: one server, and .venv-lab is created once
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(),

@@ -99,7 +99,6 @@ def test_torch_index_picks_the_cpu_build_only_where_it_helps(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("make-lab")  # with the browser test: .venv-lab is created once, by one worker
 def test_make_lab_serves_the_student_edition_from_a_lean_environment(tmp_path):
     """`make lab` on this checkout: a lean .venv-lab, the student edition copied into the workspace, a server
     without nbgrader's complaints."""

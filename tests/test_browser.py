@@ -18,8 +18,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _lab import CHROMIUM, CHROMIUM_ARGS, ERRORS, lab_env, open_notebook, run_all, shutdown_kernels, start_make_lab, \
-    stop
+from _lab import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ERRORS,
+    lab_env,
+    open_notebook,
+    run_all,
+    shutdown_kernels,
+    start_make_lab,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT = ROOT / "student"
@@ -93,7 +102,7 @@ def _widget_problems(page) -> list[str]:
 
 @pytest.mark.parametrize("name", COURSE)
 def test_every_student_notebook_runs_and_shows_every_image(lab, browser, name):
-    url, token, workspace, _ = lab
+    url, token, _, _ = lab
     page = browser.new_page(viewport=VIEWPORT)
     watch = Watch(page)
     try:

@@ -78,15 +78,16 @@ class MaskExplorer(Explorer):
         query = check_int(query, "query", minimum=0, where=where)
         self.state_data: MaskState | None = None
         self.html = ""
-        small = {"width": "250px", "label_width": "88px", "continuous": True}
+        small = {"width": "235px", "label_width": "80px", "continuous": True}  # 4 in a row at 1440 px
         self.controls = {
             "H": slider("H (height)", H, 1, self.MAX_MAP, **small),
             "W": slider("W (width)", W, 1, self.MAX_MAP, **small),
             "window_size": slider("M (window)", M, 1, self.MAX_WINDOW, **small),
             "shift_size": slider("s (shift)", s, 0, self.MAX_WINDOW - 1, **small),
             "view": widgets.ToggleButtons(options=[(label, key) for key, label in VIEWS.items()], value=view,
-                                          description="view", style={"description_width": "40px",
-                                                                     "button_width": "175px"}),
+                                          tooltips=["roll by -s, 4 windows, a 0/-100 mask",
+                                                    "the naive way: uneven windows, each padded"],
+                                          style={"description_width": "0px", "button_width": "185px"}),
             "window": slider("window", 0, 0, max(window, 1), **small),
             "query": slider("query", 0, 0, max(query, M * M - 1), **small),
         }

@@ -1,181 +1,213 @@
-"""The explorers in a real browser: JupyterLab on localhost, driven by headless Chromium via Playwright.
+"""From the student's seat: the server started exactly as the README's `make lab` does, JupyterLab driven in
+headless Chromium at 1440x900.
 
-Opens tests/notebooks/widgets_demo.ipynb, runs all cells, waits for the four widgets to render, moves
-a slider of each with the keyboard and checks that the picture (and the printed numbers) changed;
-for the mask explorer the two screenshots are compared pixel by pixel.
+* every course notebook of the student edition opens, runs all its cells without an error, shows every image
+  (naturalWidth > 0), and no request returns 404; no widget fails to render;
+* the mask explorer of notebook 03 fits the window without scrolling, is drawn as SVG, and reacts to a click on
+  a token and to a slider;
+* the four explorers of tests/notebooks/widgets_demo.ipynb react to their sliders.
 
-Needs Debian's Chromium at /usr/bin/chromium (``tools/install_browser.sh`` installs it; Playwright's
-own browser download is not used) or a path in ``SWIN_EDU_CHROMIUM``; skipped otherwise. With
-``SWIN_EDU_SAVE_SCREENSHOT=1`` the mask explorer's screenshot is also copied to docs/img/mask_explorer.png.
+Needs Debian's Chromium at /usr/bin/chromium (``tools/install_browser.sh`` installs it; Playwright's own
+browser download is not used) or a path in ``SWIN_EDU_CHROMIUM``; skipped otherwise. With
+``SWIN_EDU_SAVE_SCREENSHOT=1`` the mask explorer's screenshot is also written to docs/img/mask_explorer.png.
 """
 from __future__ import annotations
 
-import io
-import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from _lab import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ERRORS,
+    lab_env,
+    open_notebook,
+    run_all,
+    shutdown_kernels,
+    start_make_lab,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "tests" / "notebooks" / "widgets_demo.ipynb"
-CHROMIUM = os.environ.get("SWIN_EDU_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+STUDENT = ROOT / "student"
+DEMO = ROOT / "tests" / "notebooks" / "widgets_demo.ipynb"
+COURSE = sorted(p.name for p in STUDENT.glob("*.ipynb"))
+VIEWPORT = {"width": 1440, "height": 900}
+WIDGET_ERRORS = ("Error displaying widget", "Failed to load model class", "Model not found",
+                 "Loading widget...", "[object Object]")
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason=f"no Chromium at {CHROMIUM}: run tools/install_browser.sh (installs Debian's "
                               f"chromium) or set SWIN_EDU_CHROMIUM"),
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """`make lab` on a private workspace (LAB_DIR) with a free port, a token and no browser."""
+    base = tmp_path_factory.mktemp("seat")
+    workspace = base / "lab"
+    proc, url, token, log = start_make_lab(workspace, env=lab_env(base))
+    shutil.copy(DEMO, workspace / DEMO.name)  # served next to the course (not part of the edition)
+    try:
+        yield url, token, workspace, log
+    finally:
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A private JupyterLab server on localhost with the demo notebook; killed at the end."""
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    root.mkdir()
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    settings = base / "settings"
-    # attach every cell to the DOM (no virtual scrolling) and never fetch news or updates
-    for rel, data in {"@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-                      "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-                          {"fetchNews": "false", "checkForUpdates": False}}.items():
-        (settings / rel).parent.mkdir(parents=True, exist_ok=True)
-        (settings / rel).write_text(json.dumps(data))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-               JUPYTER_DATA_DIR=str(base / "data"), MPLBACKEND="Agg")
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--ServerApp.port_retries=0", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-           "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={settings}",
-           f"--LabApp.workspaces_dir={base / 'workspaces'}", "--LabApp.news_url=",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(base / "jupyterlab.log", "w")  # noqa: SIM115 (closed in the finally below)
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True)
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Watch:
+    """What a page did: responses with status 404, JavaScript errors."""
+
+    def __init__(self, page):
+        self.not_found: list[str] = []
+        self.page_errors: list[str] = []
+        page.on("response", lambda r: self.not_found.append(r.url) if r.status == 404 else None)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+
+def _images(page) -> list[dict]:
+    """Every image of the notebook, scrolled into view and decoded: its alt text, size and state."""
+    return page.evaluate("""async () => {
+        const out = [];
+        for (const img of document.querySelectorAll('.jp-Notebook img')) {
+            img.scrollIntoView({block: 'center'});
+            try { await img.decode(); } catch (e) { /* reported by naturalWidth below */ }
+            out.push({alt: (img.alt || '').slice(0, 60), src: img.src.slice(0, 40), complete: img.complete,
+                      width: img.naturalWidth});
+        }
+        return out; }""")
+
+
+def _widget_problems(page) -> list[str]:
+    text = page.evaluate("() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))"
+                         ".map(e => e.innerText).join('\\n')")
+    return [w for w in WIDGET_ERRORS if w in text]
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_every_student_notebook_runs_and_shows_every_image(lab, browser, name):
+    url, token, _, _ = lab
+    page = browser.new_page(viewport=VIEWPORT)
+    watch = Watch(page)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{(base / 'jupyterlab.log').read_text()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer in 60 s:\n{(base / 'jupyterlab.log').read_text()}")
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}", token, base
+        open_notebook(page, url, token, name)
+        run_all(page)
+        assert page.evaluate(ERRORS) == [], f"{name}: cells failed"
+        images = _images(page)
+        broken = [i for i in images if not i["complete"] or i["width"] == 0]
+        assert not broken, f"{name}: images that did not load: {broken}"
+        n_figures = (STUDENT / name).read_text().count("](attachment:")
+        assert sum(i["src"].startswith(("data:", "blob:")) for i in images) >= n_figures
+        assert not _widget_problems(page), _widget_problems(page)
+        assert not watch.not_found, f"{name}: 404 for {watch.not_found}"
+        assert not watch.page_errors, watch.page_errors
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server shuts its kernel down
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
+        page.close()
+        shutdown_kernels(url, token)
+
+
+def _mask_state(page) -> str:
+    return page.locator(".swin-mask-picture").first.get_attribute("data-state")
+
+
+def _click_token(page, panel: str, row: int, col: int) -> None:
+    """Click the centre of token (row, col) of a panel of the mask explorer, with the real mouse."""
+    box = page.evaluate("""([panel, row, col]) => {
+        const svg = document.querySelector(`.swin-mask-picture svg[data-panel="${panel}"]`);
+        const cell = Number(svg.dataset.cell), pt = svg.createSVGPoint();
+        pt.x = (col + 0.5) * cell; pt.y = (row + 0.5) * cell;
+        const p = pt.matrixTransform(svg.getScreenCTM());
+        return [p.x, p.y]; }""", [panel, row, col])
+    page.mouse.click(*box)
+
+
+def test_mask_explorer_fits_the_window_and_answers_clicks_and_sliders(lab, browser, tmp_path):
+    url, token, _, _ = lab
+    page = browser.new_page(viewport=VIEWPORT)
+    watch = Watch(page)
+    try:
+        open_notebook(page, url, token, "03_shifted_windows.ipynb")
+        run_all(page)
+        # after Run All the explorer shows what the text says: window 3, query 5 (the next cell leaves it alone)
+        assert _mask_state(page) == "8x8/M4/s2/cyclic/w3/q5"
+        explorer = page.locator(".swin-mask").first
+        explorer.scroll_into_view_if_needed()
+        box = explorer.bounding_box()
+        panel = page.locator(".jp-NotebookPanel").first.bounding_box()
+        assert box["height"] <= panel["height"] - 40, f"explorer {box['height']:.0f} px, notebook {panel['height']:.0f}"
+        assert box["width"] <= panel["width"]
+        assert page.locator(".swin-mask-picture svg").count() == 4  # vector panels: crisp at any width
+        assert page.locator(".swin-mask img").count() == 0
+        shot = explorer.screenshot(path=str(tmp_path / "mask_explorer.png"))
+
+        _click_token(page, "map", 2, 5)  # rolled map: window 1, slot (2, 1) = query 9
+        page.wait_for_function("() => document.querySelector('.swin-mask-picture').dataset.state"
+                               ".endsWith('/w1/q9')", timeout=30_000)
+        _click_token(page, "keys", 3, 3)
+        page.wait_for_function("() => document.querySelector('.swin-mask-picture').dataset.state"
+                               ".endsWith('/w1/q15')", timeout=30_000)
+        slider = page.locator(".swin-mask-query .noUi-handle").first
+        slider.focus()
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function("() => document.querySelector('.swin-mask-picture').dataset.state"
+                               ".endsWith('/w1/q14')", timeout=30_000)
+        assert "query 14 = (3,\u00a02)" in page.locator(".swin-mask-picture").inner_text()
+        assert not _widget_problems(page) and not watch.not_found and not watch.page_errors
+    finally:
+        page.close()
+        shutdown_kernels(url, token)
+    if os.environ.get("SWIN_EDU_SAVE_SCREENSHOT") == "1":
+        (ROOT / "docs" / "img" / "mask_explorer.png").write_bytes(shot)
 
 
 def _image_ready(css: str) -> str:
     return f"() => {{ const i = document.querySelector('img.{css}'); return !!i && i.complete && i.naturalWidth > 0; }}"
 
 
-def _move_slider(page, explorer_css: str, slider_css: str, key: str) -> tuple[str, str]:
-    """Press ``key`` on a slider's handle; wait for the explorer's image to be replaced. Returns the info
-    text before and after."""
+def _move_slider(page, explorer_css: str, slider_css: str, key: str) -> str:
+    """Press ``key`` on a slider's handle; wait for the explorer's image and text to change; return the text."""
     img = f"img.{explorer_css}-image"
     info = page.locator(f".{explorer_css}-info")
     before_text, before_src = info.inner_text(), page.locator(img).get_attribute("src")
     handle = page.locator(f".{explorer_css}-{slider_css} .noUi-handle")
     handle.focus()
     page.keyboard.press(key)
-    page.wait_for_function(f"(old) => document.querySelector('{img}').src !== old", arg=before_src,
-                           timeout=30_000)
+    page.wait_for_function(f"(old) => document.querySelector('{img}').src !== old", arg=before_src, timeout=30_000)
     page.wait_for_function(_image_ready(f"{explorer_css}-image"), timeout=30_000)
     page.wait_for_function("([sel, old]) => document.querySelector(sel).innerText !== old",
                            arg=[f".{explorer_css}-info", before_text], timeout=30_000)
-    return before_text, info.inner_text()
+    return info.inner_text()
 
 
-def _pixels(png: bytes):
-    import numpy as np
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
-
-
-def test_widgets_render_and_react_in_jupyterlab(lab, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    url, token, _ = lab
-    shots = tmp_path
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{url}/lab/tree/{NOTEBOOK.name}?token={token}", timeout=60_000)
-            page.wait_for_function("() => !!(window.jupyterapp && window.jupyterapp.shell)", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            page.wait_for_function(
-                """() => { const w = window.jupyterapp.shell.currentWidget;
-                           const k = w && w.sessionContext && w.sessionContext.session
-                                     && w.sessionContext.session.kernel;
-                           return !!k && k.status === 'idle'; }""", timeout=60_000)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            for css in ("swin-mask-image", "swin-complexity-image", "swin-patch-image", "swin-relbias-image"):
-                page.wait_for_function(_image_ready(css), timeout=90_000)
-            # the notebook ends with the mask explorer on the seed's example: window 3, query 5
-            page.wait_for_function(
-                "() => (document.querySelector('.swin-mask-info') || {innerText: ''}).innerText"
-                ".includes('query 5 = (1, 1)')", timeout=60_000)
-            page.wait_for_function(
-                """() => { const w = window.jupyterapp.shell.currentWidget;
-                           return w.sessionContext.session.kernel.status === 'idle'; }""", timeout=60_000)
-            assert "It may attend to 4 of 16 keys" in page.locator(".swin-mask-info").inner_text()
-
-            mask_img = page.locator("img.swin-mask-image")
-            before = mask_img.screenshot(path=str(shots / "mask_before.png"))
-            widget_shot = page.locator(".swin-mask").screenshot(path=str(shots / "mask_explorer.png"))
-
-            _, new = _move_slider(page, "swin-mask", "query", "ArrowRight")
-            assert "query 6 = (1, 2)" in new and "region 5" in new, new
-            after = mask_img.screenshot(path=str(shots / "mask_after.png"))
-            a, b = _pixels(before), _pixels(after)
-            assert a.shape == b.shape
-            changed = (abs(a - b).sum(axis=-1) > 30).mean()
-            assert changed > 0.005, f"only {changed:.2%} of the mask picture changed"
-
-            # the three other explorers react too
-            _, new = _move_slider(page, "swin-complexity", "M", "ArrowRight")
-            assert "hw/M² = 49.00" in new, new  # M: 7 -> 8
-            _, new = _move_slider(page, "swin-patch", "col", "ArrowRight")
-            assert "Patch (22, 27)" in new, new
-            _, new = _move_slider(page, "swin-relbias", "query-col", "ArrowLeft")
-            assert "Query (1, 1) = token 4" in new, new
-            assert not errors, errors
-        finally:
-            browser.close()
-    if os.environ.get("SWIN_EDU_SAVE_SCREENSHOT") == "1":
-        target = ROOT / "docs" / "img" / "mask_explorer.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(widget_shot)
+def test_the_other_explorers_react_in_jupyterlab(lab, browser):
+    url, token, _, _ = lab
+    page = browser.new_page(viewport={"width": 1280, "height": 1900})
+    watch = Watch(page)
+    try:
+        open_notebook(page, url, token, DEMO.name)
+        run_all(page)
+        for css in ("swin-complexity-image", "swin-patch-image", "swin-relbias-image"):
+            page.wait_for_function(_image_ready(css), timeout=90_000)
+        assert "hw/M² = 49.00" in _move_slider(page, "swin-complexity", "M", "ArrowRight")  # M: 7 -> 8
+        assert "Patch (22, 27)" in _move_slider(page, "swin-patch", "col", "ArrowRight")
+        assert "Query (1, 1) = token 4" in _move_slider(page, "swin-relbias", "query-col", "ArrowLeft")
+        assert not watch.page_errors and not watch.not_found and not _widget_problems(page)
+    finally:
+        page.close()
+        shutdown_kernels(url, token)

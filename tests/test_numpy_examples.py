@@ -26,7 +26,8 @@ def test_patch_embed_is_a_linear_map_of_patches_then_layernorm(rng):
     assert out.shape == (2, 2, 3, 5)
     # token (1, 2) of image 0 is the dot product of the kernel with the pixels it covers
     patch = img[0, 4:8, 8:12, :]  # (4, 4, 3)
-    np.testing.assert_allclose(out[0, 1, 2], np.einsum("ochw,hwc->o", w, patch) + b, rtol=1e-12)
+    # float64, two summation orders of 48 products of size ~1: rounding ~48 * 1e-16, so 1e-12 (atol for values near 0)
+    np.testing.assert_allclose(out[0, 1, 2], np.einsum("ochw,hwc->o", w, patch) + b, rtol=1e-12, atol=1e-12)
     normed = snp.patch_embed(img, w, b, np.ones(5), np.zeros(5))
     np.testing.assert_allclose(normed.mean(-1), 0, atol=1e-12)
     np.testing.assert_allclose(normed.var(-1), 1, atol=1e-4)
@@ -122,8 +123,8 @@ def test_window_attention_single_head_by_hand(rng):
     out, attn = snp.window_attention(x, qkv_w, None, eye, None, 1, return_attn=True)
     logits = x[0] @ x[0].T / np.sqrt(2)
     a = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    np.testing.assert_allclose(attn[0, 0], a)
-    np.testing.assert_allclose(out[0], a @ x[0])
+    np.testing.assert_allclose(attn[0, 0], a, rtol=1e-12)
+    np.testing.assert_allclose(out[0], a @ x[0], rtol=1e-12, atol=1e-14)  # float64, sums of 4 terms
 
 
 def test_window_attention_mask_blocks_other_regions(rng):
@@ -149,7 +150,8 @@ def test_patch_merging_4c_to_2c(rng):
     w = rng.standard_normal((12, 24))
     out = snp.patch_merging(x, w, np.ones(24), np.zeros(24))
     assert out.shape == (2, 4, 4, 12)
-    np.testing.assert_allclose(out, snp.layer_norm(snp.patch_merging_gather(x)) @ w.T)
+    # float64, sums of 24 terms of size ~1 in another order: ~1e-15 absolute, also for outputs near 0
+    np.testing.assert_allclose(out, snp.layer_norm(snp.patch_merging_gather(x)) @ w.T, rtol=1e-12, atol=1e-12)
 
 
 def test_mlp_and_gelu():

@@ -1,77 +1,231 @@
-"""The front door: the README's two commands, CI and the repository's hygiene."""
+"""The front door: the README's two commands, CI, the student's lean `make lab`, the torch build, the one public
+repository URL behind Colab and Binder, and a wheel installed outside the checkout (what Colab does)."""
+import contextlib
+import io
+import json
 import os
 import pathlib
-import secrets
-import signal
+import re
+import shutil
 import socket
 import subprocess
-import time
+import sys
 import urllib.request
 
 import pytest
+import tomllib
+from _lab import lab_env, start_make_lab, stop
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+URL = PYPROJECT["project"]["urls"]["Repository"]
+OWNER_REPO = URL.removeprefix("https://github.com/")
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 
+def _nb(path: pathlib.Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _src(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _colab_cell(path: pathlib.Path) -> str:
+    return _src(next(c for c in _nb(path)["cells"] if c["cell_type"] == "code"))
+
+
+# ---------------------------------------------------------------------------------------------- the front door
 def test_ci_calls_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci/run").read_text()
     assert "make test" in readme and "make lab" in readme
-    commands = [l.strip() for l in ci.splitlines() if l.strip() and not l.strip().startswith("#")]
+    commands = [line.strip() for line in ci.splitlines() if line.strip() and not line.strip().startswith("#")]
     assert commands[-1] == "make test"
     assert os.access(ROOT / ".ci/run", os.X_OK)
 
 
 def test_top_level_layout():
     for name in ["README.md", "environment.yml", "pyproject.toml", "Makefile", ".ci/run", "LICENSE", ".gitignore",
-                 "notebooks", "swin_edu", "figures", "tests", "docs"]:
+                 "notebooks", "student", "swin_edu", "figures", "tests", "docs", "binder"]:
         assert (ROOT / name).exists(), name
 
 
-def test_torch_pinned_to_the_cpu_build():
+def test_readme_says_what_a_student_and_an_instructor_run():
+    readme = (ROOT / "README.md").read_text()
+    for command in ("make lab", "make test", "make lab EDITION=solutions", "make student-edition", "make student"):
+        assert command in readme, command
+    assert "student/" in readme and "lab/" in readme
+
+
+# ---------------------------------------------------------------------------------------------- lean lab
+def test_jupyterlab_is_no_hard_dependency():
+    deps = " ".join(PYPROJECT["project"]["dependencies"])
+    for server_package in ("jupyterlab", "notebook", "nbgrader", "pytest", "transformers", "playwright"):
+        assert server_package not in deps, server_package
+    assert PYPROJECT["project"]["optional-dependencies"]["lab"] == ["jupyterlab>=4.0"]
+
+
+def test_torch_index_picks_the_cpu_build_only_where_it_helps(monkeypatch):
+    import importlib.util
+    import platform
+    import shutil as sh
+
+    spec = importlib.util.spec_from_file_location("torch_index", ROOT / "tools" / "torch_index.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    def run(system, gpu, resolves):
+        monkeypatch.setattr(platform, "system", lambda: system)
+        monkeypatch.setattr(sh, "which", lambda name: "/usr/bin/nvidia-smi" if gpu else None)
+
+        def lookup(host, port):
+            if not resolves:
+                raise socket.gaierror(-2, "Name or service not known")
+            return []
+        monkeypatch.setattr(socket, "getaddrinfo", lookup)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert mod.main() == 0
+        return out.getvalue().strip()
+
+    assert run("Linux", gpu=False, resolves=True) == "--extra-index-url https://download.pytorch.org/whl/cpu"
+    assert run("Linux", gpu=False, resolves=False) == ""   # e.g. this CI machine: its local CPU wheel is used
+    assert run("Linux", gpu=True, resolves=True) == ""     # PyPI's Linux wheel is the CUDA build
+    assert run("Darwin", gpu=False, resolves=True) == ""   # PyPI's macOS wheel is CPU/MPS already
     make = (ROOT / "Makefile").read_text()
-    env = (ROOT / "environment.yml").read_text()
-    assert "TORCH_SPEC  ?= torch==2.13.0" in make and "torch==2.13.0" in env
-    import torch
-    if (ROOT / ".venv").exists() and pathlib.Path(torch.__file__).is_relative_to(ROOT / ".venv"):
-        assert torch.__version__.startswith("2.13.0")
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    assert "TORCH_INDEX ?= $(shell $(PYTHON) tools/torch_index.py)" in make
+    assert 'pip install --quiet $(TORCH_INDEX) "$(TORCH_SPEC)"' in make and "TORCH_SPEC  ?= torch==2.13.0" in make
 
 
 @pytest.mark.slow
-def test_make_lab_starts_jupyterlab_and_serves_the_course():
-    """Run the README's `make lab` headless and ask the server for the notebooks folder once."""
-    port, token = _free_port(), secrets.token_hex(16)
-    args = f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"
-    proc = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={args}"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+def test_make_lab_serves_the_student_edition_from_a_lean_environment(tmp_path):
+    """`make lab` on this checkout: a lean .venv-lab, the student edition copied into the workspace, a server
+    without nbgrader's complaints."""
+    lab = tmp_path / "lab"
+    proc, url, token, log = start_make_lab(lab, env=lab_env(tmp_path))
     try:
-        deadline, last = time.time() + 90, None
-        while time.time() < deadline:
-            try:
-                req = urllib.request.Request(f"http://127.0.0.1:{port}/api/contents?content=1",
-                                             headers={"Authorization": f"token {token}"})
-                with urllib.request.urlopen(req, timeout=5) as r:
-                    body = r.read().decode()
-                break
-            except OSError as e:
-                last = e
-                if proc.poll() is not None:
-                    pytest.fail(f"make lab exited with {proc.returncode}: {proc.stdout.read().decode()[-2000:]}")
-                time.sleep(1)
-        else:
-            pytest.fail(f"JupyterLab did not answer on port {port} within 90 s ({last})")
-        assert '"type": "directory"' in body or '"type":"directory"' in body
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as r:
+        req = urllib.request.Request(f"{url}/api/contents?content=1", headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            listing = json.loads(r.read())
+        assert sorted(i["name"] for i in listing["content"] if i["type"] == "notebook") == NOTEBOOKS
+        with urllib.request.urlopen(f"{url}/lab?token={token}", timeout=10) as r:
             assert r.status == 200 and b"JupyterLab" in r.read()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)
+    text = log.read_text()
+    assert "No nbgrader_config.py" not in text and "nbgrader" not in text.lower(), text[-2000:]
+    assert (lab / "03_shifted_windows.ipynb").read_bytes() == (ROOT / "student" / "03_shifted_windows.ipynb").read_bytes()
+    lab_python = ROOT / ".venv-lab" / "bin" / "python"
+    installed = subprocess.run([str(lab_python), "-m", "pip", "list", "--format=json"], capture_output=True,
+                               text=True, check=True).stdout
+    names = {p["name"].lower() for p in json.loads(installed)}
+    assert {"jupyterlab", "swin-edu", "torch", "anywidget"} <= names
+    assert not names & {"nbgrader", "pytest", "transformers", "playwright", "ruff"}, names
+
+
+# ---------------------------------------------------------------------------------------------- Colab and Binder
+def test_one_place_names_the_public_repository():
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", URL), URL
+    readme = (ROOT / "README.md").read_text()
+    colab = re.findall(r"colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/main/([\w./-]+)", readme)
+    assert len(colab) == len(NOTEBOOKS)
+    for repo, path in colab:
+        assert repo == OWNER_REPO and path.startswith("student/") and (ROOT / path).is_file(), (repo, path)
+    binder = re.findall(r"mybinder\.org/v2/gh/([\w.-]+/[\w.-]+)/main\?urlpath=([\w/%.-]+)", readme)
+    assert binder and all(repo == OWNER_REPO and "student" in path for repo, path in binder), binder
+    for folder in ("notebooks", "student"):
+        for name in NOTEBOOKS:
+            assert f'REPO = "{URL}"' in _colab_cell(ROOT / folder / name), (folder, name)
+    # no other copy of a GitHub URL of the course anywhere in the tracked text files
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for rel in tracked:
+        if rel.endswith((".py", ".md", ".yml", ".toml", ".ipynb", ".txt", "postBuild")):
+            for other in re.findall(r"github\.com/swin-edu/[\w.-]+", (ROOT / rel).read_text(errors="ignore")):
+                assert other == "github.com/" + OWNER_REPO, (rel, other)
+
+
+@pytest.mark.parametrize("folder", ["notebooks", "student"])
+def test_colab_install_cell_installs_without_server_packages_and_never_raises(folder, monkeypatch, capsys):
+    for name in NOTEBOOKS:
+        cell = _colab_cell(ROOT / folder / name)
+        assert cell.startswith("import sys\nif \"google.colab\" in sys.modules:"), name
+        assert "check=True" not in cell and "jupyterlab" not in cell and "[lab]" not in cell
+        assert not re.search(r"\b(torch|numpy)\s*[=<>~]", cell)  # never re-pins torch or numpy
+    cell = _colab_cell(ROOT / folder / NOTEBOOKS[3])
+    calls = []
+
+    class Failed:
+        returncode, stdout, stderr = 1, "", "ERROR: could not reach github.com"
+
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd) or Failed())
+    exec(compile(cell, "colab-cell", "exec"), {})  # noqa: S102  not on Colab: nothing happens
+    assert calls == []
+    monkeypatch.setitem(sys.modules, "google.colab", object())
+    exec(compile(cell, "colab-cell", "exec"), {})  # noqa: S102  on Colab, pip fails: a message, no exception
+    assert calls == [[sys.executable, "-m", "pip", "install", "-q", f"swin-edu @ git+{URL}"]]
+    out = capsys.readouterr().out
+    assert "could not reach github.com" in out and "failed" in out and "Binder" in out
+
+
+def test_binder_environment_is_buildable_and_opens_the_student_edition():
+    env = (ROOT / "binder" / "environment.yml").read_text()
+    post = (ROOT / "binder" / "postBuild").read_text()
+    entries = [line.strip().lstrip("- ").strip() for line in env.splitlines() if line.strip().startswith("- ")]
+    assert not any(e.startswith(("-e", ".[")) or e == "." for e in entries), entries
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env and "torch==2.13.0" in env
+    assert "python -m pip install" in post and re.search(r"pip install[^\n]* \.(\s|$)", post)
+    assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
+    assert "jupyterlab" not in post
+
+
+# ---------------------------------------------------------------------------------------------- like Colab
+def _pip(python: pathlib.Path, *args: str, cwd: pathlib.Path) -> None:
+    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args], cwd=cwd, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
+    """What Colab does: the package installed from the repository (here: a wheel built from it) into an
+    environment that has never seen the checkout, and a student notebook opened alone in another folder."""
+    import torch
+
+    dist, venv, run = tmp_path / "dist", tmp_path / "venv", tmp_path / "colab"
+    run.mkdir()
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
+                            str(dist), str(ROOT)], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert build.returncode == 0, build.stderr[-3000:]
+    (wheel,) = dist.glob("swin_edu-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    index = subprocess.run([sys.executable, str(ROOT / "tools" / "torch_index.py")], capture_output=True,
+                           text=True, check=True).stdout.split()
+    _pip(python, *index, f"torch=={torch.__version__.split('+')[0]}", cwd=tmp_path)
+    _pip(python, str(wheel), "nbclient", "ipykernel", cwd=tmp_path)  # Colab has a kernel and nbclient's parts
+    for name in ("03_shifted_windows.ipynb", "08_train_tiny_swin.ipynb"):
+        shutil.copyfile(ROOT / "student" / name, run / name)
+    script = (
+        "import json, sys, nbformat, nbclient, swin_edu\n"
+        "print(json.dumps({'swin_edu': swin_edu.__file__}))\n"
+        "for name in sys.argv[1:]:\n"
+        "    nb = nbformat.read(name, as_version=4)\n"
+        "    nbclient.NotebookClient(nb, timeout=900, kernel_name='python3', allow_errors=True).execute()\n"
+        "    errors = [o.get('ename', '') + ': ' + o.get('evalue', '') for c in nb.cells if c.cell_type == 'code'\n"
+        "              for o in c.get('outputs', []) if o.get('output_type') == 'error']\n"
+        "    text = ''.join(o.get('text', '') for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []))\n"
+        "    print(json.dumps({'name': name, 'errors': errors, 'no_results': 'no recorded results' in text}))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", JUPYTER_DATA_DIR=str(tmp_path / "jd"),
+               JUPYTER_CONFIG_DIR=str(tmp_path / "jc"), MPLBACKEND="Agg")
+    proc = subprocess.run([str(python), "-c", script, *sorted(p.name for p in run.glob("*.ipynb"))], cwd=run,
+                          env=env, capture_output=True, text=True, timeout=1800, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert pathlib.Path(lines[0]["swin_edu"]).is_relative_to(venv), lines[0]  # the wheel, not the checkout
+    for result in lines[1:]:
+        assert result["errors"] == [], result
+    if any(r["no_results"] for r in lines[1:]):
+        pytest.xfail("notebook 08 found no recorded training results: docs/training_results.json is not package "
+                     "data yet (issue #17 moves it into the package)")

@@ -10,7 +10,6 @@ import pytest
 
 from swin_edu import complexity
 from swin_edu import numpy_ref as snp
-from swin_edu.viz import widgets as vw
 from swin_edu.viz.widgets import (
     ComplexityExplorer,
     MaskExplorer,
@@ -18,6 +17,7 @@ from swin_edu.viz.widgets import (
     RelativeBiasExplorer,
     mask_state,
 )
+from swin_edu.viz.widgets.mask_model import locate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -37,22 +37,23 @@ def test_mask_explorer_default_is_the_seeds_example(mask_ex):
     assert "It may attend to 4 of 16 keys; 12 are masked with -100" in ex.text
     assert "token (7, 7) of the map, region 4" in ex.text
     assert "4 windows of 4×4; the naive way: 9 uneven windows" in ex.text
-    assert ex.png.startswith(PNG) and ex.image.value == ex.png
+    assert ex.html == ex.picture.html and 'data-state="8x8/M4/s2/cyclic/w3/q5"' in ex.html
+    assert ex.html.count("<svg") == 4 and "It may attend to 4 of 16 keys" in ex.html
     assert ex.mask.shape == (16, 16) and set(np.unique(ex.mask)) == {0.0, -100.0}
     np.testing.assert_array_equal(ex.regions, snp.region_ids(8, 8, 4, 2))
 
 
 def test_moving_a_slider_redraws_once_and_changes_the_mask(mask_ex):
     ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=2, view="cyclic", window=3, query=5)
-    before_png, before_allowed, n = ex.png, ex.allowed.copy(), ex.n_updates
+    before_html, before_allowed, n = ex.html, ex.allowed.copy(), ex.n_updates
     ex.controls["query"].value = 10  # what the browser slider does
     assert ex.n_updates == n + 1
     assert ex.state["query"] == 10
     np.testing.assert_array_equal(ex.allowed.ravel(), snp.shift_mask(8, 8, 4, 2)[3, 10] == 0)
     assert not np.array_equal(ex.allowed, before_allowed)
-    assert ex.png != before_png
+    assert ex.html != before_html and ex.picture.version == ex.n_updates
     ex.query = 5  # attribute assignment = set()
-    assert ex.n_updates == n + 2 and ex.png == before_png  # same settings, same picture
+    assert ex.n_updates == n + 2 and ex.html == before_html  # same settings, same picture
 
 
 def test_window_and_query_ranges_follow_the_map(mask_ex):
@@ -80,7 +81,7 @@ def test_cyclic_shift_and_padded_windows_attend_to_the_same_tokens(H, W, M, s):
     Hp, Wp = -(-H // M) * M, -(-W // M) * M
     for r in range(H):
         for c in range(W):
-            states = [mask_state(H, W, M, s, view, *vw._locate((r, c), view, Hp, Wp, M, s))
+            states = [mask_state(H, W, M, s, view, *locate((r, c), view, Hp, Wp, M, s))
                       for view in ("cyclic", "padded")]
             assert states[0].query_pos == states[1].query_pos == (r, c)
             assert states[0].allowed_positions == states[1].allowed_positions, (r, c)
@@ -126,8 +127,7 @@ def test_invalid_settings_show_a_message_not_a_traceback(mask_ex, settings, word
     ex = mask_ex.set(**settings)
     assert ex.message is not None and words in ex.message
     assert ex.allowed is None and ex.allowed_positions is None and ex.text == ""
-    assert ex.png.startswith(PNG)
-    assert "Invalid settings" in ex.info.value and words in ex.info.value.replace("&amp;", "&")
+    assert "Invalid settings" in ex.html and words in ex.html.replace("&amp;", "&") and "<svg" not in ex.html
     ex.set(H=8, W=8, window_size=4, shift_size=2)  # and it recovers
     assert ex.message is None and ex.allowed is not None
 
@@ -203,10 +203,13 @@ def test_patch_explorer_vector_is_the_patch_row_by_row():
     # embedding = the 4x4 stride-4 conv = linear map on the patch vector
     rng = np.random.default_rng(0)
     weight = rng.normal(0.0, 48 ** -0.5, (96, 3, 4, 4)).astype(np.float32)
-    np.testing.assert_allclose(ex.embedding, snp.conv_weight_to_linear(weight) @ ex.vector, rtol=1e-5, atol=1e-6)
+    # float32, a convolution and a matrix product sum 48 products of size ~0.1 in different orders: rounding up to
+    # ~48 * 6e-8 * 5 ~ 1e-5 absolute at worst
+    np.testing.assert_allclose(ex.embedding, snp.conv_weight_to_linear(weight) @ ex.vector, rtol=1e-5, atol=1e-5)
     png = ex.png
     ex.set(patch_size=16)
-    assert ex.controls["row"].max == 13 and ex.state["row"] == 13  # clamped into the 14x14 grid
+    assert ex.controls["row"].max == 13
+    assert (ex.state["row"], ex.state["col"]) == (5, 6)  # the patch holding pixel (90, 106), the old centre
     assert ex.vector.shape == (768,) and ex.png != png
     ex.embed_dim = 8
     assert ex.embedding.shape == (8,)
@@ -255,3 +258,115 @@ def test_relative_bias_explorer_with_a_given_table():
         ex.set(head=3)
     with pytest.raises(ValueError, match=r"query_row must be in \[0, 7\)"):
         ex.set(query_row=7)
+
+
+# =========================================================================== the redesigned mask explorer
+def test_clicking_a_token_chooses_window_and_query(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=2, view="cyclic", window=3, query=5)
+    ex.click("map", 2, 5)                       # rolled map: window (0, 1), slot (2, 1)
+    assert (ex.state["window"], ex.state["query"]) == (1, 9)
+    ex.click("keys", 3, 3)                      # a key of the window becomes the query
+    assert (ex.state["window"], ex.state["query"]) == (1, 15)
+    ex.click("mask", 4, 0)                      # a row of the mask is a query
+    assert ex.state["query"] == 4
+    ex.click("orig", 7, 7)                      # a token of the original map: located after the roll
+    assert (ex.state["window"], ex.state["query"]) == (3, 5) and ex.allowed_positions[0] == (6, 6)
+    ex.set(view="padded")
+    ex.click("map", 0, 0)                       # padded view: the map is the original one, cut unevenly
+    assert (ex.state["window"], ex.state["query"]) == (0, 0) and int(ex.allowed.sum()) == 4
+    n = ex.n_updates
+    ex.picture.click = {"panel": "keys", "row": 0, "col": 1, "n": 7}  # what the browser sends
+    assert ex.n_updates == n + 1 and ex.state["query"] == 1
+    ex.picture.click = {"panel": "keys", "row": 9, "col": 9, "n": 8}  # stale click: ignored, no traceback
+    assert ex.n_updates == n + 1
+    with pytest.raises(ValueError, match="panel must be one of"):
+        ex.click("legend", 0, 0)
+    with pytest.raises(ValueError, match="outside the 4x4 'keys' panel"):
+        ex.click("keys", 4, 0)
+    ex.set(view="cyclic", window=3, query=5)
+
+
+def test_sliders_update_while_dragging_and_fit_a_laptop_screen(mask_ex):
+    for name in ("H", "W", "window_size", "shift_size", "window", "query"):
+        assert mask_ex.controls[name].continuous_update
+    widths = [int(mask_ex.controls[n].layout.width.rstrip("px")) for n in ("H", "W", "window_size", "shift_size")]
+    assert sum(widths) <= 1100  # one row of sliders in a 1440-px-wide JupyterLab
+
+
+def test_shift_zero_says_wmsa_not_rolled_by_minus_zero(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=0, window=1, query=0)
+    assert "rolled by −0" not in ex.html and "regions 0–8" not in ex.html
+    assert "W-MSA (shift 0: no mask)" in ex.html and "one region" in ex.html
+    ex.set(shift_size=2)
+    assert "rolled by −2: regions 0–8" in ex.html
+
+
+def test_every_region_colour_differs_from_masked_and_padding():
+    from matplotlib.colors import to_rgb
+
+    from swin_edu.viz.widgets.mask_render import MASKED_FILL, PADDING_FILL, REGION_PALETTE
+
+    assert len(set(REGION_PALETTE)) == 9
+    for color in REGION_PALETTE:
+        r, g, b = to_rgb(color)
+        assert max(r, g, b) - min(r, g, b) > 0.15, f"{color} is too grey: it would read as masked or padding"
+        assert color not in (MASKED_FILL, PADDING_FILL)
+
+
+def test_masked_keys_carry_a_non_colour_cue(mask_ex):
+    ex = mask_ex.set(H=8, W=8, window_size=4, shift_size=2, view="cyclic", window=3, query=5)
+    keys = ex.html[ex.html.index("swin-mask-panel-keys"):ex.html.index("swin-mask-panel-orig")]
+    assert keys.count('fill="url(#swm-x)"') >= 1 and "<text" in keys  # hatch + printed region numbers
+    for region in ("4", "5", "7", "8"):
+        assert f">{region}</text>" in keys  # masked keys still say which region they are
+
+
+def test_coordinates_never_wrap_inside():
+    from swin_edu.viz.widgets.mask_render import mask_html
+
+    html = mask_html(mask_state(8, 8, 4, 2, window=3, query=5))
+    assert "(7,\u00a07)" in html and "(7, 7)" not in html
+
+
+def test_mask_model_imports_without_ipywidgets():
+    import subprocess
+    import sys
+
+    code = ("import sys; from swin_edu.viz.widgets import mask_state, locate; "
+            "mask_state(8, 8, 4, 2); assert 'ipywidgets' not in sys.modules and 'anywidget' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_explorer_view_assets_are_package_data():
+    from importlib.resources import files
+
+    for name in ("mask_view.js", "mask_view.css"):  # listed in pyproject's package-data: they ship in the wheel
+        assert len(files("swin_edu.viz.widgets").joinpath(name).read_text()) > 100
+
+
+# =========================================================================== the other explorers' glitches
+def test_patch_explorer_dropdown_keeps_the_place_and_strips_have_integer_ticks():
+    ex = PatchExplorer(patch_size=4, row=22, col=26)
+    ex.controls["patch_size"].value = 8  # the dropdown, as in the browser
+    assert (ex.state["row"], ex.state["col"]) == (11, 13)
+    ex.controls["patch_size"].value = 1
+    assert (ex.state["row"], ex.state["col"]) == (92, 108) and ex.message is None
+    ex.set(patch_size=4, row=22, col=26)
+    assert (ex.state["row"], ex.state["col"]) == (22, 26)
+
+
+def test_complexity_explorer_rows_align_and_says_which_maps():
+    ex = ComplexityExplorer(h=224, w=100, C=96, M=7)
+    rows = ex.text.splitlines()[:6]
+    starts = {line.index(token) for line, token in zip(rows[1:], ["3hwC²", "(hw)²C", "(hw)²C", "hwC²",
+                                                                   "4hwC²+2(hw)²C"])}
+    assert len(starts) == 1  # the formula column starts at the same place in every row, total included
+    assert len({len(line) for line in rows}) == 1, rows  # and every row has the same width
+    assert ex.png.startswith(PNG)
+
+
+def test_relative_bias_explorer_hides_a_one_head_slider():
+    one = RelativeBiasExplorer(window_size=7)
+    assert one.controls["head"].layout.display == "none"
+    three = RelativeBiasExplorer(window_size=3, num_heads=3)
+    assert three.controls["head"].layout.display != "none" and three.controls["head"].max == 2

@@ -70,16 +70,16 @@ def test_mask_explorer_in_the_kernel(executed):
     assert reports["mask-padded"]["positions"] == r["positions"]
     assert reports["mask-invalid"]["allowed"] is None
     assert reports["mask-invalid"]["message"].startswith("Shift s=4 must be smaller than the window M=4")
+    assert reports["mask-click"]["state"]["window"] == 3 and reports["mask-click"]["state"]["query"] == 6
     assert reports["mask-final"]["message"] is None
-    # what the kernel's widgets hold is exactly what the explorer draws for that state
+    # what the kernel's view holds is exactly what the explorer draws for that state
     from swin_edu.viz.widgets import MaskExplorer
 
     final = reports["mask-final"]["state"]
-    png = _png(state, "swin-mask-image")
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) == reports["mask-final"]["n_png"]
-    assert png == MaskExplorer(**final).png
-    (info,) = _models(state, "HTMLModel", "swin-mask-info")
-    assert "It may attend to 4 of 16 keys" in info["state"]["value"]
+    (view,) = [m for m in state.values() if "swin-mask-picture-view" in m["state"].get("_dom_classes", [])]
+    shown = view["state"]["html"]
+    assert len(shown) == reports["mask-final"]["n_html"] and shown == MaskExplorer(**final).html
+    assert "It may attend to 4 of 16 keys" in shown and 'data-state="8x8/M4/s2/cyclic/w3/q5"' in shown
     (query,) = _models(state, "IntSliderModel", "swin-mask-query")
     assert query["state"]["value"] == 5 and query["state"]["max"] == 15
 

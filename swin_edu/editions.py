@@ -1,0 +1,261 @@
+"""The course's editions, all made from one source: the nbgrader source notebooks in ``notebooks/``.
+
+* **source** (``notebooks/``, the instructors' edition): the answers sit between nbgrader's
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers, graded cells carry nbgrader metadata, figures are
+  links to ``../figures``. Edit only these.
+* **student** (``student/``, committed): what ``make lab``, Colab and Binder open. Made by nbgrader's own
+  ``generate_assignment`` with ``classroom/nbgrader_config.py`` (answers replaced by
+  ``raise NotImplementedError()``, figures embedded as attachments by
+  :class:`swin_edu.classroom.EmbedFigures`), never by hand: ``python -m swin_edu.editions build``
+  (``make student-edition``) rewrites it, and a test checks that the committed folder is exactly that.
+* **solutions**: the source with its figures embedded, for ``make lab EDITION=solutions``.
+
+The lab never opens these folders themselves: :func:`sync_workspace` copies an edition into a git-ignored
+workspace (``lab/``, ``lab-solutions/``) and never overwrites a notebook the student has changed.
+
+Command line::
+
+    python -m swin_edu.editions build              # regenerate student/ from notebooks/ (needs nbgrader)
+    python -m swin_edu.editions check              # exit 1 if student/ differs from what build makes
+    python -m swin_edu.editions workspace student  # fill lab/ for `make lab` (prints what it did)
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+
+__all__ = [
+    "EDITIONS",
+    "REPO_ROOT",
+    "STUDENT_DIR",
+    "WORKSPACES",
+    "build_student_edition",
+    "diff_editions",
+    "main",
+    "solutions_edition",
+    "sync_workspace",
+]
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+SOURCE_DIR = REPO_ROOT / "notebooks"
+STUDENT_DIR = REPO_ROOT / "student"
+CONFIG = REPO_ROOT / "classroom" / "nbgrader_config.py"
+EDITIONS = ("student", "solutions")
+#: where ``make lab EDITION=...`` works: git-ignored copies, so that a ``git pull`` never meets a student's answers
+WORKSPACES = {"student": REPO_ROOT / "lab", "solutions": REPO_ROOT / "lab-solutions"}
+MANIFEST = ".swin-edu-manifest.json"
+_ASSIGNMENT = "student"  # the nbgrader assignment name used while building (any name works)
+
+README = """\
+# The student edition (generated: do not edit)
+
+These notebooks are what `make lab`, Colab and Binder open: the course of `notebooks/` with every exercise
+left for you (`# YOUR CODE HERE`) and the figures embedded, so that each notebook also works on its own.
+They are made from the source notebooks by nbgrader (`python -m swin_edu.editions build`, or
+`make student-edition`); change `notebooks/`, never this folder.
+"""
+
+
+def _where(name: str) -> str:
+    return f"swin_edu.editions.{name}"
+
+
+def _as_dir(path, name: str, where: str) -> pathlib.Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{where}: {name} must be a path (str or os.PathLike), got {type(path).__name__}")
+    return pathlib.Path(path)
+
+
+def _sha256(path: pathlib.Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------- building
+def build_student_edition(out=STUDENT_DIR, source=SOURCE_DIR) -> pathlib.Path:
+    """Make the student edition of every notebook in ``source`` with ``nbgrader generate_assignment`` (the
+    repository's ``classroom/nbgrader_config.py``) and write it to ``out`` (replacing its notebooks).
+    Returns ``out``. Needs nbgrader (``pip install -e .[classroom]``)."""
+    where = _where("build_student_edition")
+    out, source = _as_dir(out, "out", where), _as_dir(source, "source", where)
+    notebooks = sorted(source.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"{where}: no notebooks in source={str(source)!r}")
+    with tempfile.TemporaryDirectory(prefix="swin-edu-edition-") as tmp:
+        course = pathlib.Path(tmp)
+        shutil.copyfile(CONFIG, course / "nbgrader_config.py")
+        (course / "source" / _ASSIGNMENT).mkdir(parents=True)
+        for nb in notebooks:
+            shutil.copyfile(nb, course / "source" / _ASSIGNMENT / nb.name)
+        env = dict(os.environ)
+        # nbgrader runs alembic from the environment's bin/; EmbedFigures must import this checkout's swin_edu
+        env["PATH"] = str(pathlib.Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", _ASSIGNMENT, "--force"],
+                              check=False, cwd=course, env=env, capture_output=True, text=True)
+        made = sorted((course / "release" / _ASSIGNMENT).glob("*.ipynb"))
+        if proc.returncode != 0 or [p.name for p in made] != [p.name for p in notebooks]:
+            raise RuntimeError(f"{where}: `nbgrader generate_assignment` failed (exit code {proc.returncode}, "
+                               f"made {[p.name for p in made]}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("*.ipynb"):
+            old.unlink()
+        for nb in made:
+            shutil.copyfile(nb, out / nb.name)
+    (out / "README.md").write_text(README, encoding="utf-8")
+    return out
+
+
+def _load(path: pathlib.Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def diff_editions(expected, actual) -> list[str]:
+    """What differs between two edition folders, cell by cell (empty when they are the same)."""
+    where = _where("diff_editions")
+    expected, actual = _as_dir(expected, "expected", where), _as_dir(actual, "actual", where)
+    problems = []
+    names_e = {p.name for p in expected.iterdir() if p.is_file()}
+    names_a = {p.name for p in actual.iterdir() if p.is_file()}
+    problems += [f"{n}: missing" for n in sorted(names_e - names_a)]
+    problems += [f"{n}: not made from the source" for n in sorted(names_a - names_e)]
+    for name in sorted(names_e & names_a):
+        e, a = expected / name, actual / name
+        if e.read_bytes() == a.read_bytes():
+            continue
+        if not name.endswith(".ipynb"):
+            problems.append(f"{name}: differs")
+            continue
+        nb_e, nb_a = _load(e), _load(a)
+        cells_e, cells_a = nb_e.get("cells", []), nb_a.get("cells", [])
+        if len(cells_e) != len(cells_a):
+            problems.append(f"{name}: {len(cells_a)} cells instead of {len(cells_e)}")
+        for i, (ce, ca) in enumerate(zip(cells_e, cells_a)):
+            if ce != ca:
+                keys = sorted(k for k in set(ce) | set(ca) if ce.get(k) != ca.get(k))
+                problems.append(f"{name}: cell {i} ({ce.get('id')}) differs in {keys}")
+        if nb_e.get("metadata") != nb_a.get("metadata"):
+            problems.append(f"{name}: notebook metadata differs")
+        if not any(p.startswith(name) for p in problems):
+            problems.append(f"{name}: same cells, different bytes (formatting)")
+    return problems
+
+
+def solutions_edition(out, source=SOURCE_DIR) -> pathlib.Path:
+    """The source notebooks with their figures embedded (nbgrader's EmbedFigures preprocessor), in ``out``."""
+    import nbformat
+
+    from .classroom import EmbedFigures
+
+    where = _where("solutions_edition")
+    out, source = _as_dir(out, "out", where), _as_dir(source, "source", where)
+    notebooks = sorted(source.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"{where}: no notebooks in source={str(source)!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    embed = EmbedFigures()
+    for path in notebooks:
+        nb, _ = embed.preprocess(nbformat.read(path, as_version=4), {})
+        nbformat.write(nb, out / path.name)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- workspace
+def sync_workspace(edition, workspace, log: Callable[[str], None] = print, name: str | None = None) -> dict[str, str]:
+    """Copy the notebooks of the folder ``edition`` into ``workspace`` without ever losing a student's work.
+
+    ``workspace/.swin-edu-manifest.json`` remembers the SHA-256 of every notebook as it was copied. For each
+    notebook of the edition: absent from the workspace -> copied (``"copied"``); shipped version unchanged ->
+    nothing (``"unchanged"``); shipped version changed and the student's copy never saved since it was copied
+    -> replaced by the new version (``"updated"``); shipped version changed and the student's copy changed ->
+    the student's file is kept and the new version is written beside it as ``NAME.new-<hash>.ipynb``
+    (``"kept"``), with a message saying so. ``name`` names the edition in the messages (default: its folder).
+    Returns ``{notebook name: status}``.
+    """
+    where = _where("sync_workspace")
+    edition, workspace = _as_dir(edition, "edition", where), _as_dir(workspace, "workspace", where)
+    if not callable(log):
+        raise TypeError(f"{where}: log must be callable, got {type(log).__name__}")
+    shipped = sorted(edition.glob("*.ipynb"))
+    if not shipped:
+        raise FileNotFoundError(f"{where}: no notebooks in edition={str(edition)!r}")
+    workspace.mkdir(parents=True, exist_ok=True)
+    manifest_path = workspace / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    except ValueError:
+        manifest = {}
+    copied = manifest.get("notebooks", {}) if isinstance(manifest, dict) else {}
+    status: dict[str, str] = {}
+    for src in shipped:
+        new_hash, target = _sha256(src), workspace / src.name
+        old_hash = copied.get(src.name)
+        if not target.exists():
+            shutil.copyfile(src, target)
+            status[src.name] = "copied"
+        elif new_hash == old_hash:
+            status[src.name] = "unchanged"
+        elif old_hash is not None and _sha256(target) == old_hash:
+            shutil.copyfile(src, target)
+            status[src.name] = "updated"
+            log(f"{target}: updated to the new version of the course (you had not changed it)")
+        else:
+            beside = target.with_name(f"{target.stem}.new-{new_hash[:8]}.ipynb")
+            if not beside.exists():
+                shutil.copyfile(src, beside)
+            status[src.name] = "kept"
+            log(f"{target}: the course has a new version of this notebook. Your copy is kept as it is; the new "
+                f"version is {beside.name} beside it: open both and carry over what you need.")
+            continue  # the manifest keeps the hash of the version the student's copy came from
+        copied[src.name] = new_hash
+    manifest_path.write_text(json.dumps({"edition": str(edition), "notebooks": copied}, indent=1, sort_keys=True)
+                             + "\n", encoding="utf-8")
+    n_new = sum(s == "copied" for s in status.values())
+    log(f"{workspace}: {len(status)} notebooks ({n_new} copied from {name or edition}; your own files are never "
+        f"overwritten)")
+    return status
+
+
+def _workspace(edition_name: str, workspace: pathlib.Path | None) -> pathlib.Path:
+    workspace = workspace or WORKSPACES[edition_name]
+    if edition_name == "student":
+        sync_workspace(STUDENT_DIR, workspace)
+        return workspace
+    with tempfile.TemporaryDirectory(prefix="swin-edu-solutions-") as tmp:
+        sync_workspace(solutions_edition(tmp), workspace, name="notebooks/ (the solutions)")
+    return workspace
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m swin_edu.editions", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="regenerate the student edition from notebooks/ with nbgrader")
+    b.add_argument("--out", default=str(STUDENT_DIR))
+    sub.add_parser("check", help="exit 1 when student/ is not what `build` makes")
+    w = sub.add_parser("workspace", help="copy an edition into its lab workspace (never overwrites your work)")
+    w.add_argument("edition", choices=EDITIONS)
+    w.add_argument("--into", default=None, help="the workspace folder (default: lab/ or lab-solutions/)")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        print(f"student edition written to {build_student_edition(args.out)}")
+        return 0
+    if args.command == "check":
+        with tempfile.TemporaryDirectory() as tmp:
+            problems = diff_editions(build_student_edition(tmp), STUDENT_DIR)
+        for p in problems:
+            print(p)
+        print("student/ is up to date" if not problems else "run `make student-edition` and commit student/")
+        return 1 if problems else 0
+    _workspace(args.edition, pathlib.Path(args.into) if args.into else None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

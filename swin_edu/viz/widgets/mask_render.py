@@ -1,0 +1,267 @@
+"""The mask explorer's picture: four SVG panels, a legend and the numbers, as one HTML string.
+
+Pure string building from a :class:`~.mask_model.MaskState` (no widgets), so the picture is crisp at any
+width and cheap to redraw. Colour carries the region, and never alone: region numbers are printed in the
+cells when they fit, masked keys are white with a grey cross-hatch (no region colour is white or grey),
+padding tokens are dotted, the selected window and the query are outlined in black and white.
+"""
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+
+import numpy as np
+
+from ... import numpy_ref as snp
+from .mask_model import VIEWS, MaskState, mask_text, mask_title
+
+__all__ = ["MASKED_FILL", "PADDING_FILL", "REGION_PALETTE", "mask_html", "message_html"]
+
+#: Paul Tol's "muted" qualitative palette: 9 colours distinguishable with the common colour-vision
+#: deficiencies, none of them white or grey (those mean "masked" and "padding" here).
+REGION_PALETTE = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933",
+                  "#AA4499")
+MASKED_FILL = "#FFFFFF"
+PADDING_FILL = "#D9D9D9"
+CELL = 10  # SVG units per token; strokes do not scale (vector-effect), so lines stay 1-3 px at any size
+
+_DEFS = (
+    '<defs>'
+    '<pattern id="swm-x" width="5" height="5" patternUnits="userSpaceOnUse">'
+    '<path d="M0,0L5,5M5,0L0,5" stroke="#9A9A9A" stroke-width="0.35"/></pattern>'
+    '<pattern id="swm-dot" width="4" height="4" patternUnits="userSpaceOnUse">'
+    '<circle cx="2" cy="2" r="0.9" fill="#555555"/></pattern>'
+    '</defs>'
+)
+_COORD = re.compile(r"\((-?\d+), ?(-?\d+)\)")
+
+
+@lru_cache(maxsize=64)
+def _text_color(hex_color: str) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#FFFFFF"
+
+
+def _color(label: int) -> str:
+    return REGION_PALETTE[int(label) % len(REGION_PALETTE)]
+
+
+def _runs(codes: np.ndarray):
+    """(row, col0, col1, code) for each horizontal run of equal codes: few rects, even on a 64x64 map."""
+    H, W = codes.shape
+    start = np.ones((H, W), dtype=bool)
+    start[:, 1:] = codes[:, 1:] != codes[:, :-1]
+    rows, cols = np.nonzero(start)  # row-major: each run's first cell
+    same_row = np.append(rows[1:] == rows[:-1], False)
+    ends = np.where(same_row, np.append(cols[1:], W), W)
+    return zip(rows.tolist(), cols.tolist(), ends.tolist(), codes[rows, cols].tolist())
+
+
+def _fill(codes: np.ndarray, fills: dict[int, str]) -> list[str]:
+    out = []
+    for r, a, b, code in _runs(codes):
+        out.append(f'<rect x="{a * CELL}" y="{r * CELL}" width="{(b - a) * CELL}" height="{CELL}" '
+                   f'fill="{fills[code]}"/>')
+    return out
+
+
+def _grid(H: int, W: int, step: int, color: str, width: float, dash: str = "") -> str:
+    d = [f"M{c * CELL},0V{H * CELL}" for c in range(0, W + 1, step)]
+    d += [f"M0,{r * CELL}H{W * CELL}" for r in range(0, H + 1, step)]
+    dash = f' stroke-dasharray="{dash}"' if dash else ""
+    return (f'<path d="{"".join(d)}" stroke="{color}" stroke-width="{width}" fill="none"{dash} '
+            f'vector-effect="non-scaling-stroke"/>')
+
+
+def _box(r: int, c: int, h: int, w: int, *, width: float = 3.0, dash: str = "") -> str:
+    """A black outline with a white inner line: visible on every colour."""
+    x, y, ww, hh = c * CELL, r * CELL, w * CELL, h * CELL
+    dash = f' stroke-dasharray="{dash}"' if dash else ""
+    return (f'<rect x="{x}" y="{y}" width="{ww}" height="{hh}" fill="none" stroke="#000" stroke-width="{width}"'
+            f'{dash} vector-effect="non-scaling-stroke"/>'
+            f'<rect x="{x}" y="{y}" width="{ww}" height="{hh}" fill="none" stroke="#FFF" stroke-width="1"'
+            f'{dash} vector-effect="non-scaling-stroke"/>')
+
+
+def _query_mark(r: int, c: int) -> str:
+    cx, cy = (c + 0.5) * CELL, (r + 0.5) * CELL
+    return (f'<circle cx="{cx}" cy="{cy}" r="{CELL * 0.3}" fill="#FFF" stroke="#000" stroke-width="2" '
+            f'vector-effect="non-scaling-stroke" class="swin-mask-querymark"/>')
+
+
+def _labels(values: np.ndarray, codes: np.ndarray, fills: dict[int, str], size: float) -> list[str]:
+    """``values[r][c]`` printed in each cell (skipping ""), black or white against the cell's fill."""
+    out = []
+    for r, (row, code_row) in enumerate(zip(values.tolist(), codes.tolist())):
+        for c, (v, code) in enumerate(zip(row, code_row)):
+            if v == "":
+                continue
+            out.append(f'<text x="{(c + 0.5) * CELL}" y="{(r + 0.5) * CELL}" font-size="{size}" '
+                       f'fill="{_text_color(fills[code])}" text-anchor="middle" dominant-baseline="central">{v}</text>')
+    return out
+
+
+def _svg(panel: str, H: int, W: int, body: list[str], title: str, label: str) -> str:
+    return (f'<figure class="swin-mask-panel swin-mask-panel-{panel}">'
+            f'<figcaption>{title}</figcaption>'
+            f'<svg class="swin-mask-svg" data-panel="{panel}" data-rows="{H}" data-cols="{W}" data-cell="{CELL}" '
+            f'viewBox="-1 -1 {W * CELL + 2} {H * CELL + 2}" preserveAspectRatio="xMidYMin meet" role="img" '
+            f'aria-label="{html.escape(label)}">'
+            + "".join(body) + "</svg></figure>")
+
+
+def _pad_mask(st: MaskState, rolled: bool) -> np.ndarray:
+    pad = np.zeros((st.Hp, st.Wp), dtype=bool)
+    pad[st.H:, :] = True
+    pad[:, st.W:] = True
+    return np.roll(pad, (-st.shift_size, -st.shift_size), axis=(0, 1)) if rolled else pad
+
+
+def _overlay(where: np.ndarray, pattern: str) -> list[str]:
+    if not where.any():
+        return []
+    return [f'<rect x="{a * CELL}" y="{r * CELL}" width="{(b - a) * CELL}" height="{CELL}" fill="url(#{pattern})"/>'
+            for r, a, b, code in _runs(where.astype(np.int64)) if code]
+
+
+def _font(n: int) -> float:
+    """Font size (SVG units) for numbers in an n-cell-wide panel: about 10-20 px whatever n is."""
+    return CELL * min(0.55, 0.25 + 0.02 * n)
+
+
+def _map_panel(st: MaskState) -> str:
+    M, Hp, Wp = st.window_size, st.Hp, st.Wp
+    show_numbers = max(Hp, Wp) <= 16
+    if st.view == "cyclic":
+        labels = st.regions
+        wr, wc = st.window_rc
+        r0, c0, h, w = wr * M, wc * M, M, M
+        codes = labels.copy()
+        masked = np.zeros((Hp, Wp), dtype=bool)
+        masked[r0:r0 + M, c0:c0 + M] = ~st.allowed
+        codes[masked] = -1
+        pad = _pad_mask(st, rolled=True)
+        qy, qx = r0 + st.query_rc[0], c0 + st.query_rc[1]
+        found = sorted(set(np.unique(labels).tolist()))
+        names = f"{found[0]}–{found[-1]}" if found == list(range(found[0], found[-1] + 1)) else ", ".join(map(str, found))
+        what = (f"the map rolled by −{st.shift_size}: regions {names}" if st.shift_size
+                else "the map (shift 0: nothing rolled, one region)")
+        title = f"<b>{what}</b><br>window {st.window} outlined; click a token"
+        lines = [_grid(Hp, Wp, M, "#000", 2.0)]
+    else:
+        labels = st.uneven
+        r0, c0 = st.window_rc
+        h, w = st.window_hw
+        codes = labels.copy()
+        pad = _pad_mask(st, rolled=False)
+        qy, qx = r0 + st.query_rc[0], c0 + st.query_rc[1]
+        title = (f"<b>the original map cut into {st.num_uneven_windows} uneven windows</b><br>"
+                 f"window {st.window} outlined; click a token")
+        lines = [_box(rs.start, cs.start, rs.stop - rs.start, cs.stop - cs.start, width=2.0)
+                 for rs, cs in snp.shifted_window_grid(Hp, Wp, M, st.shift_size)]
+    fills = {int(k): _color(k) for k in np.unique(labels)}
+    fills[-1] = MASKED_FILL
+    body = [_DEFS] + _fill(codes, fills) + _overlay(codes == -1, "swm-x") + _overlay(pad, "swm-dot")
+    if max(Hp, Wp) <= 32:
+        body.append(_grid(Hp, Wp, 1, "#FFFFFF", 0.6))
+    body += lines
+    if show_numbers:
+        body += _labels(np.where(codes >= 0, labels, "").astype(object), codes, fills, _font(Hp))
+    body.append(_box(r0, c0, h, w, width=3.5))
+    if 0 <= qy < Hp and 0 <= qx < Wp and not (st.view == "padded" and not st.allowed[st.query_rc]):
+        body.append(_query_mark(qy, qx))
+    return _svg("map", Hp, Wp, body, title, f"{Hp} by {Wp} token map, {VIEWS[st.view]}")
+
+
+def _mask_panel(st: MaskState) -> str:
+    M, N = st.window_size, st.window_size ** 2
+    flat = st.window_labels.reshape(-1)
+    codes = np.where(st.mask == 0, np.broadcast_to(flat[None, :], (N, N)), -1)
+    codes = np.where(np.isinf(st.mask), -2, codes)
+    fills = {int(k): _color(k) for k in np.unique(flat) if k >= 0}
+    fills[-1], fills[-2] = MASKED_FILL, PADDING_FILL
+    body = [_DEFS] + _fill(codes, fills) + _overlay(codes == -1, "swm-x") + _overlay(codes == -2, "swm-dot")
+    if N <= 49:
+        body.append(_grid(N, N, 1, "#FFFFFF", 0.5))
+    body.append(_grid(N, N, M, "#777777", 1.0))
+    body.append(_box(st.query, 0, 1, N, width=3.0))
+    bad = "−100" if st.view == "cyclic" else "−inf (padding)"
+    title = f"<b>mask of window {st.window} ({N}×{N})</b><br>colour: 0 · white ×: {bad}; row {st.query} = query"
+    return _svg("mask", N, N, body, title, f"attention mask of window {st.window}, {N} by {N}")
+
+
+def _keys_panel(st: MaskState) -> str:
+    M = st.window_size
+    labels = st.window_labels
+    codes = np.where(st.allowed, labels, -1)
+    codes = np.where(labels < 0, -2, codes)
+    fills = {int(k): _color(k) for k in np.unique(labels) if k >= 0}
+    fills[-1], fills[-2] = MASKED_FILL, PADDING_FILL
+    body = [_DEFS] + _fill(codes, fills) + _overlay(codes == -1, "swm-x") + _overlay(codes == -2, "swm-dot")
+    body.append(_grid(M, M, 1, "#FFFFFF" if M > 12 else "#444444", 0.8))
+    if M <= 12:
+        text = np.where(labels < 0, "pad", labels.astype(str)).astype(object)
+        body += _labels(text, codes, fills, _font(M))
+    body.append(_box(st.query_rc[0], st.query_rc[1], 1, 1, width=3.0))
+    what = "region" if st.view == "cyclic" else "window"
+    title = (f"<b>query {st.query} = ({st.query_rc[0]}, {st.query_rc[1]}): {int(st.allowed.sum())} of {M * M} keys"
+             f"</b><br>number = {what}; white × = masked; click a key")
+    return _svg("keys", M, M, body, title, f"the keys query {st.query} may attend to")
+
+
+def _orig_panel(st: MaskState) -> str:
+    Hp, Wp, M = st.Hp, st.Wp, st.window_size
+    att = np.zeros((Hp, Wp), dtype=bool)
+    for r, c in st.allowed_positions:
+        att[r, c] = True
+    region = st.query_region if st.view == "padded" or st.shift_size else 0
+    codes = np.where(att, region, -1)
+    fills = {int(region): _color(region), -1: MASKED_FILL}
+    body = [_DEFS] + _fill(codes, fills) + _overlay(codes == -1, "swm-x") + _overlay(_pad_mask(st, False), "swm-dot")
+    if max(Hp, Wp) <= 32:
+        body.append(_grid(Hp, Wp, 1, "#BBBBBB", 0.5))
+    body += [_box(rs.start, cs.start, rs.stop - rs.start, cs.stop - cs.start, width=1.5, dash="4 3")
+             for rs, cs in snp.shifted_window_grid(Hp, Wp, M, st.shift_size)]
+    qr, qc = st.query_pos
+    if not (st.view == "padded" and not st.allowed[st.query_rc]):
+        body.append(_query_mark(qr, qc))
+    title = ("<b>the same tokens on the original map</b><br>exactly one uneven window (dashed); click a token")
+    return _svg("orig", Hp, Wp, body, title, "the attended tokens on the original map")
+
+
+def _legend(st: MaskState) -> str:
+    shown = sorted({int(k) for k in np.unique(st.regions if st.view == "cyclic" else st.uneven)})
+    what = "region" if st.view == "cyclic" else "window"
+    items = [f'<span class="swin-mask-swatch" style="background:{_color(k)};color:{_text_color(_color(k))}">{k}'
+             f"</span>" for k in shown]
+    return (f'<div class="swin-mask-legend"><span>{what}:</span>{"".join(items)}'
+            '<span class="swin-mask-swatch swin-mask-masked">×</span><span>masked / not attended</span>'
+            '<span class="swin-mask-swatch swin-mask-padding"></span><span>padding</span>'
+            '<span class="swin-mask-swatch swin-mask-q">○</span><span>query</span></div>')
+
+
+def _nowrap_coordinates(text: str) -> str:
+    return _COORD.sub(lambda m: f"({m.group(1)},\u00a0{m.group(2)})", text)
+
+
+def mask_html(st: MaskState, text: str | None = None) -> str:
+    """The whole picture for ``st``: title, four clickable SVG panels, legend, the numbers (``mask_text``)."""
+    if not isinstance(st, MaskState):
+        raise TypeError(f"mask_html: st must be a MaskState, got {type(st).__name__}")
+    text = mask_text(st) if text is None else text
+    lines = "".join(f"<div>{html.escape(_nowrap_coordinates(line))}</div>" for line in text.splitlines())
+    state = f"{st.H}x{st.W}/M{st.window_size}/s{st.shift_size}/{st.view}/w{st.window}/q{st.query}"
+    return (f'<div class="swin-mask-picture" data-state="{state}">'
+            f'<div class="swin-mask-title">{html.escape(mask_title(st))}</div>'
+            f'<div class="swin-mask-panels">{_map_panel(st)}{_mask_panel(st)}{_keys_panel(st)}{_orig_panel(st)}'
+            f"</div>{_legend(st)}"
+            f'<div class="swin-mask-text">{lines}</div></div>')
+
+
+def message_html(message: str) -> str:
+    """What the explorer shows instead of the picture when the settings are invalid."""
+    if not isinstance(message, str):
+        raise TypeError(f"message_html: message must be a str, got {type(message).__name__}")
+    return (f'<div class="swin-mask-picture" data-state="invalid"><div class="swin-mask-message">'
+            f"<b>Invalid settings:</b> {html.escape(message)}</div></div>")

@@ -28,6 +28,7 @@ lab: setup
 
 test: setup
 	bash tools/install_browser.sh
+	bash tools/install_sandbox.sh
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 figures: setup

@@ -114,8 +114,9 @@ def test_notebook_runs_top_to_bottom(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", WITH_EXERCISES)
 def test_student_version_runs_and_grades_to_the_end(name):
-    """The student version (answers removed by nbgrader) runs to the end while graded: only the graded cells
-    fail, each with the friendly "not solved yet" message, and the rest of the notebook uses the reference."""
+    """The student version (answers removed by nbgrader) runs to the end, even with nbgrader's variable set (the
+    self-checks are practice: grading happens in the grader's sandbox): every graded cell says "not solved yet",
+    no cell fails, and the rest of the notebook uses the reference."""
     nb = _student_version(_read(name))
     assert "### BEGIN SOLUTION" not in json.dumps(nb) and "BEGIN HIDDEN TESTS" not in json.dumps(nb)
     seconds = _execute(nb, env={"NBGRADER_EXECUTION": "autograde", "SWIN_EDU_FULL": "0"}, allow_errors=True)
@@ -124,11 +125,9 @@ def test_student_version_runs_and_grades_to_the_end(name):
         if cell.cell_type != "code":
             continue
         failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        assert not failed, (i, cell.source, _text(cell))
         if _nbgrader(cell).get("grade"):
-            assert failed and "not solved yet" in _text(cell), (i, _text(cell))
-            assert "CheckFailed" in _text(cell)
-        else:
-            assert not failed, (i, cell.source, _text(cell))
+            assert "not solved yet" in _text(cell), (i, _text(cell))
     uses = "".join(_text(c) for c in nb.cells if c.cell_type == "code")
     assert "uses the reference" in uses
 
@@ -195,7 +194,8 @@ def test_exercises_have_solutions_and_graded_self_checks(name):
         m = re.search(r"check\.(\w+)\((\w+)\)", graded.source)
         assert m and m.group(1) in EXERCISES, graded.source
         assert re.match(rf"def {m.group(2)}\(", sol.source), "the check runs the function just defined"
-        assert "### BEGIN HIDDEN TESTS" in graded.source and "hidden=True" in graded.source
+        assert graded.source.strip() == f"passed = check.{m.group(1)}({m.group(2)})", "hidden cases live with " \
+            "the instructor (classroom/autograder), not in the notebook"
     for c in nb.cells:  # nbgrader treats these words as markers anywhere
         if not _nbgrader(c).get("solution"):
             assert "BEGIN SOLUTION" not in c.source and "END SOLUTION" not in c.source

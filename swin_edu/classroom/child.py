@@ -279,8 +279,10 @@ def display(job: dict) -> None:
     km, kc = _start_kernel(home)
     for cell in job["cells"]:
         emit({"event": "start", "cell": cell["index"]})
+        started = time.monotonic()
         status, outputs, count = _run_in_kernel(km, kc, cell["source"], job["cell_timeout"], job["cell_output"])
-        emit({"event": "done", "cell": cell["index"], "status": status, "outputs": outputs, "count": count})
+        emit({"event": "done", "cell": cell["index"], "status": status, "outputs": outputs, "count": count,
+              "seconds": round(time.monotonic() - started, 3)})
         if status != "ok":
             try:
                 kc.stop_channels()

@@ -49,11 +49,12 @@ class Foreign:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        return f"<an object of type {self.type_name}>"
+        return f"(a value of a type the grader does not accept: {self.type_name})"
 
 
 def _foreign_class(type_name: str) -> type:
-    name = re.sub(r"\W", "_", type_name)[:60] or "object"
+    """A placeholder class named like the student's type (its last dotted part), for the messages."""
+    name = re.sub(r"\W", "_", type_name.rsplit(".", 1)[-1])[:60] or "object"
     if name[0].isdigit():
         name = "_" + name
     return type(name, (Foreign,), {})
@@ -62,7 +63,7 @@ def _foreign_class(type_name: str) -> type:
 # --------------------------------------------------------------------------------------- encode
 def _npy(arr: np.ndarray) -> str:
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    np.save(buf, arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), allow_pickle=False)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

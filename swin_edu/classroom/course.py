@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import concurrent.futures
 import itertools
 import json
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from typing import Iterable, Optional, Sequence
 
 import nbformat
@@ -133,11 +135,17 @@ def prepare_course(course_dir: str | os.PathLike) -> pathlib.Path:
     return course
 
 
-def build_source(course_dir: str | os.PathLike, assignment: str) -> pathlib.Path:
-    """Copy the assignment's notebooks into ``<course_dir>/source/<assignment>/`` (replacing old copies)."""
+def build_source(course_dir: str | os.PathLike, assignment: str,
+                 notebooks: Optional[Sequence[os.PathLike | str]] = None) -> pathlib.Path:
+    """Copy the assignment's notebooks (``notebooks``, by default those of :func:`assignment_notebooks`)
+    into ``<course_dir>/source/<assignment>/``, replacing old copies."""
     course = prepare_course(course_dir)
     src = course / "source" / assignment
-    paths = assignment_notebooks(assignment)
+    paths = [pathlib.Path(p) for p in notebooks] if notebooks is not None else assignment_notebooks(assignment)
+    if not re.fullmatch(r"[\w.-]+", assignment):
+        raise ValueError(f"assignment must be a name of letters, digits, '.', '_' or '-', got {assignment!r}")
+    if not paths or not all(p.is_file() and p.suffix == ".ipynb" for p in paths):
+        raise ValueError(f"notebooks must be existing .ipynb files, got {[str(p) for p in paths]}")
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
@@ -205,10 +213,11 @@ def grading_settings(course_dir: str | os.PathLike, **overrides):
 
 
 # ----------------------------------------------------------------------------------------- release
-def release(course_dir: str | os.PathLike, assignment: str, *, settings=None) -> pathlib.Path:
+def release(course_dir: str | os.PathLike, assignment: str, *, notebooks=None, settings=None) -> pathlib.Path:
     """Build the student version of ``assignment`` (``nbgrader generate_assignment``) and the grading data
-    that stays with the instructor (:func:`make_autograder`); return the student version's folder."""
-    build_source(course_dir, assignment)
+    that stays with the instructor (:func:`make_autograder`); return the student version's folder.
+    ``notebooks``: the source notebooks of an assignment of your own (default: the course's)."""
+    build_source(course_dir, assignment, notebooks)
     run_nbgrader(course_dir, "generate_assignment", assignment, "--force")
     out = pathlib.Path(course_dir).resolve() / "release" / assignment
     if not any(out.glob("*.ipynb")):
@@ -288,6 +297,19 @@ def students(course_dir: str | os.PathLike, assignment: str) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir() and not p.is_symlink())
 
 
+@contextlib.contextmanager
+def _quiet_sqlalchemy():
+    """nbgrader's gradebook makes SQLAlchemy warn about its own session handling; it is not ours to fix."""
+    with warnings.catch_warnings():
+        try:
+            from sqlalchemy.exc import SAWarning
+
+            warnings.simplefilter("ignore", SAWarning)
+        except ImportError:
+            pass
+        yield
+
+
 def _phase1(grader, assignment: str, names: list[str]) -> dict:
     """The sandboxed work of every submission, in parallel (one slot per worker thread)."""
     slots = itertools.count()
@@ -330,7 +352,8 @@ def autograde(course_dir: str | os.PathLike, assignment: str, students_: Iterabl
         report = StudentReport(name, problems=list(phase1[name]["problems"]))
         log_dir = run_dir(course, assignment, name)
         log_dir.mkdir(parents=True, exist_ok=True)
-        result = api.autograde(assignment, name)
+        with _quiet_sqlalchemy():
+            result = api.autograde(assignment, name)
         text = result.get("log", "") + ("\n" + result["error"] if result.get("error") else "")
         (log_dir / "nbgrader.log").write_text(text, encoding="utf-8")
         if not result.get("success"):
@@ -358,7 +381,8 @@ def generate_feedback(course_dir: str | os.PathLike, assignment: str, students_:
     api = api or nbgrader_api(course)
     problems = {}
     for name in names:
-        result = api.generate_feedback(assignment, name)
+        with _quiet_sqlalchemy():
+            result = api.generate_feedback(assignment, name)
         if not result.get("success"):
             problems[name] = ((result.get("error") or "").strip().splitlines()[-1:] or ["unknown error"])[0]
     return problems

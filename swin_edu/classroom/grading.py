@@ -326,9 +326,9 @@ class Grader:
         folder = self.course / "submitted" / student / assignment
         summary = {"student": student, "notebooks": {}, "problems": []}
         for notebook in self.submission_notebooks(assignment):
-            path = folder / f"{notebook}.ipynb"
+            (out / f"{notebook}.json").unlink(missing_ok=True)  # never the results of an earlier run
             try:
-                nb, problem = read_submission(folder, path)
+                nb, problem = read_submission(self.course, student, assignment, notebook)
                 if nb is None:
                     summary["problems"].append(f"{notebook}: {problem}")
                     log.append(f"[{notebook}] {problem}")
@@ -350,14 +350,17 @@ class Grader:
         return summary
 
 
-def read_submission(folder: pathlib.Path, path: pathlib.Path):
-    """(notebook, None), or (None, why it cannot be graded): missing, a symbolic link, not a notebook."""
-    if os.path.islink(folder) or any(os.path.islink(p) for p in folder.parents if str(p).startswith(str(folder))):
-        return None, "the submission folder is a symbolic link"
+def read_submission(course: pathlib.Path, student: str, assignment: str, notebook: str):
+    """(notebook, None), or (None, why it cannot be graded): missing, reached through a symbolic link (the
+    notebook or a folder on its way), not a regular file, too large, not a notebook."""
+    course = pathlib.Path(course).resolve()
+    folder = course / "submitted" / student / assignment
+    path = folder / f"{notebook}.ipynb"
     if not path.exists() and not path.is_symlink():
         return None, "no such notebook in the submission"
-    if path.is_symlink() or not path.is_file():
-        return None, "the submitted notebook is a symbolic link (or not a file); submit the notebook itself"
+    if os.path.realpath(path) != str(path) or path.is_symlink() or not path.is_file():
+        return None, "the submitted notebook is a symbolic link (or reached through one, or not a file); submit " \
+                     "the notebook itself"
     if path.stat().st_size > 200 * MiB:
         return None, "the submitted notebook is larger than 200 MiB"
     try:
@@ -447,7 +450,15 @@ class SandboxedExecute(NbGraderPreprocessor):
                                f"assignment with `python -m swin_edu.classroom release {assignment}`")
         graded = {c["grade_id"]: c for c in spec["cells"]}
         folder = course / "submitted" / student / assignment
-        nb_path = folder / f"{notebook}.ipynb"
+        _, problem = read_submission(course, student, assignment, notebook)
+        if problem:  # what nbgrader read is not the student's own notebook: grade nothing, show nothing of it
+            for cell in nb.cells:
+                cell.source = ""
+                if cell.cell_type == "code":
+                    cell.outputs = []
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Not graded: {problem}.**"))
+            self._apply(nb, graded, NotebookResult(notebook, problem=problem))
+            return nb, resources
         result = None
         cached = run_dir(course, assignment, student) / f"{notebook}.json"
         if cached.is_file():
@@ -457,16 +468,12 @@ class SandboxedExecute(NbGraderPreprocessor):
                                  student, notebook)
                 result = None
         if result is None:
-            _, problem = read_submission(folder, nb_path)
             with Grader(course, self.settings()) as grader:
-                if problem:
-                    result = NotebookResult(notebook, problem=problem)
-                else:
-                    copy = _submission_copy(folder)
-                    try:
-                        result = grader.grade_notebook(assignment, notebook, nb, submission_dir=copy, sanitize=False)
-                    finally:
-                        shutil.rmtree(copy, ignore_errors=True)
+                copy = _submission_copy(folder)
+                try:
+                    result = grader.grade_notebook(assignment, notebook, nb, submission_dir=copy, sanitize=False)
+                finally:
+                    shutil.rmtree(copy, ignore_errors=True)
         self._apply(nb, graded, result)
         return nb, resources
 

@@ -149,7 +149,7 @@ def make_copy(dest: os.PathLike | str, *, prelude: str = "", forbidden: Iterable
         short = module.replace(f"{PACKAGE}.numpy_ref.", "snp.").replace(f"{PACKAGE}.", "")
         label = f"{short.rpartition('.')[0] + '.' if short.startswith('snp.') else short + '.'}{qualname}"
         stubs.setdefault(module, []).append((qualname, label))
-    allowed = sorted(m for m in needed if m.count(".") <= 1 and m != PACKAGE)
+    allowed = sorted(m for m in needed if m.count(".") <= 1 and m != PACKAGE and not m.split(".")[-1].startswith("_"))
     for name, path in files.items():
         out = target / path.relative_to(root)
         out.parent.mkdir(parents=True, exist_ok=True)

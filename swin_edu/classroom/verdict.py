@@ -137,6 +137,8 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
         try:
             got = codec.decode(e.get("value"))
             after = codec.decode(e.get("after"))
+            if not (type(after) is tuple and len(after) == 2 and type(after[1]) is dict):
+                raise codec.DecodeError("the arguments after the call are missing")
         except (codec.DecodeError, RecursionError) as err:
             return verdict("failed", f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
                                      f"   the grader could not read what your function returned ({err}).\n"

@@ -29,7 +29,8 @@ UNSET = object()
 KINDS = ("array", "torch", "int", "shape", "custom")
 
 #: the imports every numpy answer of the course may rely on (the notebooks' own first cell)
-NUMPY_PRELUDE = "import math\nimport numpy as np\nfrom swin_edu import numpy_ref as snp\n"
+NUMPY_PRELUDE = ("import math\nimport numpy as np\nfrom swin_edu import numpy_ref as snp\n"
+                 "from swin_edu.config import SwinConfig\nfrom swin_edu.layout import is_derived_buffer\n")
 #: the same for the PyTorch exercises
 TORCH_PRELUDE = "import math\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n"
 

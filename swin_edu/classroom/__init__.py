@@ -7,10 +7,10 @@ nbgrader preprocessors), :mod:`.verdict` (one graded cell), :mod:`.bwrap` (the s
 """
 from .course import (ASSIGNMENTS, REPO_ROOT, EmbedFigures, assignment_notebooks, autograde, build_source,
                      generate_feedback, grade_class, main, make_autograder, nbgrader_api, points,
-                     prepare_course, release, run_nbgrader, scores, students)
+                     prepare_course, rehearse, release, run_nbgrader, scores, students)
 from .grading import RestoreGradeCells, SandboxedExecute
 
 __all__ = ["ASSIGNMENTS", "REPO_ROOT", "EmbedFigures", "RestoreGradeCells", "SandboxedExecute",
            "assignment_notebooks", "autograde", "build_source", "generate_feedback", "grade_class", "main",
-           "make_autograder", "nbgrader_api", "points", "prepare_course", "release", "run_nbgrader", "scores",
+           "make_autograder", "nbgrader_api", "points", "prepare_course", "rehearse", "release", "run_nbgrader", "scores",
            "students"]

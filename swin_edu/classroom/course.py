@@ -52,6 +52,7 @@ __all__ = [
     "autograde",
     "generate_feedback",
     "grade_class",
+    "rehearse",
     "students",
     "scores",
     "points",
@@ -431,6 +432,39 @@ def scores(course_dir: str | os.PathLike, assignment: str) -> dict[str, dict[str
     return out
 
 
+def rehearse(course_dir: str | os.PathLike, assignment: str, n_students: int, *, settings=None) -> "ClassReport":
+    """A dress rehearsal of grading: release ``assignment`` into a fresh course folder, make ``n_students``
+    submissions (in turn: the solutions, the untouched student version, one exercise solved) and grade them
+    like a class. Tells whether the sandbox works here and how long a class takes (the report's ``seconds``)."""
+    from .autograder import graded_cells
+
+    course = pathlib.Path(course_dir).resolve()
+    if course.exists() and any(course.iterdir()):
+        raise ValueError(f"course_dir must be a new or empty folder, got {course}")
+    if not (isinstance(n_students, int) and n_students > 0):
+        raise ValueError(f"n_students must be a positive int, got {n_students!r}")
+    out = release(course, assignment, settings=settings)
+    for path in sorted((course / "source" / assignment).glob("*.ipynb")):
+        source = nbformat.read(str(path), as_version=4)
+        student = nbformat.read(str(out / path.name), as_version=4)
+        first = next(iter(graded_cells(source)), None)
+        for i in range(n_students):
+            nb = [source, student, student][i % 3]
+            if i % 3 == 2 and first is not None:  # one exercise solved
+                nb = nbformat.from_dict(json.loads(json.dumps(student)))
+                ids = set(first.answer_ids)
+                solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                          if c.metadata.get("nbgrader", {}).get("grade_id") in ids}
+                for cell in nb.cells:
+                    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                    if gid in solved:
+                        cell.source = solved[gid]
+            folder = course / "submitted" / f"student{i + 1:03d}" / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, str(folder / path.name))
+    return grade_class(course, assignment, settings=settings)
+
+
 # ----------------------------------------------------------------------------------------- command line
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m swin_edu.classroom", description=__doc__.split("\n\n")[0])
@@ -450,6 +484,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     grade.add_argument("--verdict-timeout", type=float, help="seconds per graded cell, all cases (default 60)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run submissions WITHOUT bubblewrap when it is missing (only for code you trust)")
+    rehearsal = sub.add_parser("rehearse", help="grade a made-up class in a new course folder (--course-dir): "
+                                                "checks the sandbox and measures the time a class takes")
+    rehearsal.add_argument("assignment")
+    rehearsal.add_argument("--students", type=int, default=30)
+    rehearsal.add_argument("--workers", type=int, help="parallel sandboxes (default: one per core)")
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -466,17 +505,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{pathlib.Path(args.course_dir).resolve() / 'autograder' / name}")
         return 0
     from .bwrap import SandboxUnavailable
+    from .grading import GradingSettings
 
     try:
-        settings = grading_settings(args.course_dir, workers=args.workers, cell_timeout=args.cell_timeout,
-                                    verdict_timeout=args.verdict_timeout,
-                                    allow_unsandboxed=True if args.unsafe_no_sandbox else None)
-        report = grade_class(args.course_dir, args.assignment, args.students, settings=settings)
+        if args.command == "rehearse":
+            settings = GradingSettings(workers=args.workers or 0)
+            report = rehearse(args.course_dir, args.assignment, args.students, settings=settings)
+        else:
+            settings = grading_settings(args.course_dir, workers=args.workers, cell_timeout=args.cell_timeout,
+                                        verdict_timeout=args.verdict_timeout,
+                                        allow_unsandboxed=True if args.unsafe_no_sandbox else None)
+            report = grade_class(args.course_dir, args.assignment, args.students, settings=settings)
     except SandboxUnavailable as e:
         print(f"refusing to grade: {e}", file=sys.stderr)
         return 3
     print(report.table())
-    print("\ntime: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
+    print(f"\ntime ({settings.n_workers} workers, {len(report.students)} submissions): "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
     print(f"feedback: {pathlib.Path(args.course_dir).resolve() / 'feedback'}")
     return 2 if any(s.failed for s in report.students) else 0
 

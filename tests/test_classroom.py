@@ -1,7 +1,9 @@
-"""The classroom flow, end to end, by nbgrader's own machinery in a temporary course folder: release notebook 02,
-submit (a) the solutions, (b) the untouched student version, (c) a partly wrong version, grade the class (sandboxed,
-in parallel), feedback. Plus the pieces: the grading data stays with the instructor, the sandbox refuses to run
-without bubblewrap, the plain-data codec, the package copies without references. Attacks: tests/test_redteam.py."""
+"""The classroom flow, end to end, by nbgrader's own machinery in a temporary course folder: release
+notebook 02, submit (a) the solutions, (b) the untouched student version, (c) a partly wrong version, grade
+the class (sandboxed, in parallel), feedback. Plus the pieces: the grading data stays with the instructor,
+the sandbox refuses to run without bubblewrap, the plain-data codec, the package copies without references.
+Attacks: tests/test_redteam.py."""
+
 from __future__ import annotations
 
 import html
@@ -29,7 +31,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 ASSIGNMENT = "02_window_attention"
 NB = f"{ASSIGNMENT}.ipynb"
 HAS_BWRAP = __import__("shutil").which("bwrap") is not None
-needs_bwrap = pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed (tools/install_sandbox.sh)")
+needs_bwrap = pytest.mark.skipif(
+    not HAS_BWRAP, reason="bubblewrap is not installed (tools/install_sandbox.sh)"
+)
 
 # (c) solves the attention exercise and gets window_partition wrong (windows read straight off the
 # memory layout, without the transpose that gathers each window's rows)
@@ -40,8 +44,11 @@ WRONG_PARTITION = '''def window_partition_mine(x, M):
 
 
 def _cells_by_id(nb):
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata
-            and "grade_id" in c.metadata["nbgrader"]}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c
+        for c in nb.cells
+        if "nbgrader" in c.metadata and "grade_id" in c.metadata["nbgrader"]
+    }
 
 
 SETTINGS = GradingSettings(cell_timeout=120, verdict_timeout=60, workers=2)
@@ -65,16 +72,21 @@ def graded(released):
         d.mkdir(parents=True)
         nbformat.write(nb, d / NB)
 
-    submit("alice", source)                       # (a) the solutions
-    submit("bob", student)                        # (b) the untouched student version
+    submit("alice", source)  # (a) the solutions
+    submit("bob", student)  # (b) the untouched student version
     partial = nbformat.read(out / NB, as_version=4)
     cells, src_cells = _cells_by_id(partial), _cells_by_id(source)
     cells["nb02_attention_answer"].source = src_cells["nb02_attention_answer"].source
     cells["nb02_window_partition_answer"].source = WRONG_PARTITION
-    submit("carol", partial)                      # (c) one right, one wrong, the rest unsolved
+    submit("carol", partial)  # (c) one right, one wrong, the rest unsolved
     report = classroom.grade_class(course, ASSIGNMENT, settings=SETTINGS)
     print("\n" + report.table() + f"\n{report.seconds}")
-    return course, report, classroom.scores(course, ASSIGNMENT), classroom.points(course / "source" / ASSIGNMENT / NB)
+    return (
+        course,
+        report,
+        classroom.scores(course, ASSIGNMENT),
+        classroom.points(course / "source" / ASSIGNMENT / NB),
+    )
 
 
 # ------------------------------------------------------------------------------------------------ release
@@ -101,8 +113,12 @@ def test_grading_data_has_public_and_hidden_cases_with_expected_outputs(released
     course, _ = released
     spec = json.loads((course / "autograder" / ASSIGNMENT / f"{ASSIGNMENT}.json").read_text())
     ids = [c["grade_id"] for c in spec["cells"]]
-    assert ids == ["nb02_attention_check", "nb02_window_partition_check", "nb02_window_reverse_check",
-                   "nb02_wmsa_macs_check"]
+    assert ids == [
+        "nb02_attention_check",
+        "nb02_window_partition_check",
+        "nb02_window_reverse_check",
+        "nb02_wmsa_macs_check",
+    ]
     for cell in spec["cells"]:
         ex = EXERCISES[cell["exercise"]]
         assert [c["label"] for c in cell["cases"] if not c["hidden"]] == [c.label for c in ex.cases()]
@@ -120,7 +136,9 @@ def test_grading_data_has_public_and_hidden_cases_with_expected_outputs(released
 
 def test_hidden_cases_come_from_the_secret_seed():
     ex = EXERCISES["window_partition"]
-    draw = lambda seed: [codec.dumps(c.args) for c in ex.hidden(case_rng(seed, "nb02_window_partition_check"))]  # noqa
+    draw = lambda seed: [
+        codec.dumps(c.args) for c in ex.hidden(case_rng(seed, "nb02_window_partition_check"))
+    ]  # noqa
     assert draw(1) == draw(1) and draw(1) != draw(2)
     assert draw(1) != [codec.dumps(c.args) for c in ex.hidden(case_rng(1, "another_cell"))]
 
@@ -193,16 +211,29 @@ def test_plain_nbgrader_autograde_grades_in_the_sandbox_too(graded):
     runs = course / "grader_runs" / ASSIGNMENT / "carol"
     for path in runs.glob("*.json"):
         path.unlink()
-    classroom.run_nbgrader(course, "autograde", ASSIGNMENT, "--student=carol", "--force",
-                           "--SandboxedExecute.cell_timeout=120")
+    classroom.run_nbgrader(
+        course, "autograde", ASSIGNMENT, "--student=carol", "--force", "--SandboxedExecute.cell_timeout=120"
+    )
     assert classroom.scores(course, ASSIGNMENT)["carol"] == scores["carol"]
 
 
 @needs_bwrap
 def test_command_line_prints_the_table(graded, capsys):
     course, *_ = graded
-    code = classroom.main(["--course-dir", str(course), "grade", ASSIGNMENT, "--student", "bob",
-                           "--cell-timeout", "120", "--workers", "1"])
+    code = classroom.main(
+        [
+            "--course-dir",
+            str(course),
+            "grade",
+            ASSIGNMENT,
+            "--student",
+            "bob",
+            "--cell-timeout",
+            "120",
+            "--workers",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "bob" in out and "total / 6" in out and "feedback:" in out
 
@@ -211,8 +242,9 @@ def test_grading_refuses_without_bubblewrap(tmp_path, capsys):
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
         Sandbox(bwrap="")
     course = classroom.prepare_course(tmp_path)
-    (course / "nbgrader_config.py").write_text((course / "nbgrader_config.py").read_text()
-                                               + "\nc.SandboxedExecute.bwrap = '/nonexistent/bwrap'\n")
+    (course / "nbgrader_config.py").write_text(
+        (course / "nbgrader_config.py").read_text() + "\nc.SandboxedExecute.bwrap = '/nonexistent/bwrap'\n"
+    )
     code = classroom.main(["--course-dir", str(course), "grade", ASSIGNMENT])
     assert code == 3 and "refusing to grade" in capsys.readouterr().err
 
@@ -230,12 +262,26 @@ def test_unsafe_mode_runs_without_the_sandbox_when_told():
 def test_sandbox_runs_an_answer_and_sees_nothing_of_the_host(tmp_path):
     package = make_copy(tmp_path / "pkg", prelude="import numpy as np\n")
     box = Sandbox(hidden_paths=[ROOT])
-    paths = [str(ROOT / "notebooks"), str(ROOT / "classroom"), str(tmp_path / "pkg"), str(ROOT / "pyproject.toml")]
-    job = {"prelude": "import numpy as np\n", "guards": [], "function": "f",
-           "cells": [{"id": "a", "source": "import os, socket\ndef f(paths):\n"
-                                           "    return (os.getuid(), [os.path.exists(p) for p in paths],"
-                                           " len([p for p in os.listdir('/proc') if p.isdigit()]) < 10)"}],
-           "cases": [{"args": codec.encode((paths,)), "kwargs": codec.encode({})}]}
+    paths = [
+        str(ROOT / "notebooks"),
+        str(ROOT / "classroom"),
+        str(tmp_path / "pkg"),
+        str(ROOT / "pyproject.toml"),
+    ]
+    job = {
+        "prelude": "import numpy as np\n",
+        "guards": [],
+        "function": "f",
+        "cells": [
+            {
+                "id": "a",
+                "source": "import os, socket\ndef f(paths):\n"
+                "    return (os.getuid(), [os.path.exists(p) for p in paths],"
+                " len([p for p in os.listdir('/proc') if p.isdigit()]) < 10)",
+            }
+        ],
+        "cases": [{"args": codec.encode((paths,)), "kwargs": codec.encode({})}],
+    }
     try:
         run = box.run("verdict", job, package=package, limits=Limits(wall=60))
     finally:
@@ -249,15 +295,23 @@ def test_sandbox_runs_an_answer_and_sees_nothing_of_the_host(tmp_path):
 def test_guards_make_library_shortcuts_unavailable(tmp_path):
     package = make_copy(tmp_path / "pkg", prelude="import torch\n")
     box = Sandbox()
-    source = ("import torch\nimport torch.nn.functional as F\ndef f(x):\n    try:\n"
-              "        F.cross_entropy(x, torch.tensor([0]), label_smoothing=0.1)\n    except BaseException as e:\n"
-              "        a = type(e).__name__\n    b = float(F.cross_entropy(x, torch.tensor([0])))\n"
-              "    try:\n        F.scaled_dot_product_attention(x, x, x)\n    except BaseException as e:\n"
-              "        return a, b, type(e).__name__\n")
-    job = {"prelude": "import torch\n", "function": "f", "cells": [{"id": "a", "source": source}],
-           "guards": ["torch.nn.functional:scaled_dot_product_attention",
-                      "torch.nn.functional:cross_entropy?label_smoothing"],
-           "cases": [{"args": codec.encode((__import__("torch").zeros(1, 3),)), "kwargs": codec.encode({})}]}
+    source = (
+        "import torch\nimport torch.nn.functional as F\ndef f(x):\n    try:\n"
+        "        F.cross_entropy(x, torch.tensor([0]), label_smoothing=0.1)\n    except BaseException as e:\n"
+        "        a = type(e).__name__\n    b = float(F.cross_entropy(x, torch.tensor([0])))\n"
+        "    try:\n        F.scaled_dot_product_attention(x, x, x)\n    except BaseException as e:\n"
+        "        return a, b, type(e).__name__\n"
+    )
+    job = {
+        "prelude": "import torch\n",
+        "function": "f",
+        "cells": [{"id": "a", "source": source}],
+        "guards": [
+            "torch.nn.functional:scaled_dot_product_attention",
+            "torch.nn.functional:cross_entropy?label_smoothing",
+        ],
+        "cases": [{"args": codec.encode((__import__("torch").zeros(1, 3),)), "kwargs": codec.encode({})}],
+    }
     try:
         run = box.run("verdict", job, package=package, limits=Limits(wall=120))
     finally:
@@ -272,10 +326,24 @@ def test_codec_round_trips_plain_data_exactly():
 
     from swin_edu.config import SwinConfig
 
-    value = (1, 2.5, float("nan"), True, None, "s", np.arange(6, dtype=np.int32).reshape(2, 3), np.float32(1.5),
-             [1, (2, 3)], {"w": np.ones(2)}, torch.arange(3, dtype=torch.bfloat16), SwinConfig.preset("nano"))
+    value = (
+        1,
+        2.5,
+        float("nan"),
+        True,
+        None,
+        "s",
+        np.arange(6, dtype=np.int32).reshape(2, 3),
+        np.float32(1.5),
+        [1, (2, 3)],
+        {"w": np.ones(2)},
+        torch.arange(3, dtype=torch.bfloat16),
+        SwinConfig.preset("nano"),
+    )
     back = codec.loads(codec.dumps(value))
-    assert type(back) is tuple and back[:2] == (1, 2.5) and np.isnan(back[2]) and back[3:6] == (True, None, "s")
+    assert (
+        type(back) is tuple and back[:2] == (1, 2.5) and np.isnan(back[2]) and back[3:6] == (True, None, "s")
+    )
     assert back[6].dtype == np.int32 and np.array_equal(back[6], value[6])
     assert type(back[7]) is np.float32 and back[8] == [1, (2, 3)] and np.array_equal(back[9]["w"], np.ones(2))
     assert back[10].dtype == torch.bfloat16 and back[11] == SwinConfig.preset("nano")
@@ -299,8 +367,14 @@ def test_codec_refuses_what_is_not_plain_data():
     buf = io.BytesIO()
     np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     pickled = {"t": "ndarray", "npy": __import__("base64").b64encode(buf.getvalue()).decode()}
-    for tree in (pickled, {"t": "eval", "v": "1"}, {"t": "int", "v": 1.5}, [], {"t": "tuple", "v": 3},
-                 {"t": "dict", "v": [[1, {"t": "none"}]]}):
+    for tree in (
+        pickled,
+        {"t": "eval", "v": "1"},
+        {"t": "int", "v": 1.5},
+        [],
+        {"t": "tuple", "v": 3},
+        {"t": "dict", "v": [[1, {"t": "none"}]]},
+    ):
         with pytest.raises(codec.DecodeError):
             codec.decode(tree)
 
@@ -308,19 +382,34 @@ def test_codec_refuses_what_is_not_plain_data():
 def test_package_copies_keep_only_what_the_prelude_needs(tmp_path):
     closure = import_closure(["swin_edu.numpy_ref"])
     assert "swin_edu.numpy_ref.windows" in closure and "swin_edu.config" in closure
-    assert not any(m.startswith(("swin_edu.model", "swin_edu.exercises", "swin_edu.train", "swin_edu.classroom"))
-                   for m in closure)
-    copy = make_copy(tmp_path, prelude="from swin_edu import numpy_ref as snp\n",
-                     forbidden=["swin_edu.numpy_ref.windows:window_partition",
-                                "swin_edu.config:SwinConfig.stage_resolutions"])
-    code = ("import numpy as np\nfrom swin_edu import numpy_ref as snp\nfrom swin_edu.config import SwinConfig\n"
-            "for call in (lambda: snp.window_partition(np.zeros((1, 4, 4, 1)), 2),\n"
-            "             lambda: SwinConfig().stage_resolutions(),\n"
-            "             lambda: __import__('swin_edu.model')):\n"
-            "    try:\n        call()\n    except BaseException as e:\n        print(type(e).__name__, e)\n"
-            "print(snp.cyclic_shift(np.arange(4.).reshape(1, 2, 2, 1), 1).ravel())\n")
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(copy)}, cwd=tmp_path,
-                         capture_output=True, text=True, check=True).stdout
+    assert not any(
+        m.startswith(("swin_edu.model", "swin_edu.exercises", "swin_edu.train", "swin_edu.classroom"))
+        for m in closure
+    )
+    copy = make_copy(
+        tmp_path,
+        prelude="from swin_edu import numpy_ref as snp\n",
+        forbidden=[
+            "swin_edu.numpy_ref.windows:window_partition",
+            "swin_edu.config:SwinConfig.stage_resolutions",
+        ],
+    )
+    code = (
+        "import numpy as np\nfrom swin_edu import numpy_ref as snp\nfrom swin_edu.config import SwinConfig\n"
+        "for call in (lambda: snp.window_partition(np.zeros((1, 4, 4, 1)), 2),\n"
+        "             lambda: SwinConfig().stage_resolutions(),\n"
+        "             lambda: __import__('swin_edu.model')):\n"
+        "    try:\n        call()\n    except BaseException as e:\n        print(type(e).__name__, e)\n"
+        "print(snp.cyclic_shift(np.arange(4.).reshape(1, 2, 2, 1), 1).ravel())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(copy)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "ReferenceUnavailable snp.window_partition is the reference for this exercise" in out
     assert "ReferenceUnavailable config.SwinConfig.stage_resolutions" in out
     assert "ImportError swin_edu.model is not available while your answer is graded" in out

@@ -5,12 +5,48 @@ data made at release time, kept in the course folder), :mod:`.grading` (the sand
 nbgrader preprocessors), :mod:`.verdict` (one graded cell), :mod:`.bwrap` (the sandbox), :mod:`.child` and
 :mod:`.codec` (what runs inside it), :mod:`.stubs` (package copies without the references).
 """
-from .course import (ASSIGNMENTS, REPO_ROOT, EmbedFigures, assignment_notebooks, autograde, build_source,
-                     generate_feedback, grade_class, main, make_autograder, nbgrader_api, points,
-                     prepare_course, rehearse, release, run_nbgrader, scores, students)
+
+from .course import (
+    ASSIGNMENTS,
+    REPO_ROOT,
+    EmbedFigures,
+    assignment_notebooks,
+    autograde,
+    build_source,
+    generate_feedback,
+    grade_class,
+    main,
+    make_autograder,
+    nbgrader_api,
+    points,
+    prepare_course,
+    rehearse,
+    release,
+    run_nbgrader,
+    scores,
+    students,
+)
 from .grading import RestoreGradeCells, SandboxedExecute
 
-__all__ = ["ASSIGNMENTS", "REPO_ROOT", "EmbedFigures", "RestoreGradeCells", "SandboxedExecute",
-           "assignment_notebooks", "autograde", "build_source", "generate_feedback", "grade_class", "main",
-           "make_autograder", "nbgrader_api", "points", "prepare_course", "rehearse", "release", "run_nbgrader", "scores",
-           "students"]
+__all__ = [
+    "ASSIGNMENTS",
+    "REPO_ROOT",
+    "EmbedFigures",
+    "RestoreGradeCells",
+    "SandboxedExecute",
+    "assignment_notebooks",
+    "autograde",
+    "build_source",
+    "generate_feedback",
+    "grade_class",
+    "main",
+    "make_autograder",
+    "nbgrader_api",
+    "points",
+    "prepare_course",
+    "rehearse",
+    "release",
+    "run_nbgrader",
+    "scores",
+    "students",
+]

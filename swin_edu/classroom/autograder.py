@@ -16,6 +16,7 @@ instructor's side; a prediction's expected answer comes from the source notebook
 in the sandbox like a student's answer). The release then grades the source's solutions with the
 real grader and refuses to finish unless every graded cell passes.
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,8 +36,19 @@ import numpy as np
 from ..exercises import EXERCISES
 from . import codec
 
-__all__ = ["GRADE_CELL", "GradedCell", "ReleaseError", "autograder_dir", "graded_cells", "answer_cells",
-           "secret_seed", "case_rng", "write_spec", "load_spec", "spec_path"]
+__all__ = [
+    "GRADE_CELL",
+    "GradedCell",
+    "ReleaseError",
+    "autograder_dir",
+    "graded_cells",
+    "answer_cells",
+    "secret_seed",
+    "case_rng",
+    "write_spec",
+    "load_spec",
+    "spec_path",
+]
 
 #: the only form a graded cell may take
 GRADE_CELL = re.compile(r"passed = check\.(?P<exercise>\w+)\((?P<function>\w+)\)")
@@ -80,15 +92,21 @@ def graded_cells(nb, where: str = "the notebook") -> list[GradedCell]:
             raise ReleaseError(f"{where}: graded cell {gid} must be a code cell that is not an answer cell")
         m = GRADE_CELL.fullmatch(cell.source.strip())
         if not m:
-            raise ReleaseError(f"{where}: graded cell {gid} must read exactly `passed = check.<exercise>(<function>)`"
-                               f", got {cell.source.strip()[:200]!r}")
+            raise ReleaseError(
+                f"{where}: graded cell {gid} must read exactly `passed = check.<exercise>(<function>)`"
+                f", got {cell.source.strip()[:200]!r}"
+            )
         if m["exercise"] not in EXERCISES:
-            raise ReleaseError(f"{where}: graded cell {gid} checks {m['exercise']!r}, which is not an exercise of "
-                               f"swin_edu.exercises (known: {sorted(EXERCISES)})")
+            raise ReleaseError(
+                f"{where}: graded cell {gid} checks {m['exercise']!r}, which is not an exercise of "
+                f"swin_edu.exercises (known: {sorted(EXERCISES)})"
+            )
         answers = [_meta(c)["grade_id"] for c in solutions if m["function"] in _defines(c.source)]
         if not answers:
-            raise ReleaseError(f"{where}: no answer cell (nbgrader solution cell) defines `{m['function']}`, which "
-                               f"graded cell {gid} checks")
+            raise ReleaseError(
+                f"{where}: no answer cell (nbgrader solution cell) defines `{m['function']}`, which "
+                f"graded cell {gid} checks"
+            )
         cells.append(GradedCell(gid, float(meta.get("points", 0)), m["exercise"], m["function"], answers))
     return cells
 
@@ -129,7 +147,9 @@ def secret_seed(course: os.PathLike | str, assignment: str) -> int:
 
 def case_rng(seed: int, grade_id: str) -> np.random.Generator:
     """The random generator of one graded cell's hidden cases."""
-    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib.crc32(grade_id.encode()),)))
+    return np.random.default_rng(
+        np.random.SeedSequence(entropy=seed, spawn_key=(zlib.crc32(grade_id.encode()),))
+    )
 
 
 def _cases(cell: GradedCell, seed: int) -> list[tuple[Any, bool]]:
@@ -139,7 +159,9 @@ def _cases(cell: GradedCell, seed: int) -> list[tuple[Any, bool]]:
     return public + hidden
 
 
-def write_spec(course: os.PathLike | str, assignment: str, notebook: str, nb, predictions: dict) -> pathlib.Path:
+def write_spec(
+    course: os.PathLike | str, assignment: str, notebook: str, nb, predictions: dict
+) -> pathlib.Path:
     """Write the grading data of one source notebook. ``predictions``: grade_id -> the expected answer
     of each prediction exercise (from the source's own solution)."""
     seed = secret_seed(course, assignment)
@@ -154,15 +176,34 @@ def write_spec(course: os.PathLike | str, assignment: str, notebook: str, nb, pr
                 args, kwargs = copy.deepcopy((case.args, case.kwargs))
                 with np.errstate(all="ignore"):
                     expected = ex.reference(*args, **kwargs)
-            cases.append({"label": case.label, "hidden": hidden, "args": codec.encode(tuple(case.args)),
-                          "kwargs": codec.encode(dict(case.kwargs)), "expected": codec.encode(expected)})
+            cases.append(
+                {
+                    "label": case.label,
+                    "hidden": hidden,
+                    "args": codec.encode(tuple(case.args)),
+                    "kwargs": codec.encode(dict(case.kwargs)),
+                    "expected": codec.encode(expected),
+                }
+            )
             for part in ("args", "kwargs", "expected"):
                 if _has_foreign(cases[-1][part]):
-                    raise ReleaseError(f"{notebook}: a case of {ex.name} has a value the codec cannot carry "
-                                       f"({part} of {case.label!r})")
-        cells.append({"grade_id": cell.grade_id, "points": cell.points, "exercise": ex.name,
-                      "function": cell.function, "answer_ids": cell.answer_ids, "prelude": ex.prelude,
-                      "forbidden": list(ex.forbidden), "guards": list(ex.guards), "cases": cases})
+                    raise ReleaseError(
+                        f"{notebook}: a case of {ex.name} has a value the codec cannot carry "
+                        f"({part} of {case.label!r})"
+                    )
+        cells.append(
+            {
+                "grade_id": cell.grade_id,
+                "points": cell.points,
+                "exercise": ex.name,
+                "function": cell.function,
+                "answer_ids": cell.answer_ids,
+                "prelude": ex.prelude,
+                "forbidden": list(ex.forbidden),
+                "guards": list(ex.guards),
+                "cases": cases,
+            }
+        )
     path = spec_path(course, assignment, notebook)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

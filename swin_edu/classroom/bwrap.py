@@ -14,6 +14,7 @@ size (here: the process group is killed).
 Without ``bwrap`` the grader refuses to run, unless told explicitly that it may run student code
 unsandboxed (``allow_unsandboxed``: the same limits, none of the isolation).
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,13 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")
 
     def rlimits(self) -> dict:
-        return {"RLIMIT_CPU": int(self.cpu), "RLIMIT_AS": int(self.memory), "RLIMIT_FSIZE": int(self.file_size),
-                "RLIMIT_NPROC": int(self.processes), "RLIMIT_CORE": 0}
+        return {
+            "RLIMIT_CPU": int(self.cpu),
+            "RLIMIT_AS": int(self.memory),
+            "RLIMIT_FSIZE": int(self.file_size),
+            "RLIMIT_NPROC": int(self.processes),
+            "RLIMIT_CORE": 0,
+        }
 
 
 #: defaults for the run of one graded exercise and for the notebook run (the grader's settings override)
@@ -146,8 +152,14 @@ class Sandbox:
     the sandbox refuses to start if one of its read-only binds would show one of them.
     """
 
-    def __init__(self, *, allow_unsandboxed: bool = False, bwrap: Optional[str] = None,
-                 hidden_paths: Iterable[os.PathLike | str] = (), python: Optional[str] = None):
+    def __init__(
+        self,
+        *,
+        allow_unsandboxed: bool = False,
+        bwrap: Optional[str] = None,
+        hidden_paths: Iterable[os.PathLike | str] = (),
+        python: Optional[str] = None,
+    ):
         self.python = python or sys.executable
         self.bwrap = bwrap if bwrap is not None else shutil.which("bwrap")
         self.hidden = [os.path.realpath(p) for p in hidden_paths]
@@ -168,9 +180,13 @@ class Sandbox:
                 "bubblewrap (bwrap) is not installed, and the grader does not run students' code without a "
                 "sandbox. Install it (Debian/Ubuntu: sudo apt-get install bubblewrap; or bash "
                 "tools/install_sandbox.sh), or grade in the container image (classroom/Containerfile). Only "
-                "if you accept running submissions unsandboxed as yourself: pass --unsafe-no-sandbox.")
-        self.description = (f"bubblewrap ({self.bwrap})" + (", unprivileged users per slot" if self.as_root else "")
-                            if self.sandboxed else "NO SANDBOX (--unsafe-no-sandbox): limits only")
+                "if you accept running submissions unsandboxed as yourself: pass --unsafe-no-sandbox."
+            )
+        self.description = (
+            f"bubblewrap ({self.bwrap})" + (", unprivileged users per slot" if self.as_root else "")
+            if self.sandboxed
+            else "NO SANDBOX (--unsafe-no-sandbox): limits only"
+        )
 
     def close(self) -> None:
         shutil.rmtree(self._grader_dir, ignore_errors=True)
@@ -182,8 +198,12 @@ class Sandbox:
         for path in ("/usr", "/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime", "/etc/fonts"):
             if os.path.exists(path):
                 binds.append((path, path))
-        for path in {sys.base_prefix, sys.prefix, os.path.realpath(sys.prefix),
-                     os.path.dirname(os.path.dirname(os.path.realpath(self.python)))}:
+        for path in {
+            sys.base_prefix,
+            sys.prefix,
+            os.path.realpath(sys.prefix),
+            os.path.dirname(os.path.dirname(os.path.realpath(self.python))),
+        }:
             if path and os.path.isdir(path) and not any(_inside(path, s) for s, _ in binds if s == "/usr"):
                 binds.append((path, path))
         return sorted(set(binds), key=lambda b: (b[1].count("/"), b[1]))
@@ -193,12 +213,24 @@ class Sandbox:
             real = os.path.realpath(src)
             for hidden in self.hidden:
                 if _inside(hidden, real):
-                    raise SandboxUnavailable(f"the sandbox would show {hidden} (it is inside {real}, which the "
-                                             f"sandbox needs read-only); move the course folder elsewhere")
+                    raise SandboxUnavailable(
+                        f"the sandbox would show {hidden} (it is inside {real}, which the "
+                        f"sandbox needs read-only); move the course folder elsewhere"
+                    )
 
     def _bwrap_args(self, binds: list[tuple[str, str]], limits: Limits, env: dict, chdir: str) -> list[str]:
-        args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+        args = [
+            self.bwrap,
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+        ]
         if not self.as_root:
             args.append("--unshare-user")
         args += ["--dev", "/dev", "--proc", "/proc"]
@@ -225,8 +257,14 @@ class Sandbox:
             args += ["--ro-bind", src, dst]
             mounted.append(dst)
         for scratch in ("/tmp", "/home/student"):
-            args += ["--perms", "01777" if scratch == "/tmp" else "0755", "--size", str(int(limits.scratch)),
-                     "--tmpfs", scratch]
+            args += [
+                "--perms",
+                "01777" if scratch == "/tmp" else "0755",
+                "--size",
+                str(int(limits.scratch)),
+                "--tmpfs",
+                scratch,
+            ]
         args += ["--clearenv"]
         for key, value in env.items():
             args += ["--setenv", key, value]
@@ -234,17 +272,32 @@ class Sandbox:
 
     def _probe(self) -> str:
         try:
-            proc = subprocess.run(self._bwrap_args(self._system_binds(), VERDICT_LIMITS, {"PATH": "/usr/bin"}, "/")
-                                  + [self.python, "-c", "print('ok')"], capture_output=True, timeout=60)
+            proc = subprocess.run(
+                self._bwrap_args(self._system_binds(), VERDICT_LIMITS, {"PATH": "/usr/bin"}, "/")
+                + [self.python, "-c", "print('ok')"],
+                capture_output=True,
+                timeout=60,
+            )
         except (OSError, subprocess.TimeoutExpired) as e:
             return str(e)
         if proc.returncode != 0 or proc.stdout.strip() != b"ok":
-            return (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()[-500:] or f"exit {proc.returncode}"
+            return (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()[
+                -500:
+            ] or f"exit {proc.returncode}"
         return ""
 
     # ------------------------------------------------------------------------------- one run
-    def run(self, mode: str, job: dict, *, package: os.PathLike | str, limits: Limits, slot: int = 0,
-            submission: Optional[os.PathLike | str] = None, extra_env: Optional[dict] = None) -> RunResult:
+    def run(
+        self,
+        mode: str,
+        job: dict,
+        *,
+        package: os.PathLike | str,
+        limits: Limits,
+        slot: int = 0,
+        submission: Optional[os.PathLike | str] = None,
+        extra_env: Optional[dict] = None,
+    ) -> RunResult:
         """Run ``child.py MODE`` on ``job`` (a JSON-able dict; the grader adds paths, user and limits).
 
         ``package``: the folder that holds the ``swin_edu`` copy to import; ``submission``: a folder
@@ -258,16 +311,27 @@ class Sandbox:
             os.chmod(work, 0o755)
             job = dict(job, limits=limits.rlimits())
             if self.sandboxed:
-                inside = {"package": "/opt/swin-edu", "grader": "/opt/grader", "job": "/job",
-                          "submission": "/submission", "home": "/home/student", "tmp": "/tmp"}
+                inside = {
+                    "package": "/opt/swin-edu",
+                    "grader": "/opt/grader",
+                    "job": "/job",
+                    "submission": "/submission",
+                    "home": "/home/student",
+                    "tmp": "/tmp",
+                }
                 if self.as_root:
                     job["uid"] = job["gid"] = UID_BASE + int(slot)
             else:
                 home = os.path.join(work, "home")
                 os.mkdir(home)
-                inside = {"package": str(package), "grader": self._grader_dir, "job": work,
-                          "submission": str(submission) if submission else "", "home": home,
-                          "tmp": os.path.join(work, "tmp")}
+                inside = {
+                    "package": str(package),
+                    "grader": self._grader_dir,
+                    "job": work,
+                    "submission": str(submission) if submission else "",
+                    "home": home,
+                    "tmp": os.path.join(work, "tmp"),
+                }
                 os.mkdir(inside["tmp"])
             job["home"] = inside["home"]
             job["submission"] = inside["submission"] if submission else None
@@ -275,19 +339,35 @@ class Sandbox:
             with open(job_file, "w", encoding="utf-8") as f:
                 json.dump(job, f)
             os.chmod(job_file, 0o644)
-            env = {"PATH": f"{os.path.dirname(self.python)}:/usr/local/bin:/usr/bin:/bin", "HOME": inside["home"],
-                   "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "PYTHONPATH": inside["package"],
-                   "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "OMP_NUM_THREADS": "1",
-                   "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-                   "MPLCONFIGDIR": inside["tmp"] + "/mpl", "JUPYTER_RUNTIME_DIR": inside["tmp"] + "/jupyter",
-                   "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": inside["tmp"] + "/ipython", "TMPDIR": inside["tmp"],
-                   **(extra_env or {})}
+            env = {
+                "PATH": f"{os.path.dirname(self.python)}:/usr/local/bin:/usr/bin:/bin",
+                "HOME": inside["home"],
+                "USER": "student",
+                "LOGNAME": "student",
+                "LANG": "C.UTF-8",
+                "PYTHONPATH": inside["package"],
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONNOUSERSITE": "1",
+                "OMP_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1",
+                "OPENBLAS_NUM_THREADS": "1",
+                "MPLBACKEND": "Agg",
+                "MPLCONFIGDIR": inside["tmp"] + "/mpl",
+                "JUPYTER_RUNTIME_DIR": inside["tmp"] + "/jupyter",
+                "JUPYTER_PLATFORM_DIRS": "1",
+                "IPYTHONDIR": inside["tmp"] + "/ipython",
+                "TMPDIR": inside["tmp"],
+                **(extra_env or {}),
+            }
             cmd = [self.python, "-s", "-B", inside["grader"] + "/child.py", mode, inside["job"] + "/job.json"]
             if self.sandboxed:
                 binds = self._system_binds()
                 self._check_hidden([s for s, _ in binds])
-                binds += [(str(package), inside["package"]), (self._grader_dir, inside["grader"]),
-                          (work, inside["job"])]
+                binds += [
+                    (str(package), inside["package"]),
+                    (self._grader_dir, inside["grader"]),
+                    (work, inside["job"]),
+                ]
                 if submission:
                     binds.append((str(submission), inside["submission"]))
                 cmd = self._bwrap_args(binds, limits, env, inside["home"]) + cmd
@@ -301,8 +381,15 @@ class Sandbox:
     @staticmethod
     def _execute(cmd: list[str], env: Optional[dict], limits: Limits, cwd: str) -> RunResult:
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=env, cwd=cwd, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
         overflow = threading.Event()
 
         def kill():
@@ -316,8 +403,10 @@ class Sandbox:
             kill()
 
         out, err = [], []
-        readers = [threading.Thread(target=_read_capped, args=(proc.stdout, limits.results, out, too_much)),
-                   threading.Thread(target=_read_capped, args=(proc.stderr, limits.log, err))]
+        readers = [
+            threading.Thread(target=_read_capped, args=(proc.stdout, limits.results, out, too_much)),
+            threading.Thread(target=_read_capped, args=(proc.stderr, limits.log, err)),
+        ]
         for t in readers:
             t.daemon = True
             t.start()
@@ -331,5 +420,11 @@ class Sandbox:
         kill()  # whatever the student's code left behind in the process group
         for t in readers:
             t.join(10)
-        return RunResult(proc.returncode, b"".join(out), b"".join(err), time.monotonic() - start, timed_out,
-                         overflow.is_set())
+        return RunResult(
+            proc.returncode,
+            b"".join(out),
+            b"".join(err),
+            time.monotonic() - start,
+            timed_out,
+            overflow.is_set(),
+        )

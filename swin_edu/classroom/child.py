@@ -15,6 +15,7 @@ The result stream is the process's original stdout; the student's own prints go 
 student's code runs in this same process (verdict) or next to it (display), so it can write on the
 result stream too: what it can write is only its own outputs, which the grader decodes strictly.
 """
+
 from __future__ import annotations
 
 import ast
@@ -78,16 +79,23 @@ def _guard(target: str) -> None:
     name = f"{module_name}.{attr}"
 
     if keyword:
+
         def guarded(*args, **kwargs):
             if kwargs.get(keyword):
-                raise ReferenceUnavailable(f"{name}(..., {keyword}=...) computes this exercise's answer; it is "
-                                           f"not available while your answer is graded. Write the computation "
-                                           f"yourself.")
+                raise ReferenceUnavailable(
+                    f"{name}(..., {keyword}=...) computes this exercise's answer; it is "
+                    f"not available while your answer is graded. Write the computation "
+                    f"yourself."
+                )
             return original(*args, **kwargs)
     else:
+
         def guarded(*args, **kwargs):
-            raise ReferenceUnavailable(f"{name} computes this exercise's answer; it is not available while your "
-                                       f"answer is graded. Write the computation yourself.")
+            raise ReferenceUnavailable(
+                f"{name} computes this exercise's answer; it is not available while your "
+                f"answer is graded. Write the computation yourself."
+            )
+
     guarded.__name__ = getattr(original, "__name__", attr)
     setattr(module, attr, guarded)
 
@@ -156,8 +164,16 @@ def verdict(job: dict) -> None:
         try:
             value = fn(*args, **kwargs)
         except BaseException as e:  # noqa: BLE001 - everything the student's code raises is reported
-            emit({"event": "raised", "case": i, "mro": [c.__name__ for c in type(e).__mro__][:10],
-                  "text": _text(e), "where": _where(e), "seconds": time.monotonic() - started})
+            emit(
+                {
+                    "event": "raised",
+                    "case": i,
+                    "mro": [c.__name__ for c in type(e).__mro__][:10],
+                    "text": _text(e),
+                    "where": _where(e),
+                    "seconds": time.monotonic() - started,
+                }
+            )
             continue
         seconds = time.monotonic() - started
         try:
@@ -184,7 +200,11 @@ def _clean_output(msg: dict) -> dict | None:
     """An nbformat output from a kernel message, keeping only inert content (no HTML, no scripts)."""
     kind, content = msg["msg_type"], msg["content"]
     if kind == "stream":
-        return {"output_type": "stream", "name": content.get("name", "stdout"), "text": str(content.get("text", ""))}
+        return {
+            "output_type": "stream",
+            "name": content.get("name", "stdout"),
+            "text": str(content.get("text", "")),
+        }
     if kind in ("display_data", "execute_result"):
         data = {k: v for k, v in content.get("data", {}).items() if k in _KEEP_MIME and isinstance(v, str)}
         if not data:
@@ -194,8 +214,12 @@ def _clean_output(msg: dict) -> dict | None:
             out["execution_count"] = content.get("execution_count")
         return out
     if kind == "error":
-        return {"output_type": "error", "ename": str(content.get("ename", "")), "evalue": str(content.get("evalue", "")),
-                "traceback": [str(t) for t in content.get("traceback", [])][:200]}
+        return {
+            "output_type": "error",
+            "ename": str(content.get("ename", "")),
+            "evalue": str(content.get("evalue", "")),
+            "traceback": [str(t) for t in content.get("traceback", [])][:200],
+        }
     return None
 
 
@@ -213,7 +237,12 @@ class _Outputs:
             self.dropped += len(out["text"]) - keep
             out, n = dict(out, text=out["text"][:keep]), room
         last = self.items[-1] if self.items else None
-        if out["output_type"] == "stream" and last and last["output_type"] == "stream" and last["name"] == out["name"]:
+        if (
+            out["output_type"] == "stream"
+            and last
+            and last["output_type"] == "stream"
+            and last["name"] == out["name"]
+        ):
             last["text"] += out["text"]
         else:
             self.items.append(out)
@@ -221,9 +250,14 @@ class _Outputs:
 
     def result(self) -> list:
         if self.dropped:
-            self.items.append({"output_type": "stream", "name": "stdout",
-                               "text": f"\n[the grader kept {self.cap:,} bytes of this cell's output and left out "
-                                       f"the rest]\n"})
+            self.items.append(
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": f"\n[the grader kept {self.cap:,} bytes of this cell's output and left out "
+                    f"the rest]\n",
+                }
+            )
         return self.items
 
 
@@ -231,8 +265,12 @@ def _start_kernel(home: str):
     from jupyter_client import KernelManager
 
     km = KernelManager(kernel_name="python3")
-    km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=home,
-                    stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))  # noqa: SIM115
+    km.start_kernel(
+        extra_arguments=["--HistoryManager.hist_file=:memory:"],
+        cwd=home,
+        stdout=open(os.devnull, "w"),
+        stderr=open(os.devnull, "w"),
+    )  # noqa: SIM115
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=120)
@@ -280,9 +318,19 @@ def display(job: dict) -> None:
     for cell in job["cells"]:
         emit({"event": "start", "cell": cell["index"]})
         started = time.monotonic()
-        status, outputs, count = _run_in_kernel(km, kc, cell["source"], job["cell_timeout"], job["cell_output"])
-        emit({"event": "done", "cell": cell["index"], "status": status, "outputs": outputs, "count": count,
-              "seconds": round(time.monotonic() - started, 3)})
+        status, outputs, count = _run_in_kernel(
+            km, kc, cell["source"], job["cell_timeout"], job["cell_output"]
+        )
+        emit(
+            {
+                "event": "done",
+                "cell": cell["index"],
+                "status": status,
+                "outputs": outputs,
+                "count": count,
+                "seconds": round(time.monotonic() - started, 3),
+            }
+        )
         if status != "ok":
             try:
                 kc.stop_channels()

@@ -12,6 +12,7 @@ the sandbox is data written by the student's process, never code.
 This module runs inside the sandbox too (next to ``child.py``): it imports only the standard library
 and numpy (torch and the package only when a value needs them).
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,7 +31,18 @@ MAX_DEPTH = 32
 MAX_ITEMS = 1_000_000
 MAX_STR = 100_000
 _ARRAY_KINDS = "biufc"  # bool, int, uint, float, complex: no objects, no strings, no structured dtypes
-_TORCH_DTYPES = ("float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
+_TORCH_DTYPES = (
+    "float64",
+    "float32",
+    "float16",
+    "bfloat16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "bool",
+)
 
 
 class DecodeError(ValueError):
@@ -82,7 +94,7 @@ def encode(value: Any, _depth: int = 0) -> dict:
     if t is bool:
         return {"t": "bool", "v": value}
     if t is int:
-        return {"t": "int", "v": value if abs(value) < 2 ** 4096 else str(value)}
+        return {"t": "int", "v": value if abs(value) < 2**4096 else str(value)}
     if t is float:
         return {"t": "float", "v": _float(value)}
     if t is str:

@@ -15,6 +15,7 @@ Command line::
     python -m swin_edu.classroom release --all
     python -m swin_edu.classroom grade shift-and-mask          # the whole class: scores table + feedback
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,11 +33,14 @@ import sys
 import threading
 import time
 import warnings
-from typing import Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode
+
+if TYPE_CHECKING:
+    from .grading import ClassReport
 
 __all__ = [
     "ASSIGNMENTS",
@@ -68,8 +72,14 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
     "shift-and-mask": ("03_shifted_windows", "04_relative_position_bias"),
     "whole-model": ("05_block_and_merging", "06_numpy_model", "07_pytorch_model"),
     "swin-course": (
-        "00_roadmap", "01_patch_embedding", "02_window_attention", "03_shifted_windows",
-        "04_relative_position_bias", "05_block_and_merging", "06_numpy_model", "07_pytorch_model",
+        "00_roadmap",
+        "01_patch_embedding",
+        "02_window_attention",
+        "03_shifted_windows",
+        "04_relative_position_bias",
+        "05_block_and_merging",
+        "06_numpy_model",
+        "07_pytorch_model",
         "08_train_tiny_swin",
     ),
 }
@@ -82,7 +92,9 @@ class EmbedFigures(Preprocessor):
     cell attachments, so that a released notebook shows its figures wherever it is opened."""
 
     enabled = Bool(True, help="nbconvert runs a preprocessor only when it is enabled").tag(config=True)
-    figures_dir = Unicode(str(REPO_ROOT / "figures"), help="Folder holding the course figures").tag(config=True)
+    figures_dir = Unicode(str(REPO_ROOT / "figures"), help="Folder holding the course figures").tag(
+        config=True
+    )
 
     def preprocess(self, nb, resources):
         self.log.debug("EmbedFigures: embedding figures from %s", self.figures_dir)
@@ -136,13 +148,16 @@ def prepare_course(course_dir: str | os.PathLike) -> pathlib.Path:
     return course
 
 
-def build_source(course_dir: str | os.PathLike, assignment: str,
-                 notebooks: Optional[Sequence[os.PathLike | str]] = None) -> pathlib.Path:
+def build_source(
+    course_dir: str | os.PathLike, assignment: str, notebooks: Optional[Sequence[os.PathLike | str]] = None
+) -> pathlib.Path:
     """Copy the assignment's notebooks (``notebooks``, by default those of :func:`assignment_notebooks`)
     into ``<course_dir>/source/<assignment>/``, replacing old copies."""
     course = prepare_course(course_dir)
     src = course / "source" / assignment
-    paths = [pathlib.Path(p) for p in notebooks] if notebooks is not None else assignment_notebooks(assignment)
+    paths = (
+        [pathlib.Path(p) for p in notebooks] if notebooks is not None else assignment_notebooks(assignment)
+    )
     if not re.fullmatch(r"[\w.-]+", assignment):
         raise ValueError(f"assignment must be a name of letters, digits, '.', '_' or '-', got {assignment!r}")
     if not paths or not all(p.is_file() and p.suffix == ".ipynb" for p in paths):
@@ -196,11 +211,17 @@ def nbgrader_api(course_dir: str | os.PathLike, settings=None):
 def _settings_config(settings) -> dict:
     from .bwrap import MiB
 
-    return {"verdict_timeout": float(settings.verdict_timeout), "cell_timeout": float(settings.cell_timeout),
-            "verdict_memory_mib": int(settings.verdict_memory // MiB),
-            "kernel_memory_mib": int(settings.kernel_memory // MiB), "cell_output": int(settings.cell_output),
-            "notebook_output": int(settings.notebook_output), "workers": int(settings.workers),
-            "allow_unsandboxed": bool(settings.allow_unsandboxed), "bwrap": settings.bwrap}
+    return {
+        "verdict_timeout": float(settings.verdict_timeout),
+        "cell_timeout": float(settings.cell_timeout),
+        "verdict_memory_mib": int(settings.verdict_memory // MiB),
+        "kernel_memory_mib": int(settings.kernel_memory // MiB),
+        "cell_output": int(settings.cell_output),
+        "notebook_output": int(settings.notebook_output),
+        "workers": int(settings.workers),
+        "allow_unsandboxed": bool(settings.allow_unsandboxed),
+        "bwrap": settings.bwrap,
+    }
 
 
 def grading_settings(course_dir: str | os.PathLike, **overrides):
@@ -252,14 +273,24 @@ def make_autograder(course_dir: str | os.PathLike, assignment: str, *, settings=
                 ex = EXERCISES[cell.exercise]
                 if ex.kind != "shape":
                     continue
-                spec = {"prelude": ex.prelude, "guards": [], "function": cell.function,
-                        "cases": [{"args": {"t": "tuple", "v": []}, "kwargs": {"t": "dict", "v": []}}]}
-                run = grader.sandbox.run("verdict", answer_job(spec, answer_cells(nb, cell.answer_ids)),
-                                         package=grader.copies.get(prelude=ex.prelude), limits=settings.verdict_limits())
+                spec = {
+                    "prelude": ex.prelude,
+                    "guards": [],
+                    "function": cell.function,
+                    "cases": [{"args": {"t": "tuple", "v": []}, "kwargs": {"t": "dict", "v": []}}],
+                }
+                run = grader.sandbox.run(
+                    "verdict",
+                    answer_job(spec, answer_cells(nb, cell.answer_ids)),
+                    package=grader.copies.get(prelude=ex.prelude),
+                    limits=settings.verdict_limits(),
+                )
                 value = [e for e in run.events if e.get("event") == "result"]
                 if not value:
-                    raise ReleaseError(f"{path.name}: the solution of {cell.grade_id} did not return a prediction "
-                                       f"({run.ending(settings.verdict_limits())}):\n{run.log.decode()[-2000:]}")
+                    raise ReleaseError(
+                        f"{path.name}: the solution of {cell.grade_id} did not return a prediction "
+                        f"({run.ending(settings.verdict_limits())}):\n{run.log.decode()[-2000:]}"
+                    )
                 from .codec import decode
 
                 predictions[cell.grade_id] = decode(value[0]["value"])
@@ -277,13 +308,22 @@ def make_autograder(course_dir: str | os.PathLike, assignment: str, *, settings=
             if not hasattr(local, "slot"):
                 local.slot = next(slots)
             stem, cell, cells = job
-            v = run_verdict(cell, cells, sandbox=grader.sandbox, copies=grader.copies,
-                            limits=settings.verdict_limits(), slot=local.slot)
+            v = run_verdict(
+                cell,
+                cells,
+                sandbox=grader.sandbox,
+                copies=grader.copies,
+                limits=settings.verdict_limits(),
+                slot=local.slot,
+            )
             return stem, v
 
         with concurrent.futures.ThreadPoolExecutor(settings.n_workers) as pool:
-            failures = [f"{stem}/{v.grade_id}: {v.message}\n{v.log[-1500:]}" for stem, v in pool.map(check, jobs)
-                        if not v.passed]
+            failures = [
+                f"{stem}/{v.grade_id}: {v.message}\n{v.log[-1500:]}"
+                for stem, v in pool.map(check, jobs)
+                if not v.passed
+            ]
         if failures:
             raise ReleaseError("the source's own solutions do not pass the grader:\n" + "\n".join(failures))
     return autograder_dir(course, assignment)
@@ -328,8 +368,9 @@ def _phase1(grader, assignment: str, names: list[str]) -> dict:
         return dict(pool.map(work, names))
 
 
-def autograde(course_dir: str | os.PathLike, assignment: str, students_: Iterable[str] | None = None, *,
-              settings=None) -> "ClassReport":
+def autograde(
+    course_dir: str | os.PathLike, assignment: str, students_: Iterable[str] | None = None, *, settings=None
+) -> "ClassReport":
     """Phases 1 and 2 of :mod:`.grading` for ``students_`` (default: every submission): sandboxed work in
     parallel, then ``nbgrader autograde`` of each student in turn. Never raises for one submission."""
     from .grading import ClassReport, Grader, StudentReport, run_dir
@@ -373,8 +414,9 @@ def autograde(course_dir: str | os.PathLike, assignment: str, students_: Iterabl
     return ClassReport(assignment, pts, reports, seconds)
 
 
-def generate_feedback(course_dir: str | os.PathLike, assignment: str, students_: Iterable[str] | None = None,
-                      api=None) -> dict[str, str]:
+def generate_feedback(
+    course_dir: str | os.PathLike, assignment: str, students_: Iterable[str] | None = None, api=None
+) -> dict[str, str]:
     """nbgrader's feedback (one HTML page per graded notebook, under ``feedback/``) for each student;
     returns student -> problem for the students whose feedback failed."""
     course = pathlib.Path(course_dir).resolve()
@@ -389,16 +431,18 @@ def generate_feedback(course_dir: str | os.PathLike, assignment: str, students_:
     return problems
 
 
-def grade_class(course_dir: str | os.PathLike, assignment: str, students_: Iterable[str] | None = None, *,
-                settings=None) -> "ClassReport":
+def grade_class(
+    course_dir: str | os.PathLike, assignment: str, students_: Iterable[str] | None = None, *, settings=None
+) -> "ClassReport":
     """Grade the whole class: :func:`autograde` (sandboxed, parallel; then nbgrader), feedback for everyone.
     Always finishes: a submission that cannot be graded is named in the report with its reason."""
     course = pathlib.Path(course_dir).resolve()
     settings = settings or grading_settings(course)
     report = autograde(course, assignment, students_, settings=settings)
     start = time.perf_counter()
-    problems = generate_feedback(course, assignment, [s.student for s in report.students],
-                                 api=nbgrader_api(course, settings))
+    problems = generate_feedback(
+        course, assignment, [s.student for s in report.students], api=nbgrader_api(course, settings)
+    )
     report.seconds["feedback (sequential)"] = time.perf_counter() - start
     for s in report.students:
         if s.student in problems:
@@ -432,7 +476,9 @@ def scores(course_dir: str | os.PathLike, assignment: str) -> dict[str, dict[str
     return out
 
 
-def rehearse(course_dir: str | os.PathLike, assignment: str, n_students: int, *, settings=None) -> "ClassReport":
+def rehearse(
+    course_dir: str | os.PathLike, assignment: str, n_students: int, *, settings=None
+) -> "ClassReport":
     """A dress rehearsal of grading: release ``assignment`` into a fresh course folder, make ``n_students``
     submissions (in turn: the solutions, the untouched student version, one exercise solved) and grade them
     like a class. Tells whether the sandbox works here and how long a class takes (the report's ``seconds``)."""
@@ -453,8 +499,11 @@ def rehearse(course_dir: str | os.PathLike, assignment: str, n_students: int, *,
             if i % 3 == 2 and first is not None:  # one exercise solved
                 nb = nbformat.from_dict(json.loads(json.dumps(student)))
                 ids = set(first.answer_ids)
-                solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-                          if c.metadata.get("nbgrader", {}).get("grade_id") in ids}
+                solved = {
+                    c.metadata["nbgrader"]["grade_id"]: c.source
+                    for c in source.cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id") in ids
+                }
                 for cell in nb.cells:
                     gid = cell.metadata.get("nbgrader", {}).get("grade_id")
                     if gid in solved:
@@ -467,25 +516,39 @@ def rehearse(course_dir: str | os.PathLike, assignment: str, n_students: int, *,
 
 # ----------------------------------------------------------------------------------------- command line
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m swin_edu.classroom", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m swin_edu.classroom", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--course-dir", default=str(REPO_ROOT / "classroom"), help="nbgrader course root")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the suggested assignments")
-    rel = sub.add_parser("release", help="build student versions with nbgrader generate_assignment, and the "
-                                         "grading data (hidden cases) that stays in the course folder")
+    rel = sub.add_parser(
+        "release",
+        help="build student versions with nbgrader generate_assignment, and the "
+        "grading data (hidden cases) that stays in the course folder",
+    )
     rel.add_argument("assignments", nargs="*", help="assignment names or notebook stems")
     rel.add_argument("--all", action="store_true", help="every suggested assignment")
-    grade = sub.add_parser("grade", help="grade every submission (sandboxed, in parallel), write feedback, "
-                                         "print the scores")
+    grade = sub.add_parser(
+        "grade", help="grade every submission (sandboxed, in parallel), write feedback, print the scores"
+    )
     grade.add_argument("assignment")
     grade.add_argument("--student", action="append", dest="students", help="only these students (repeatable)")
     grade.add_argument("--workers", type=int, help="parallel sandboxes (default: one per core)")
     grade.add_argument("--cell-timeout", type=float, help="seconds per notebook cell (default 300)")
-    grade.add_argument("--verdict-timeout", type=float, help="seconds per graded cell, all cases (default 60)")
-    grade.add_argument("--unsafe-no-sandbox", action="store_true",
-                       help="run submissions WITHOUT bubblewrap when it is missing (only for code you trust)")
-    rehearsal = sub.add_parser("rehearse", help="grade a made-up class in a new course folder (--course-dir): "
-                                                "checks the sandbox and measures the time a class takes")
+    grade.add_argument(
+        "--verdict-timeout", type=float, help="seconds per graded cell, all cases (default 60)"
+    )
+    grade.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run submissions WITHOUT bubblewrap when it is missing (only for code you trust)",
+    )
+    rehearsal = sub.add_parser(
+        "rehearse",
+        help="grade a made-up class in a new course folder (--course-dir): "
+        "checks the sandbox and measures the time a class takes",
+    )
     rehearsal.add_argument("assignment")
     rehearsal.add_argument("--students", type=int, default=30)
     rehearsal.add_argument("--workers", type=int, help="parallel sandboxes (default: one per core)")
@@ -501,8 +564,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("name at least one assignment, or use --all")
         for name in names:
             out = release(args.course_dir, name)
-            print(f"{name}: student version in {out}; grading data in "
-                  f"{pathlib.Path(args.course_dir).resolve() / 'autograder' / name}")
+            print(
+                f"{name}: student version in {out}; grading data in "
+                f"{pathlib.Path(args.course_dir).resolve() / 'autograder' / name}"
+            )
         return 0
     from .bwrap import SandboxUnavailable
     from .grading import GradingSettings
@@ -512,16 +577,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = GradingSettings(workers=args.workers or 0)
             report = rehearse(args.course_dir, args.assignment, args.students, settings=settings)
         else:
-            settings = grading_settings(args.course_dir, workers=args.workers, cell_timeout=args.cell_timeout,
-                                        verdict_timeout=args.verdict_timeout,
-                                        allow_unsandboxed=True if args.unsafe_no_sandbox else None)
+            settings = grading_settings(
+                args.course_dir,
+                workers=args.workers,
+                cell_timeout=args.cell_timeout,
+                verdict_timeout=args.verdict_timeout,
+                allow_unsandboxed=True if args.unsafe_no_sandbox else None,
+            )
             report = grade_class(args.course_dir, args.assignment, args.students, settings=settings)
     except SandboxUnavailable as e:
         print(f"refusing to grade: {e}", file=sys.stderr)
         return 3
     print(report.table())
-    print(f"\ntime ({settings.n_workers} workers, {len(report.students)} submissions): "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
+    print(
+        f"\ntime ({settings.n_workers} workers, {len(report.students)} submissions): "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+    )
     print(f"feedback: {pathlib.Path(args.course_dir).resolve() / 'feedback'}")
     return 2 if any(s.failed for s in report.students) else 0
 

@@ -15,6 +15,7 @@
 3. **Feedback** for every student, then a table of scores; each submission that failed is named with its
    reason and the path of its full log.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,16 @@ from .bwrap import MiB, Limits, Sandbox
 from .stubs import PackageCopies
 from .verdict import Verdict, run_verdict
 
-__all__ = ["GradingSettings", "Grader", "SandboxedExecute", "RestoreGradeCells", "ClassReport",
-           "StudentReport", "verdict_output", "run_dir"]
+__all__ = [
+    "GradingSettings",
+    "Grader",
+    "SandboxedExecute",
+    "RestoreGradeCells",
+    "ClassReport",
+    "StudentReport",
+    "verdict_output",
+    "run_dir",
+]
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,14 @@ class GradingSettings:
     bwrap: str = ""  # "" finds bwrap on PATH
 
     def __post_init__(self):
-        for name in ("verdict_timeout", "cell_timeout", "verdict_memory", "kernel_memory", "cell_output",
-                     "notebook_output"):
+        for name in (
+            "verdict_timeout",
+            "cell_timeout",
+            "verdict_memory",
+            "kernel_memory",
+            "cell_output",
+            "notebook_output",
+        ):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value > 0):
                 raise ValueError(f"GradingSettings.{name} must be a positive number, got {value!r}")
@@ -73,13 +88,23 @@ class GradingSettings:
             return max(1, os.cpu_count() or 1)
 
     def verdict_limits(self) -> Limits:
-        return Limits(wall=self.verdict_timeout, cpu=int(self.verdict_timeout) + 5, memory=self.verdict_memory,
-                      processes=32, results=64 * MiB)
+        return Limits(
+            wall=self.verdict_timeout,
+            cpu=int(self.verdict_timeout) + 5,
+            memory=self.verdict_memory,
+            processes=32,
+            results=64 * MiB,
+        )
 
     def display_limits(self, n_cells: int) -> Limits:
         wall = self.cell_timeout * max(n_cells, 1) + 180
-        return Limits(wall=wall, cpu=int(wall), memory=self.kernel_memory, processes=128,
-                      results=self.notebook_output + 4 * MiB)
+        return Limits(
+            wall=wall,
+            cpu=int(wall),
+            memory=self.kernel_memory,
+            processes=128,
+            results=self.notebook_output + 4 * MiB,
+        )
 
 
 def run_dir(course: os.PathLike | str, assignment: str, student: str) -> pathlib.Path:
@@ -148,7 +173,11 @@ def _clean_outputs(outputs, cap: int) -> list:
             continue
         kind = out.get("output_type")
         try:
-            if kind == "stream" and out.get("name") in ("stdout", "stderr") and isinstance(out.get("text"), str):
+            if (
+                kind == "stream"
+                and out.get("name") in ("stdout", "stderr")
+                and isinstance(out.get("text"), str)
+            ):
                 item = nbformat.v4.new_output("stream", name=out["name"], text=out["text"])
             elif kind in ("display_data", "execute_result") and isinstance(out.get("data"), dict):
                 data = {k: v for k, v in out["data"].items() if k in _KEEP_MIME and isinstance(v, str)}
@@ -160,17 +189,23 @@ def _clean_outputs(outputs, cap: int) -> list:
                     item.execution_count = count if isinstance(count, int) else None
             elif kind == "error":
                 tb = out.get("traceback") if isinstance(out.get("traceback"), list) else []
-                item = nbformat.v4.new_output("error", ename=str(out.get("ename", ""))[:200],
-                                              evalue=str(out.get("evalue", ""))[:2000],
-                                              traceback=[str(t)[:5000] for t in tb[:100]])
+                item = nbformat.v4.new_output(
+                    "error",
+                    ename=str(out.get("ename", ""))[:200],
+                    evalue=str(out.get("evalue", ""))[:2000],
+                    traceback=[str(t)[:5000] for t in tb[:100]],
+                )
             else:
                 continue
         except (ValueError, TypeError):
             continue
         n = len(json.dumps(item))
         if size + n > cap:
-            clean.append(nbformat.v4.new_output("stream", name="stdout",
-                                                text=f"[the grader left out {n:,} bytes of output here]\n"))
+            clean.append(
+                nbformat.v4.new_output(
+                    "stream", name="stdout", text=f"[the grader left out {n:,} bytes of output here]\n"
+                )
+            )
             break
         clean.append(item)
         size += n
@@ -185,19 +220,29 @@ def _stopped(text: str) -> list:
 @dataclass
 class NotebookResult:
     notebook: str
-    verdicts: dict = field(default_factory=dict)   # grade_id -> Verdict
-    plain: list = field(default_factory=list)      # sources of the non-graded code cells
-    outputs: list = field(default_factory=list)    # per non-graded code cell: {"outputs", "count"}
+    verdicts: dict = field(default_factory=dict)  # grade_id -> Verdict
+    plain: list = field(default_factory=list)  # sources of the non-graded code cells
+    outputs: list = field(default_factory=list)  # per non-graded code cell: {"outputs", "count"}
     problem: str = ""
 
     def to_dict(self) -> dict:
-        return {"notebook": self.notebook, "verdicts": {k: v.to_dict() for k, v in self.verdicts.items()},
-                "plain": self.plain, "outputs": self.outputs, "problem": self.problem}
+        return {
+            "notebook": self.notebook,
+            "verdicts": {k: v.to_dict() for k, v in self.verdicts.items()},
+            "plain": self.plain,
+            "outputs": self.outputs,
+            "problem": self.problem,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "NotebookResult":
-        return cls(d["notebook"], {k: Verdict.from_dict(v) for k, v in d["verdicts"].items()}, d["plain"],
-                   d["outputs"], d.get("problem", ""))
+        return cls(
+            d["notebook"],
+            {k: Verdict.from_dict(v) for k, v in d["verdicts"].items()},
+            d["plain"],
+            d["outputs"],
+            d.get("problem", ""),
+        )
 
 
 class Grader:
@@ -211,8 +256,11 @@ class Grader:
         hidden = [self.course]
         if (REPO_ROOT / "notebooks").is_dir():
             hidden.append(REPO_ROOT)
-        self.sandbox = Sandbox(allow_unsandboxed=self.settings.allow_unsandboxed, bwrap=self.settings.bwrap or None,
-                               hidden_paths=hidden)
+        self.sandbox = Sandbox(
+            allow_unsandboxed=self.settings.allow_unsandboxed,
+            bwrap=self.settings.bwrap or None,
+            hidden_paths=hidden,
+        )
         self._work = tempfile.mkdtemp(prefix="swin-edu-packages-")
         self.copies = PackageCopies(self._work)
         self._specs: dict = {}
@@ -239,13 +287,23 @@ class Grader:
         return nbformat.read(str(self.course / "source" / assignment / f"{notebook}.ipynb"), as_version=4)
 
     # --------------------------------------------------------------------------- one notebook
-    def grade_notebook(self, assignment: str, notebook: str, nb, *, submission_dir: Optional[pathlib.Path],
-                       slot: int = 0, sanitize: bool = True) -> NotebookResult:
+    def grade_notebook(
+        self,
+        assignment: str,
+        notebook: str,
+        nb,
+        *,
+        submission_dir: Optional[pathlib.Path],
+        slot: int = 0,
+        sanitize: bool = True,
+    ) -> NotebookResult:
         """Verdicts of every graded cell and the sandboxed run of the notebook, for the feedback."""
         spec = self.spec(assignment, notebook)
         if spec is None:
-            raise RuntimeError(f"no grading data for {assignment}/{notebook}: release the assignment with "
-                               f"`python -m swin_edu.classroom release {assignment}` first")
+            raise RuntimeError(
+                f"no grading data for {assignment}/{notebook}: release the assignment with "
+                f"`python -m swin_edu.classroom release {assignment}` first"
+            )
         graded = {c["grade_id"]: c for c in spec["cells"]}
         if sanitize:
             nb = sanitized(nb, self.source_notebook(assignment, notebook), graded)
@@ -253,13 +311,17 @@ class Grader:
         limits = self.settings.verdict_limits()
         for gid, cell_spec in graded.items():
             cells = answer_cells(nb, cell_spec["answer_ids"])
-            result.verdicts[gid] = run_verdict(cell_spec, cells, sandbox=self.sandbox, copies=self.copies,
-                                               limits=limits, slot=slot)
+            result.verdicts[gid] = run_verdict(
+                cell_spec, cells, sandbox=self.sandbox, copies=self.copies, limits=limits, slot=slot
+            )
         result.plain = plain_code(nb, graded)
         code = [(i, str(c.source)) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         outputs = self.run_notebook(code, submission_dir, slot)
-        result.outputs = [outputs.get(i, {"outputs": [], "count": None}) for i, c in enumerate(nb.cells)
-                          if c.cell_type == "code" and not _is_graded(c, graded)]
+        result.outputs = [
+            outputs.get(i, {"outputs": [], "count": None})
+            for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and not _is_graded(c, graded)
+        ]
         return result
 
     def run_notebook(self, code: list[tuple[int, str]], submission_dir, slot: int) -> dict:
@@ -270,11 +332,15 @@ class Grader:
         budget = self.settings.notebook_output
         package = self.copies.get(full=True)
         while todo:
-            job = {"cells": [{"index": i, "source": s} for i, s in todo], "cell_timeout": self.settings.cell_timeout,
-                   "cell_output": self.settings.cell_output}
+            job = {
+                "cells": [{"index": i, "source": s} for i, s in todo],
+                "cell_timeout": self.settings.cell_timeout,
+                "cell_output": self.settings.cell_output,
+            }
             limits = self.settings.display_limits(len(todo))
-            run = self.sandbox.run("display", job, package=package, limits=limits, slot=slot,
-                                   submission=submission_dir)
+            run = self.sandbox.run(
+                "display", job, package=package, limits=limits, slot=slot, submission=submission_dir
+            )
             running, finished = None, False
             indices = {i for i, _ in todo}
             for event in run.events:
@@ -286,15 +352,21 @@ class Grader:
                 elif event["event"] == "start":
                     running = cell
                 elif event["event"] == "done":
-                    outs = _clean_outputs(event.get("outputs"), min(self.settings.cell_output, max(budget, 0)))
+                    outs = _clean_outputs(
+                        event.get("outputs"), min(self.settings.cell_output, max(budget, 0))
+                    )
                     budget -= len(json.dumps(outs))
                     status = event.get("status")
                     if status == "timeout":
-                        outs += _stopped(f"this cell did not finish within {self.settings.cell_timeout:g} s; the "
-                                         f"grader stopped it and went on with a fresh kernel")
+                        outs += _stopped(
+                            f"this cell did not finish within {self.settings.cell_timeout:g} s; the "
+                            f"grader stopped it and went on with a fresh kernel"
+                        )
                     elif status == "died":
-                        outs += _stopped("the kernel died while this cell ran (os._exit, out of memory?); the "
-                                         "grader went on with a fresh kernel")
+                        outs += _stopped(
+                            "the kernel died while this cell ran (os._exit, out of memory?); the "
+                            "grader went on with a fresh kernel"
+                        )
                     count = event.get("count")
                     results[cell] = {"outputs": outs, "count": count if isinstance(count, int) else None}
                     running = None
@@ -302,14 +374,21 @@ class Grader:
                 break
             done_up_to = max([i for i in results if i in indices], default=-1)
             if running is not None and running not in results:
-                results[running] = {"outputs": _stopped(f"the grader stopped this cell: {run.ending(limits)}; "
-                                                        f"the next cells ran in a fresh kernel"), "count": None}
+                results[running] = {
+                    "outputs": _stopped(
+                        f"the grader stopped this cell: {run.ending(limits)}; "
+                        f"the next cells ran in a fresh kernel"
+                    ),
+                    "count": None,
+                }
                 done_up_to = max(done_up_to, running)
             remaining = [(i, s) for i, s in todo if i > done_up_to]
             if len(remaining) == len(todo):  # no progress at all: the kernel does not even start
                 for i, _ in todo:
-                    results[i] = {"outputs": _stopped(f"the grader could not run this notebook: "
-                                                      f"{run.ending(limits)}"), "count": None}
+                    results[i] = {
+                        "outputs": _stopped(f"the grader could not run this notebook: {run.ending(limits)}"),
+                        "count": None,
+                    }
                 break
             todo = remaining
         return results
@@ -341,8 +420,10 @@ class Grader:
                 (out / f"{notebook}.json").write_text(json.dumps(result.to_dict()), encoding="utf-8")
                 summary["notebooks"][notebook] = {gid: v.score() for gid, v in result.verdicts.items()}
                 for gid, v in result.verdicts.items():
-                    log.append(f"[{notebook}] {gid}: {v.status} ({v.score():g}/{v.points:g}) in {v.seconds:.1f} s\n"
-                               f"{v.message}\n--- log of the sandbox (stderr, last 20 kB) ---\n{v.log}")
+                    log.append(
+                        f"[{notebook}] {gid}: {v.status} ({v.score():g}/{v.points:g}) in {v.seconds:.1f} s\n"
+                        f"{v.message}\n--- log of the sandbox (stderr, last 20 kB) ---\n{v.log}"
+                    )
             except Exception:  # noqa: BLE001 - one notebook's failure must not stop the class
                 summary["problems"].append(f"{notebook}: the grader failed: {traceback.format_exc(limit=3)}")
                 log.append(f"[{notebook}] the grader failed:\n{traceback.format_exc()}")
@@ -359,8 +440,11 @@ def read_submission(course: pathlib.Path, student: str, assignment: str, noteboo
     if not path.exists() and not path.is_symlink():
         return None, "no such notebook in the submission"
     if os.path.realpath(path) != str(path) or path.is_symlink() or not path.is_file():
-        return None, "the submitted notebook is a symbolic link (or reached through one, or not a file); submit " \
-                     "the notebook itself"
+        return (
+            None,
+            "the submitted notebook is a symbolic link (or reached through one, or not a file); submit "
+            "the notebook itself",
+        )
     if path.stat().st_size > 200 * MiB:
         return None, "the submitted notebook is larger than 200 MiB"
     try:
@@ -407,7 +491,9 @@ class RestoreGradeCells(NbGraderPreprocessor):
             if gid in graded and gid not in seen and cell.cell_type == "code":
                 seen.add(gid)
                 meta = cell.metadata.setdefault("nbgrader", {})
-                meta.update({"grade": True, "solution": False, "locked": True, "points": graded[gid]["points"]})
+                meta.update(
+                    {"grade": True, "solution": False, "locked": True, "points": graded[gid]["points"]}
+                )
         return nb, resources
 
 
@@ -430,15 +516,23 @@ class SandboxedExecute(NbGraderPreprocessor):
     cell_output = Integer(100_000, help="bytes of output kept per cell").tag(config=True)
     notebook_output = Integer(5_000_000, help="bytes of output kept per notebook").tag(config=True)
     workers = Integer(0, help="parallel sandboxes of `classroom grade` (0: one per core)").tag(config=True)
-    allow_unsandboxed = Bool(False, help="run student code without bubblewrap when it is missing "
-                                         "(UNSAFE: only for code you trust)").tag(config=True)
+    allow_unsandboxed = Bool(
+        False, help="run student code without bubblewrap when it is missing (UNSAFE: only for code you trust)"
+    ).tag(config=True)
     bwrap = Unicode("", help="path of bwrap (default: found on PATH)").tag(config=True)
 
     def settings(self) -> GradingSettings:
-        return GradingSettings(verdict_timeout=self.verdict_timeout, cell_timeout=self.cell_timeout,
-                               verdict_memory=self.verdict_memory_mib * MiB, kernel_memory=self.kernel_memory_mib * MiB,
-                               cell_output=self.cell_output, notebook_output=self.notebook_output,
-                               workers=self.workers, allow_unsandboxed=self.allow_unsandboxed, bwrap=self.bwrap)
+        return GradingSettings(
+            verdict_timeout=self.verdict_timeout,
+            cell_timeout=self.cell_timeout,
+            verdict_memory=self.verdict_memory_mib * MiB,
+            kernel_memory=self.kernel_memory_mib * MiB,
+            cell_output=self.cell_output,
+            notebook_output=self.notebook_output,
+            workers=self.workers,
+            allow_unsandboxed=self.allow_unsandboxed,
+            bwrap=self.bwrap,
+        )
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -446,8 +540,10 @@ class SandboxedExecute(NbGraderPreprocessor):
         assignment, student, notebook = info["assignment"], info["student"], info["notebook"]
         spec = load_spec(course, assignment, notebook)
         if spec is None:
-            raise RuntimeError(f"no grading data for {assignment}/{notebook} in {course}/autograder: release the "
-                               f"assignment with `python -m swin_edu.classroom release {assignment}`")
+            raise RuntimeError(
+                f"no grading data for {assignment}/{notebook} in {course}/autograder: release the "
+                f"assignment with `python -m swin_edu.classroom release {assignment}`"
+            )
         graded = {c["grade_id"]: c for c in spec["cells"]}
         folder = course / "submitted" / student / assignment
         _, problem = read_submission(course, student, assignment, notebook)
@@ -464,14 +560,19 @@ class SandboxedExecute(NbGraderPreprocessor):
         if cached.is_file():
             result = NotebookResult.from_dict(json.loads(cached.read_text(encoding="utf-8")))
             if result.plain != plain_code(nb, graded):
-                self.log.warning("%s/%s: the notebook differs from the one phase 1 ran; running it again",
-                                 student, notebook)
+                self.log.warning(
+                    "%s/%s: the notebook differs from the one phase 1 ran; running it again",
+                    student,
+                    notebook,
+                )
                 result = None
         if result is None:
             with Grader(course, self.settings()) as grader:
                 copy = _submission_copy(folder)
                 try:
-                    result = grader.grade_notebook(assignment, notebook, nb, submission_dir=copy, sanitize=False)
+                    result = grader.grade_notebook(
+                        assignment, notebook, nb, submission_dir=copy, sanitize=False
+                    )
                 finally:
                     shutil.rmtree(copy, ignore_errors=True)
         self._apply(nb, graded, result)
@@ -488,7 +589,9 @@ class SandboxedExecute(NbGraderPreprocessor):
                 verdict = result.verdicts.get(gid)
                 if verdict is None:
                     why = result.problem or "this graded cell was not graded"
-                    verdict = Verdict(gid, graded[gid]["exercise"], graded[gid]["points"], "failed", f"❌ {why}")
+                    verdict = Verdict(
+                        gid, graded[gid]["exercise"], graded[gid]["points"], "failed", f"❌ {why}"
+                    )
                 cell.outputs = [verdict_output(verdict)]
                 cell.execution_count = None
             else:
@@ -524,8 +627,11 @@ class ClassReport:
         rows = []
         for s in self.students:
             cells = [f"{s.scores.get(n, 0.0):g}" for n in notebooks]
-            rows.append([s.student] + cells + [f"{sum(s.scores.values()):g}",
-                                               "FAILED: see below" if s.failed else "ok"])
+            rows.append(
+                [s.student]
+                + cells
+                + [f"{sum(s.scores.values()):g}", "FAILED: see below" if s.failed else "ok"]
+            )
         widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
         fmt = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731
         lines = [fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
@@ -533,6 +639,7 @@ class ClassReport:
         if failed:
             lines += ["", f"{len(failed)} submission(s) could not be graded completely:"]
             for s in failed:
-                lines += [f"  {s.student}: {p.splitlines()[0][:300]}" for p in s.problems] + [f"    full log: {s.log}"]
+                lines += [f"  {s.student}: {p.splitlines()[0][:300]}" for p in s.problems] + [
+                    f"    full log: {s.log}"
+                ]
         return "\n".join(lines)
-

@@ -9,6 +9,7 @@ names in ``forbidden`` is rewritten (on its source, before the copy is ever impo
 raises ``ReferenceUnavailable`` with a message naming it. Calls from other package functions hit the
 same stub, so there is no indirect way to the reference either.
 """
+
 from __future__ import annotations
 
 import ast
@@ -105,32 +106,45 @@ def _stub_source(source: str, qualname: str, label: str) -> str:
     tree = ast.parse(source)
     scope, node = tree.body, None
     for part in qualname.split("."):
-        node = next((n for n in scope if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                     and n.name == part), None)
+        node = next(
+            (
+                n
+                for n in scope
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == part
+            ),
+            None,
+        )
         if node is None:
             raise ValueError(f"forbidden reference {qualname!r} not found")
         scope = node.body
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         raise ValueError(f"forbidden reference {qualname!r} is not a function")
     first = node.body[0]
-    stub = [f"from {PACKAGE}._unavailable import unavailable as _unavailable",
-            f"_unavailable({label!r})"]
+    stub = [f"from {PACKAGE}._unavailable import unavailable as _unavailable", f"_unavailable({label!r})"]
     lines = source.splitlines()
     if first.lineno == node.lineno:  # a one-line def: rebuild the whole module from its tree
         node.body = [ast.parse(s).body[0] for s in stub]
         return ast.unparse(tree) + "\n"
     indent = " " * first.col_offset
-    lines[first.lineno - 1: node.end_lineno] = [indent + s for s in stub]
+    lines[first.lineno - 1 : node.end_lineno] = [indent + s for s in stub]
     return "\n".join(lines) + "\n"
 
 
 def _blocker(name: str, allowed: list[str]) -> str:
-    return (f'raise ImportError("{name} is not available while your answer is graded: an answer may use '
-            f'numpy, math, torch where the exercise is about torch, and {", ".join(allowed)}")\n')
+    return (
+        f'raise ImportError("{name} is not available while your answer is graded: an answer may use '
+        f'numpy, math, torch where the exercise is about torch, and {", ".join(allowed)}")\n'
+    )
 
 
-def make_copy(dest: os.PathLike | str, *, prelude: str = "", forbidden: Iterable[str] = (),
-              full: bool = False, root: pathlib.Path = PACKAGE_ROOT) -> pathlib.Path:
+def make_copy(
+    dest: os.PathLike | str,
+    *,
+    prelude: str = "",
+    forbidden: Iterable[str] = (),
+    full: bool = False,
+    root: pathlib.Path = PACKAGE_ROOT,
+) -> pathlib.Path:
     """Write a copy of the package into ``dest/swin_edu``: the whole package (``full``), or the import
     closure of ``prelude`` with the ``forbidden`` functions stubbed and every other module blocked."""
     dest = pathlib.Path(dest)
@@ -149,7 +163,9 @@ def make_copy(dest: os.PathLike | str, *, prelude: str = "", forbidden: Iterable
         short = module.replace(f"{PACKAGE}.numpy_ref.", "snp.").replace(f"{PACKAGE}.", "")
         label = f"{short.rpartition('.')[0] + '.' if short.startswith('snp.') else short + '.'}{qualname}"
         stubs.setdefault(module, []).append((qualname, label))
-    allowed = sorted(m for m in needed if m.count(".") <= 1 and m != PACKAGE and not m.split(".")[-1].startswith("_"))
+    allowed = sorted(
+        m for m in needed if m.count(".") <= 1 and m != PACKAGE and not m.split(".")[-1].startswith("_")
+    )
     for name, path in files.items():
         out = target / path.relative_to(root)
         out.parent.mkdir(parents=True, exist_ok=True)

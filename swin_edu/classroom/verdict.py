@@ -7,6 +7,7 @@ called there on the graded cell's cases (public and hidden inputs only). What co
 diagnostics as the practice check (:mod:`swin_edu.exercises.diagnostics`), so that the specific
 message (which case, expected vs got, the misconception) reaches the feedback.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -54,19 +55,30 @@ class Verdict:
 def answer_job(spec: dict, cells: list[dict]) -> dict:
     """The job of the sandbox: prelude, guards, answer cells, the function, the cases' inputs (never the
     expected outputs)."""
-    return {"prelude": spec["prelude"], "guards": spec["guards"], "cells": cells, "function": spec["function"],
-            "cases": [{"args": c["args"], "kwargs": c["kwargs"]} for c in spec["cases"]]}
+    return {
+        "prelude": spec["prelude"],
+        "guards": spec["guards"],
+        "cells": cells,
+        "function": spec["function"],
+        "cases": [{"args": c["args"], "kwargs": c["kwargs"]} for c in spec["cases"]],
+    }
 
 
-def run_verdict(spec: dict, cells: list[dict], *, sandbox: Sandbox, copies: PackageCopies, limits: Limits,
-                slot: int = 0) -> Verdict:
+def run_verdict(
+    spec: dict, cells: list[dict], *, sandbox: Sandbox, copies: PackageCopies, limits: Limits, slot: int = 0
+) -> Verdict:
     """Run the answer ``cells`` (``[{"id", "source"}]`` from the submission) for the graded cell ``spec``."""
     ex = EXERCISES[spec["exercise"]]
     if not cells:
-        return Verdict(spec["grade_id"], ex.name, spec["points"], "missing",
-                       f"❌ {ex.name}: your notebook has no answer cell {', '.join(spec['answer_ids'])} (the cell that "
-                       f"defines `{spec['function']}`). Keep the cells of the assignment: write your answer in its "
-                       f"answer cell.")
+        return Verdict(
+            spec["grade_id"],
+            ex.name,
+            spec["points"],
+            "missing",
+            f"❌ {ex.name}: your notebook has no answer cell {', '.join(spec['answer_ids'])} (the cell that "
+            f"defines `{spec['function']}`). Keep the cells of the assignment: write your answer in its "
+            f"answer cell.",
+        )
     package = copies.get(prelude=spec["prelude"], forbidden=spec["forbidden"])
     result = sandbox.run("verdict", answer_job(spec, cells), package=package, limits=limits, slot=slot)
     verdict = judge(spec, result, limits)
@@ -89,9 +101,14 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
 
     def verdict(status: str, message: str, notes=()) -> Verdict:
         if notes and status != "passed":
-            message += "\n   note: " + "\n   note: ".join(notes) + \
-                       "\n   (the grader runs only your answer cell; it ran the rest of the cell)"
-        return Verdict(spec["grade_id"], name, spec["points"], status, message, cases=total, notes=list(notes))
+            message += (
+                "\n   note: "
+                + "\n   note: ".join(notes)
+                + "\n   (the grader runs only your answer cell; it ran the rest of the cell)"
+            )
+        return Verdict(
+            spec["grade_id"], name, spec["points"], status, message, cases=total, notes=list(notes)
+        )
 
     by_case: dict[int, dict] = {}
     ready: Optional[dict] = None
@@ -101,38 +118,66 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
         elif event["event"] in ("start", "result", "raised") and isinstance(event.get("case"), int):
             by_case.setdefault(event["case"], {}).setdefault(event["event"], event)
     if ready is None:
-        return verdict("failed", f"❌ {name}: the grader could not run your answer cell: {result.ending(limits)}.\n"
-                                 f"   hint: keep only your function (and its helpers) in the answer cell; code at "
-                                 f"the top level of the cell runs too, under the grader's limits.")
-    notes = [str(n)[:400] for n in ready.get("notes", [])][:10] if isinstance(ready.get("notes"), list) else []
+        return verdict(
+            "failed",
+            f"❌ {name}: the grader could not run your answer cell: {result.ending(limits)}.\n"
+            f"   hint: keep only your function (and its helpers) in the answer cell; code at "
+            f"the top level of the cell runs too, under the grader's limits.",
+        )
+    notes = (
+        [str(n)[:400] for n in ready.get("notes", [])][:10] if isinstance(ready.get("notes"), list) else []
+    )
     if not ready.get("callable"):
         what = "does not define" if ready.get("type") == "NoneType" else "does not define a function called"
-        return verdict("missing", f"❌ {name}: your answer cell {what} `{spec['function']}`.\n"
-                                  f"   hint: the grader runs only your answer cell (after `import numpy as np` and "
-                                  f"the course's imports): keep `def {spec['function']}(...)` and any helper it uses "
-                                  f"inside that cell.", notes)
+        return verdict(
+            "missing",
+            f"❌ {name}: your answer cell {what} `{spec['function']}`.\n"
+            f"   hint: the grader runs only your answer cell (after `import numpy as np` and "
+            f"the course's imports): keep `def {spec['function']}(...)` and any helper it uses "
+            f"inside that cell.",
+            notes,
+        )
     for i, spec_case in enumerate(spec["cases"]):
         case, expected = _case(spec_case, hidden)
         events = by_case.get(i, {})
         if "result" not in events and "raised" not in events:
             if result.timed_out:
-                return verdict("failed", dx.timeout_message(name, i + 1, total, case.label, limits.wall,
-                                                            "\n   (all the cases together get that long)"), notes)
-            return verdict("failed", f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
-                                     f"   while your function ran, {result.ending(limits)}.\n"
-                                     f"   hint: a function must return its result: no os._exit, no sys.exit, no "
-                                     f"endless allocation.", notes)
+                return verdict(
+                    "failed",
+                    dx.timeout_message(
+                        name,
+                        i + 1,
+                        total,
+                        case.label,
+                        limits.wall,
+                        "\n   (all the cases together get that long)",
+                    ),
+                    notes,
+                )
+            return verdict(
+                "failed",
+                f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
+                f"   while your function ran, {result.ending(limits)}.\n"
+                f"   hint: a function must return its result: no os._exit, no sys.exit, no "
+                f"endless allocation.",
+                notes,
+            )
         if "raised" in events:
             e = events["raised"]
             mro = [str(m) for m in e.get("mro", [])][:10] if isinstance(e.get("mro"), list) else []
             text, where = str(e.get("text", ""))[:2000], str(e.get("where", ""))[:300]
             if "ReferenceUnavailable" in mro:
-                return verdict("failed", f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
-                                         f"   your function called a reference: {text}"
-                                         + (f" (at {where})" if where else ""), notes)
+                return verdict(
+                    "failed",
+                    f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
+                    f"   your function called a reference: {text}" + (f" (at {where})" if where else ""),
+                    notes,
+                )
             if mro[:1] == ["NotImplementedError"] and i == 0:
                 return verdict("unsolved", dx.unsolved_message(ex, spec["function"]), notes)
-            return verdict("failed", dx.error_message(ex, name, i + 1, total, case.label, mro, text, where), notes)
+            return verdict(
+                "failed", dx.error_message(ex, name, i + 1, total, case.label, mro, text, where), notes
+            )
         e = events["result"]
         try:
             got = codec.decode(e.get("value"))
@@ -140,10 +185,14 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
             if not (type(after) is tuple and len(after) == 2 and type(after[1]) is dict):
                 raise codec.DecodeError("the arguments after the call are missing")
         except (codec.DecodeError, RecursionError) as err:
-            return verdict("failed", f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
-                                     f"   the grader could not read what your function returned ({err}).\n"
-                                     f"   hint: return plain values: a numpy array, a torch tensor, an int, a "
-                                     f"tuple of ints.", notes)
+            return verdict(
+                "failed",
+                f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
+                f"   the grader could not read what your function returned ({err}).\n"
+                f"   hint: return plain values: a numpy array, a torch tensor, an int, a "
+                f"tuple of ints.",
+                notes,
+            )
         changed = dx.mutated((case.args, case.kwargs), after)
         if changed:
             return verdict("failed", dx.mutation_message(ex, name, i + 1, total, case, changed), notes)

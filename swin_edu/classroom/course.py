@@ -235,16 +235,20 @@ def grading_settings(course_dir: str | os.PathLike, **overrides):
 
 
 # ----------------------------------------------------------------------------------------- release
-def release(course_dir: str | os.PathLike, assignment: str, *, notebooks=None, settings=None) -> pathlib.Path:
+def release(
+    course_dir: str | os.PathLike, assignment: str, *, notebooks=None, settings=None, grading: bool = True
+) -> pathlib.Path:
     """Build the student version of ``assignment`` (``nbgrader generate_assignment``) and the grading data
     that stays with the instructor (:func:`make_autograder`); return the student version's folder.
-    ``notebooks``: the source notebooks of an assignment of your own (default: the course's)."""
+    ``notebooks``: the source notebooks of an assignment of your own (default: the course's);
+    ``grading=False``: the student version only (e.g. for a self-study edition that nobody grades)."""
     build_source(course_dir, assignment, notebooks)
     run_nbgrader(course_dir, "generate_assignment", assignment, "--force")
     out = pathlib.Path(course_dir).resolve() / "release" / assignment
     if not any(out.glob("*.ipynb")):
         raise RuntimeError(f"nbgrader wrote no notebook into {out}")
-    make_autograder(course_dir, assignment, settings=settings)
+    if grading:
+        make_autograder(course_dir, assignment, settings=settings)
     return out
 
 

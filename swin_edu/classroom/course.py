@@ -485,7 +485,7 @@ def rehearse(
 ) -> "ClassReport":
     """A dress rehearsal of grading: release ``assignment`` into a fresh course folder, make ``n_students``
     submissions (in turn: the solutions, the untouched student version, one exercise solved) and grade them
-    like a class. Tells whether the sandbox works here and how long a class takes (the report's ``seconds``)."""
+    like a class. Tells whether the sandbox works here and how long a class takes (``report.seconds``)."""
     from .autograder import graded_cells
 
     course = pathlib.Path(course_dir).resolve()

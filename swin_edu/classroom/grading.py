@@ -102,7 +102,7 @@ class GradingSettings:
             wall=wall,
             cpu=int(wall),
             memory=self.kernel_memory,
-            processes=128,
+            processes=64,
             results=self.notebook_output + 4 * MiB,
         )
 
@@ -367,8 +367,13 @@ class Grader:
                             "the kernel died while this cell ran (os._exit, out of memory?); the "
                             "grader went on with a fresh kernel"
                         )
-                    count = event.get("count")
-                    results[cell] = {"outputs": outs, "count": count if isinstance(count, int) else None}
+                    count, seconds = event.get("count"), event.get("seconds")
+                    results[cell] = {
+                        "outputs": outs,
+                        "count": count if isinstance(count, int) else None,
+                        "seconds": float(seconds) if isinstance(seconds, (int, float)) else None,
+                        "status": str(status),
+                    }
                     running = None
             if finished:
                 break
@@ -424,6 +429,14 @@ class Grader:
                         f"[{notebook}] {gid}: {v.status} ({v.score():g}/{v.points:g}) in {v.seconds:.1f} s\n"
                         f"{v.message}\n--- log of the sandbox (stderr, last 20 kB) ---\n{v.log}"
                     )
+                timed = [(o.get("seconds") or 0.0, i) for i, o in enumerate(result.outputs)]
+                total = sum(t for t, _ in timed)
+                stopped = [i for i, o in enumerate(result.outputs) if o.get("status") not in (None, "ok")]
+                log.append(
+                    f"[{notebook}] notebook run: {len(timed)} plain code cells in {total:.1f} s"
+                    f" (slowest: {max(timed, default=(0.0, -1))[0]:.1f} s); cells stopped by the grader "
+                    f"(counted among plain code cells): {stopped or 'none'}"
+                )
             except Exception:  # noqa: BLE001 - one notebook's failure must not stop the class
                 summary["problems"].append(f"{notebook}: the grader failed: {traceback.format_exc(limit=3)}")
                 log.append(f"[{notebook}] the grader failed:\n{traceback.format_exc()}")

@@ -324,7 +324,7 @@ ATTACKS: dict[str, tuple[dict, list]] = {
 }
 
 #: students with a modified notebook (not only answers): the flag flipper deletes a graded cell too
-SPECIAL = ("flipper", "symlinker", "alice", "bob", "carol", "dave")
+SPECIAL = ("flipper", "symlinker", "mirror", "alice", "bob", "carol", "dave")
 
 
 def expected_scores() -> dict[str, int]:
@@ -336,6 +336,7 @@ def expected_scores() -> dict[str, int]:
         "carol": EXERCISES["A"][2],
         "flipper": full - EXERCISES["WP"][2],
         "symlinker": 0,
+        "mirror": 0,
     }
     for student, (answers, _) in ATTACKS.items():
         out[student] = sum(p for key, (_, _, p) in EXERCISES.items() if key not in answers)
@@ -426,6 +427,7 @@ def _run_class(course: pathlib.Path, src_dir: pathlib.Path) -> dict:
     (folder / NB).symlink_to(course / "source" / ASSIGNMENT / NB)
     (folder / "course").symlink_to(course)
     (course / "submitted" / "snoop" / ASSIGNMENT / "course").symlink_to(course)
+    (course / "submitted" / "mirror").symlink_to(course / "submitted" / "dave")  # another student's folder
 
     before = _tree_digest(course, GRADER_WRITES)
     settings = GradingSettings(
@@ -568,5 +570,5 @@ def test_a_symlinked_submission_is_refused_and_named(graded):
     assert "symbolic link" in " ".join(symlinker["problems"])
     assert pathlib.Path(symlinker["log"]).is_dir()
     assert "symlinker: " in graded["table"] and "symbolic link" in graded["table"]
-    failed = [s for s, v in graded["students"].items() if v["problems"]]
-    assert failed == ["symlinker"], failed
+    failed = sorted(s for s, v in graded["students"].items() if v["problems"])
+    assert failed == ["mirror", "symlinker"], failed

@@ -87,7 +87,7 @@ def run_verdict(
     return verdict
 
 
-def _case(spec_case: dict, total_hidden: int) -> tuple[Case, object]:
+def _case(spec_case: dict) -> tuple[Case, object]:
     args, kwargs = codec.decode(spec_case["args"]), codec.decode(spec_case["kwargs"])
     label = spec_case["label"] + (" (hidden case)" if spec_case["hidden"] else "")
     return Case(label, tuple(args), dict(kwargs)), codec.decode(spec_case["expected"])
@@ -138,7 +138,7 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
             notes,
         )
     for i, spec_case in enumerate(spec["cases"]):
-        case, expected = _case(spec_case, hidden)
+        case, expected = _case(spec_case)
         events = by_case.get(i, {})
         if "result" not in events and "raised" not in events:
             if result.timed_out:

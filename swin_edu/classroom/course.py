@@ -305,6 +305,7 @@ def make_autograder(course_dir: str | os.PathLike, assignment: str, *, settings=
             nb = nbformat.read(str(path), as_version=4)
             spec = grader.spec(assignment, path.stem)
             jobs += [(path.stem, cell, answer_cells(nb, cell["answer_ids"])) for cell in spec["cells"]]
+        grader.prepare(assignment)
         slots = itertools.count()
         local = threading.local()
 
@@ -357,6 +358,7 @@ def _quiet_sqlalchemy():
 
 def _phase1(grader, assignment: str, names: list[str]) -> dict:
     """The sandboxed work of every submission, in parallel (one slot per worker thread)."""
+    grader.prepare(assignment)
     slots = itertools.count()
     local = threading.local()
 

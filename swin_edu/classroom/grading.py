@@ -283,6 +283,14 @@ class Grader:
                 self._specs[key] = load_spec(self.course, assignment, notebook)
             return self._specs[key]
 
+    def prepare(self, assignment: str) -> None:
+        """Make the package copies of every graded cell of ``assignment`` now, before the parallel phase
+        (the threads then only read them)."""
+        self.copies.get(full=True)
+        for notebook in self.submission_notebooks(assignment):
+            for cell in (self.spec(assignment, notebook) or {"cells": []})["cells"]:
+                self.copies.get(prelude=cell["prelude"], forbidden=cell["forbidden"])
+
     def source_notebook(self, assignment: str, notebook: str):
         return nbformat.read(str(self.course / "source" / assignment / f"{notebook}.ipynb"), as_version=4)
 

@@ -22,6 +22,13 @@ from typing import Iterable
 __all__ = ["PACKAGE_ROOT", "PackageCopies", "import_closure", "make_copy", "module_files"]
 
 PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # .../swin_edu
+#: Python 3.11 before 3.11.8 corrupts ast.parse's state when two threads parse at once (CPython gh-106905)
+_AST_LOCK = threading.RLock()
+
+
+def _parse(source: str) -> ast.Module:
+    with _AST_LOCK:
+        return ast.parse(source)
 PACKAGE = PACKAGE_ROOT.name
 
 _UNAVAILABLE = '''"""Made by the grader: the stubs of the references call this."""
@@ -57,7 +64,7 @@ def _is_package(name: str, files: dict) -> bool:
 
 def _imports(name: str, files: dict) -> set[str]:
     """The package modules that module ``name`` imports anywhere in its source."""
-    tree = ast.parse(files[name].read_text(encoding="utf-8"))
+    tree = _parse(files[name].read_text(encoding="utf-8"))
     base = name if _is_package(name, files) else name.rpartition(".")[0]
     found = set()
     for node in ast.walk(tree):
@@ -92,7 +99,7 @@ def import_closure(roots: Iterable[str], files: dict | None = None) -> set[str]:
 
 def _prelude_roots(prelude: str, files: dict) -> set[str]:
     roots = set()
-    for node in ast.walk(ast.parse(prelude)):
+    for node in ast.walk(_parse(prelude)):
         if isinstance(node, ast.Import):
             roots |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -103,7 +110,7 @@ def _prelude_roots(prelude: str, files: dict) -> set[str]:
 
 def _stub_source(source: str, qualname: str, label: str) -> str:
     """``source`` with the body of function ``qualname`` (``f`` or ``Class.method``) replaced by a stub."""
-    tree = ast.parse(source)
+    tree = _parse(source)
     scope, node = tree.body, None
     for part in qualname.split("."):
         node = next(
@@ -123,8 +130,9 @@ def _stub_source(source: str, qualname: str, label: str) -> str:
     stub = [f"from {PACKAGE}._unavailable import unavailable as _unavailable", f"_unavailable({label!r})"]
     lines = source.splitlines()
     if first.lineno == node.lineno:  # a one-line def: rebuild the whole module from its tree
-        node.body = [ast.parse(s).body[0] for s in stub]
-        return ast.unparse(tree) + "\n"
+        node.body = [_parse(s).body[0] for s in stub]
+        with _AST_LOCK:
+            return ast.unparse(tree) + "\n"
     indent = " " * first.col_offset
     lines[first.lineno - 1 : node.end_lineno] = [indent + s for s in stub]
     return "\n".join(lines) + "\n"

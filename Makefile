@@ -50,6 +50,7 @@ lab: lab-setup
 
 test: setup
 	bash tools/install_browser.sh
+	bash tools/install_sandbox.sh
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 figures: setup

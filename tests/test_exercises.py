@@ -1,5 +1,7 @@
-"""The self-checks of the course: the reference passes every exercise, and typical wrong answers are each
-caught with one specific message (never a traceback from inside the checker, never a hang)."""
+"""The practice self-checks of the course: the reference passes every exercise, and typical wrong answers are
+each caught with one specific message (never a traceback from inside the checker, never a hang, never a raise).
+The grading fields of each exercise (hidden-case generators, forbidden references) are checked here too; the
+grader itself is tested in tests/test_classroom.py and tests/test_redteam.py."""
 from __future__ import annotations
 
 import time
@@ -9,9 +11,10 @@ import pytest
 
 from swin_edu import numpy_ref as snp
 from swin_edu.config import SwinConfig
-from swin_edu.exercises import CheckFailed, check, last_result, settings, use_or_reference
 from swin_edu.exercises import EXERCISES as ALL_EXERCISES
-from swin_edu.exercises import nb02, nb03, nb06, nb07
+from swin_edu.exercises import check, last_result, nb02, nb03, nb06, nb07, settings, use_or_reference
+from swin_edu.exercises.runner import PRACTICE_SEED
+from swin_edu.exercises.spec import prediction_digests
 from swin_edu.layout import is_derived_buffer
 
 FAST_LIMIT = 0.5  # seconds: the time limit used for the looping implementations below
@@ -20,10 +23,17 @@ COURSE_NOTEBOOKS = {f"0{i}" for i in range(1, 8)}
 EXERCISES = {n: e for n, e in ALL_EXERCISES.items() if getattr(check, n).notebook in COURSE_NOTEBOOKS}
 
 
+#: the answers of the prediction exercises (the package holds only their digests; the notebooks hold them too)
+PREDICTIONS = {
+    "predict_tokens_shape": (1, 56, 56, 48),
+    "predict_table_shape": (169, 12),
+    "predict_stage3_shape": (1, 14, 14, 384),
+    "predict_stage_windows": SwinConfig.preset("tiny").stage_windows(),
+}
+
+
 @pytest.fixture(autouse=True)
-def _not_grading(monkeypatch):
-    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    monkeypatch.delenv("SWIN_EDU_STRICT_CHECKS", raising=False)
+def _quiet(monkeypatch):
     monkeypatch.setattr(settings, "quiet", True)
 
 
@@ -31,8 +41,7 @@ def _answer(name):
     """A correct answer for each exercise (predictions: the expected tuple)."""
     ex = EXERCISES[name]
     if ex.kind == "shape":
-        expected = ex.cases()[0].expected
-        return lambda: expected
+        return lambda: PREDICTIONS[name]
     return ex.reference
 
 
@@ -64,8 +73,60 @@ def test_unsolved_says_not_solved_yet(name):
 def test_every_exercise_has_visible_and_hidden_cases_or_is_a_prediction(name):
     ex = EXERCISES[name]
     assert ex.cases(), name
-    assert ex.kind == "shape" or ex.hidden_cases(), f"{name} has no hidden cases"
-    assert all(c.label for c in ex.cases() + ex.hidden_cases())
+    if ex.kind == "shape":
+        assert ex.hidden is None and len(ex.answer_digests) == len(PREDICTIONS[name])
+        return
+    drawn = [ex.hidden(np.random.default_rng(seed)) for seed in range(4)]
+    assert all(len(cases) >= 1 for cases in drawn), f"{name} has no hidden cases"
+    assert all(c.label for c in ex.cases() + drawn[0])
+    # a seed decides the hidden cases: the same seed gives the same inputs, other seeds (mostly) others
+    again = ex.hidden(np.random.default_rng(0))
+    assert _fingerprint(again) == _fingerprint(drawn[0])
+    assert len({_fingerprint(d) for d in drawn}) > 1, name
+
+
+def _fingerprint(cases) -> str:
+    import hashlib
+    import pickle
+
+    def plain(v):
+        if type(v).__module__.startswith("torch"):
+            return ("tensor", str(v.dtype), v.numpy().tobytes())
+        if isinstance(v, (tuple, list)):
+            return tuple(plain(x) for x in v)
+        if isinstance(v, dict):
+            return tuple((k, plain(x)) for k, x in v.items())
+        return v
+
+    return hashlib.sha256(pickle.dumps([(c.label, plain(c.args), plain(c.kwargs)) for c in cases])).hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXERCISES if EXERCISES[n].hidden is not None))
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_reference_passes_hidden_cases_drawn_from_any_seed(name, seed):
+    ex = EXERCISES[name]
+    res = check_with(name, ex.reference, ex.hidden(np.random.default_rng(seed)))
+    assert res.passed, res.message
+
+
+@pytest.mark.parametrize("name", sorted(PREDICTIONS))
+def test_predictions_are_stored_as_digests_only(name):
+    import inspect
+
+    from swin_edu.exercises import nb01, nb04, nb05
+
+    ex = EXERCISES[name]
+    assert ex.answer_digests == prediction_digests(name, PREDICTIONS[name])
+    source = "".join(inspect.getsource(m) for m in (nb01, nb04, nb05))
+    assert repr(tuple(PREDICTIONS[name])) not in source and str(list(PREDICTIONS[name])) not in source
+    assert all(c.expected is not None for c in ex.cases())
+    assert not hasattr(ex.cases()[0], "answer")
+
+
+def check_with(name, fn, cases, **kw):
+    from swin_edu.exercises.runner import run_check
+
+    return run_check(EXERCISES[name], fn, cases=cases, **kw)
 
 
 # ------------------------------------------------------------------------------------------ wrong answers
@@ -273,7 +334,8 @@ WRONG = {
         (lambda: (1, 56, 56), "the prediction has 4 entries"),
         (lambda: np.zeros((1, 56, 56, 48)), "not an array"),
         (lambda: None, "must return your prediction"),
-        (lambda: "1, 56, 56, 48", "the prediction has 4 entries"),
+        (lambda: "1, 56, 56, 48", "return a tuple of 4 values"),
+        (lambda: (1.0, 56, 56, 48.5), "channels (you said 48.5)"),
     ],
     "attention": [
         (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2)) @ v, "you forgot the scale"),
@@ -562,19 +624,19 @@ def test_not_a_function():
 
 
 def test_wrong_only_in_hidden_cases_passes_visible_and_fails_hidden():
-    def only_square(x, M):
-        if x.shape[1] != x.shape[2]:
+    def only_float64(x, M):
+        if x.dtype != np.float64:
             return x
         return snp.window_partition(x, M)
 
-    assert check.window_partition(only_square, time_limit=FAST_LIMIT) is not None
-    res = check.window_partition(only_square, hidden=True)
-    assert not res and "(hidden tests)" in res.message
+    assert check.window_partition(only_float64, time_limit=FAST_LIMIT)
+    res = check.window_partition(only_float64, hidden=True)
+    assert not res and "(more cases)" in res.message and "(practice version of a hidden case)" in res.message
 
 
 def test_hanging_only_for_a_big_case_is_reported_for_that_case():
     res = check.relative_position_index(_rpi_loop_forever_for_big, hidden=True, time_limit=0.3)
-    assert "case 1 of 3" in res.message and "did not finish" in res.message
+    assert "case 3 of 5" in res.message and "did not finish" in res.message
 
 
 def test_not_implemented_in_a_later_case_is_a_failure_not_unsolved():
@@ -587,20 +649,24 @@ def test_not_implemented_in_a_later_case_is_a_failure_not_unsolved():
     assert res.status == "failed" and "NotImplementedError: batches" in res.message
 
 
-def test_under_nbgrader_a_failure_raises_the_friendly_message(monkeypatch):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    with pytest.raises(CheckFailed, match="you rolled down and right") as info:
-        check.cyclic_shift(lambda x, s: np.roll(x, (s, s), axis=(1, 2)))
-    assert isinstance(info.value, AssertionError)
-    with pytest.raises(AssertionError, match="not solved yet"):
-        check.cyclic_shift(lambda x, s: (_ for _ in ()).throw(NotImplementedError()))
-    assert check.cyclic_shift(snp.cyclic_shift).passed  # a pass does not raise
+@pytest.mark.parametrize("env", ["NBGRADER_EXECUTION", "SWIN_EDU_STRICT_CHECKS"])
+def test_no_environment_variable_changes_what_a_check_does(monkeypatch, env):
+    """A check is practice: it never raises, whatever the environment says (grading happens elsewhere)."""
+    wrong = lambda x, s: np.roll(x, (s, s), axis=(1, 2))  # noqa: E731
+    before = check.cyclic_shift(wrong).message
+    monkeypatch.setenv(env, "1")
+    res = check.cyclic_shift(wrong)
+    assert not res and res.message == before and "you rolled down and right" in res.message
+    assert check.cyclic_shift(lambda x, s: (_ for _ in ()).throw(NotImplementedError())).status == "unsolved"
 
 
-def test_strict_env_var_raises_too(monkeypatch):
-    monkeypatch.setenv("SWIN_EDU_STRICT_CHECKS", "1")
-    with pytest.raises(CheckFailed):
-        check.wmsa_macs(lambda h, w, C, M: 0)
+def test_the_package_has_no_grading_switch():
+    import swin_edu.exercises as ex_pkg
+    from swin_edu.exercises import diagnostics, runner, sandbox
+
+    for module in (ex_pkg, runner, diagnostics, sandbox):
+        assert not hasattr(module, "_grading") and not hasattr(module, "CheckFailed")
+        assert "NBGRADER_EXECUTION" not in open(module.__file__).read()
 
 
 def test_prints_the_verdict(monkeypatch, capsys):
@@ -632,9 +698,9 @@ def test_use_or_reference_follows_the_last_check(monkeypatch, capsys):
 
 
 def test_a_bug_in_the_checker_is_reported_not_raised(monkeypatch):
-    from swin_edu.exercises import _core
+    from swin_edu.exercises import diagnostics
 
-    monkeypatch.setattr(_core, "_compare_array", lambda *a: 1 / 0)
+    monkeypatch.setattr(diagnostics, "compare_array", lambda *a: 1 / 0)
     res = check.window_partition(snp.window_partition)
     assert not res and "the checker itself could not finish" in res.message
 
@@ -665,7 +731,7 @@ def test_region_ids_accepts_any_labelling_that_gives_the_same_mask():
 
 
 def test_layer_norm_nan_without_eps():
-    res = check.layer_norm(_ln_no_eps, hidden=True)
+    res = check_with("layer_norm", _ln_no_eps, EXERCISES["layer_norm"].hidden(np.random.default_rng(PRACTICE_SEED)))
     assert "contains NaN" in res.message and "eps goes inside the square root" in res.message
 
 

@@ -94,8 +94,6 @@ def test_notebook_runs_top_to_bottom(name):
     for cell in graded:  # the reference answers pass their visible and hidden checks
         text = _text(cell)
         assert "✅" in text and "❌" not in text and "⏳" not in text, text
-        if "BEGIN HIDDEN TESTS" in cell.source:
-            assert "(hidden tests)" in text, text
     # no time limit here: on a shared 2-core machine the time says more about the neighbours than the notebook
     # (recorded in .pytest_cache/notebook_timings.json; docs/notebooks.md reports the measured times)
 
@@ -162,7 +160,8 @@ def test_exercises_have_solutions_and_graded_self_checks(name):
         m = re.search(r"check\.(\w+)\((\w+)\)", graded.source)
         assert m and m.group(1) in EXERCISES, graded.source
         assert re.match(rf"def {m.group(2)}\(", sol.source), "the check runs the function just defined"
-        assert graded.source.lstrip().startswith(f"passed = check.{m.group(1)}({m.group(2)})")
+        assert graded.source.strip() == f"passed = check.{m.group(1)}({m.group(2)})", "hidden cases live with " \
+            "the instructor (classroom/autograder), not in the notebook"
     for c in nb.cells:  # nbgrader treats these words as markers anywhere
         if not _nbgrader(c).get("solution"):
             assert "BEGIN SOLUTION" not in c.source and "END SOLUTION" not in c.source

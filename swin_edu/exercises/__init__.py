@@ -10,13 +10,17 @@ In a notebook::
     check.window_partition(window_partition_mine)        # prints "passed" or what went wrong
     window_partition = use_or_reference(window_partition_mine, snp.window_partition)
 
-A check never raises in normal use (so "Run all" goes on); an unsolved exercise (the function still
-raises ``NotImplementedError``) reports "not solved yet" and later cells fall back to the reference
-implementation through :func:`use_or_reference`. While nbgrader grades (``NBGRADER_EXECUTION`` is
-set) a failed or unsolved check raises :class:`CheckFailed` with the same friendly message.
+A check never raises (so "Run all" goes on); an unsolved exercise (the function still raises
+``NotImplementedError``) reports "not solved yet" and later cells fall back to the reference
+implementation through :func:`use_or_reference`. Checks are practice: grading does not trust them.
+The classroom grader (:mod:`swin_edu.classroom`) runs each answer again, in a sandbox, on hidden cases.
+
+Modules: :mod:`.spec` (what an exercise is), :mod:`.diagnostics` (why an output is wrong),
+:mod:`.sandbox` (the practice check's time limit), :mod:`.runner` (the practice check itself),
+:mod:`.check` (one check per exercise), ``nbNN`` / ``training`` (the exercises of each notebook).
 """
 from . import check
-from ._core import CheckFailed, CheckResult, last_result, settings, use_or_reference
 from .check import EXERCISES
+from .runner import CheckResult, last_result, settings, use_or_reference
 
-__all__ = ["check", "use_or_reference", "last_result", "CheckResult", "CheckFailed", "settings", "EXERCISES"]
+__all__ = ["check", "use_or_reference", "last_result", "CheckResult", "settings", "EXERCISES"]

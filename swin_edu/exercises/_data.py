@@ -1,4 +1,4 @@
-"""Small deterministic inputs for the self-checks."""
+"""Small deterministic inputs for the self-checks, and random ones for the hidden cases."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,3 +14,19 @@ def rand(*shape: int, seed: int = 0, dtype=np.float64, scale: float = 1.0, offse
     """Seeded standard-normal numbers (times ``scale``, plus ``offset``)."""
     rng = np.random.default_rng(seed)
     return (offset + scale * rng.standard_normal(shape)).astype(dtype)
+
+
+def draw(rng: np.random.Generator, *shape: int, dtype=np.float64, scale: float = 1.0,
+         offset: float = 0.0) -> np.ndarray:
+    """Standard-normal numbers from ``rng`` (times ``scale``, plus ``offset``): the inputs of hidden cases."""
+    return (offset + scale * rng.standard_normal(shape)).astype(dtype)
+
+
+def pick(rng: np.random.Generator, options) -> int:
+    """One of ``options`` (ints), chosen by ``rng``, as a Python int."""
+    return int(options[int(rng.integers(len(options)))])
+
+
+def between(rng: np.random.Generator, low: int, high: int) -> int:
+    """An int in [low, high] (both included), chosen by ``rng``."""
+    return int(rng.integers(low, high + 1))

@@ -1,10 +1,10 @@
 """One self-check per exercise of the course: ``check.<name>(your_function)``.
 
-Each check runs your function on a few small cases (``hidden=True``: the extra cases of the graded
-version), under a time limit, on copies of the inputs, and prints either "passed" or one specific
-message: which case failed, expected vs got, the first differing element and a hint. It returns a
-:class:`~swin_edu.exercises.CheckResult` (truthy when passed) and never raises in normal use; while
-nbgrader grades, a failure raises ``CheckFailed`` (an AssertionError) with the same message.
+Each check runs your function on a few small public cases (``hidden=True``: also practice versions of
+the kinds of case the grader hides, drawn from a public seed), under a time limit, on copies of the
+inputs, and prints either "passed" or one specific message: which case failed, expected vs got, the
+first differing element and a hint. It returns a :class:`~swin_edu.exercises.CheckResult` (truthy when
+passed) and never raises. It is practice: the classroom grader runs your answer again, on its own.
 
 >>> from swin_edu.exercises import check
 >>> from swin_edu import numpy_ref as snp
@@ -17,13 +17,16 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, training
-from ._core import CheckResult, Exercise, run_check
+from .runner import CheckResult, run_check
+from .spec import Exercise
 
 #: every exercise of the course, by name (the name of its check function)
 EXERCISES: dict[str, Exercise] = {}
 
 
 def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
+    if ex.name in EXERCISES:
+        raise ValueError(f"two exercises are called {ex.name!r}")
     EXERCISES[ex.name] = ex
 
     def check_fn(student_fn: Any, *, hidden: bool = False, time_limit: Optional[float] = None) -> CheckResult:
@@ -32,7 +35,7 @@ def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
     check_fn.__name__ = check_fn.__qualname__ = ex.name
     check_fn.__doc__ = (f"Self-check of notebook {notebook}'s exercise: your `{ex.signature}`.\n\n"
                         f"Prints the verdict and returns a CheckResult (truthy when passed). "
-                        f"``hidden=True`` runs the graded version's extra cases.")
+                        f"``hidden=True`` also runs practice versions of the grader's hidden cases.")
     check_fn.notebook = notebook
     check_fn.exercise = ex
     return check_fn

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy_ref as snp
-from ._core import Case, Exercise, Misconception
-from ._data import counting, rand
+from ._data import between, counting, draw, pick, rand
+from .spec import Case, Exercise, Misconception
 
 __all__ = ["PATCH_PARTITION", "CONV_TO_LINEAR", "LAYER_NORM", "PREDICT_TOKENS_SHAPE"]
 
@@ -21,6 +21,19 @@ def _partition_in_order(images, p, order):
     return _split(images, p).transpose(order).reshape(B, H // p, W // p, p * p * C)
 
 
+def _partition_hidden(rng):
+    p, B, C = pick(rng, (2, 3, 4, 5)), between(rng, 2, 3), between(rng, 1, 5)
+    h, w = between(rng, 2, 4), between(rng, 1, 3)
+    q, C1 = pick(rng, (2, 4)), between(rng, 2, 5)
+    return [
+        Case(f"{B} random {h * p}x{w * p} float32 images with {C} channels, patch_size={p}",
+             (draw(rng, B, h * p, w * p, C, dtype=np.float32), p)),
+        Case(f"a {q}x{q} image with {C1} channels that is a single patch", (counting(1, q, q, C1), q)),
+        Case(f"one {w * 2}x{h * 2} image with {C} channels, patch_size=2",
+             (draw(rng, 1, w * 2, h * 2, C), 2)),
+    ]
+
+
 PATCH_PARTITION = Exercise(
     name="patch_partition",
     signature="patch_partition_mine(images, patch_size)",
@@ -30,12 +43,8 @@ PATCH_PARTITION = Exercise(
         Case("two random 8x12 RGB images, patch_size=4", (rand(2, 8, 12, 3, seed=1), 4)),
         Case("one 6x6 image with 2 channels, patch_size=2", (counting(1, 6, 6, 2), 2)),
     ],
-    hidden_cases=lambda: [
-        Case("three 12x8 one-channel float32 images, patch_size=4",
-             (rand(3, 12, 8, 1, seed=2, dtype=np.float32), 4)),
-        Case("a 4x4 image that is a single patch", (counting(1, 4, 4, 3), 4)),
-        Case("two 10x10 images with 5 channels, patch_size=5", (rand(2, 10, 10, 5, seed=3), 5)),
-    ],
+    hidden=_partition_hidden,
+    forbidden=("swin_edu.numpy_ref.patches:patch_partition",),
     hint="Split H into (H/p, p) and W into (W/p, p) with one reshape, move the two patch-grid axes in "
          "front of the two within-patch axes with a transpose, then flatten each patch (row, column, "
          "channel) with a final reshape.",
@@ -57,6 +66,14 @@ PATCH_PARTITION = Exercise(
 
 
 # ----------------------------------------------------------------------------- conv weight -> linear
+def _conv_hidden(rng):
+    c_out, c_in, p = between(rng, 3, 8), between(rng, 2, 4), pick(rng, (2, 3, 4))
+    a, b = between(rng, 2, 6), between(rng, 2, 7)
+    return [Case(f"a float32 kernel ({c_out}, {c_in}, {p}, {p})",
+                 (draw(rng, c_out, c_in, p, p, dtype=np.float32),)),
+            Case(f"a 1x1 conv ({a}, {b}, 1, 1)", (draw(rng, a, b, 1, 1),))]
+
+
 CONV_TO_LINEAR = Exercise(
     name="conv_to_linear",
     signature="conv_to_linear_mine(weight)",
@@ -65,10 +82,8 @@ CONV_TO_LINEAR = Exercise(
         Case("a conv kernel (C_out=2, C_in=3, 4, 4) holding 0, 1, 2, ...", (counting(2, 3, 4, 4),)),
         Case("a random Swin-T-like kernel (96, 3, 4, 4)", (rand(96, 3, 4, 4, seed=4, scale=0.02),)),
     ],
-    hidden_cases=lambda: [
-        Case("a float32 kernel (5, 2, 2, 2)", (rand(5, 2, 2, 2, seed=5, dtype=np.float32),)),
-        Case("a 1x1 conv (4, 6, 1, 1)", (counting(4, 6, 1, 1),)),
-    ],
+    hidden=_conv_hidden,
+    forbidden=("swin_edu.numpy_ref.patches:conv_weight_to_linear",),
     hint="The linear map must read a patch vector in patch_partition's order (row, column, channel): move "
          "C_in from axis 1 to the end (transpose(0, 2, 3, 1)), then reshape to (C_out, p*p*C_in).",
     misconceptions=[
@@ -108,6 +123,20 @@ def _ln_no_affine(x, weight, bias, eps=1e-5):
     return snp.layer_norm(x, eps=eps)
 
 
+def _ln_hidden(rng):
+    C, n, C2 = pick(rng, (8, 12, 16)), between(rng, 2, 5), between(rng, 4, 8)
+    f32 = np.float32
+    return [
+        Case(f"a float32 feature map (1, 2, 2, {C})",
+             (draw(rng, 1, 2, 2, C, dtype=f32), draw(rng, C, dtype=f32, offset=1.0),
+              draw(rng, C, dtype=f32))),
+        Case(f"{n} constant tokens of {C2} channels (variance 0: only eps avoids 0/0), eps=1e-3",
+             (np.full((n, C2), float(rng.uniform(-3, 3))), draw(rng, C2), draw(rng, C2)), {"eps": 1e-3}),
+        Case(f"{n} tokens of {C} channels far from zero (mean about -50)",
+             (draw(rng, n, C, offset=-50.0), draw(rng, C, offset=1.0), draw(rng, C))),
+    ]
+
+
 LAYER_NORM = Exercise(
     name="layer_norm",
     signature="layer_norm_mine(x, weight, bias, eps=1e-5)",
@@ -120,13 +149,8 @@ LAYER_NORM = Exercise(
         Case("4 tokens of 16 channels that vary very little (std 0.01): eps matters",
              (rand(4, 16, seed=15, scale=0.01), rand(16, seed=16, offset=1.0), rand(16, seed=17))),
     ],
-    hidden_cases=lambda: [
-        Case("a float32 feature map (1, 2, 2, 16)",
-             (rand(1, 2, 2, 16, seed=10, dtype=np.float32), rand(16, seed=11, dtype=np.float32, offset=1.0),
-              rand(16, seed=12, dtype=np.float32))),
-        Case("constant tokens (variance 0: only eps avoids 0/0), eps=1e-3",
-             (np.full((3, 6), 2.5), rand(6, seed=13), rand(6, seed=14)), {"eps": 1e-3}),
-    ],
+    hidden=_ln_hidden,
+    forbidden=("swin_edu.numpy_ref.patches:layer_norm",),
     rtol=1e-4, atol=1e-5,
     hint="LayerNorm normalises every token on its own, over its C channels (the last axis): "
          "mean and variance with axis=-1, keepdims=True, then (x - mean) / sqrt(var + eps) * weight + bias.",
@@ -149,13 +173,17 @@ LAYER_NORM = Exercise(
 
 
 # ----------------------------------------------------------------------------- predict the shape
+#: salted digests of the answer's entries (spec.prediction_digests): the answer itself is not in the package
+DIGESTS_TOKENS_SHAPE = ("ee9dc2f88b7ad7cc2c41a047", "d6f2cb286cebd7ec0d8ae539", "d9ec6eb24661a7af841cb0f1",
+                        "5511b5556bc015c9f8f6df95")
+
 PREDICT_TOKENS_SHAPE = Exercise(
     name="predict_tokens_shape",
     signature="predict_tokens_shape()",
     reference=None,
     kind="shape",
-    cases=lambda: [Case("one 224x224 RGB image after patch partition (patch 4), before the embedding",
-                        expected=(1, 56, 56, 48))],
+    cases=lambda: [Case("one 224x224 RGB image after patch partition (patch 4), before the embedding")],
+    answer_digests=DIGESTS_TOKENS_SHAPE,
     entry_names=("B", "H/4", "W/4", "channels"),
     entry_hints=("there is one image.", "a 224-pixel side holds 224/4 patches.",
                  "a 224-pixel side holds 224/4 patches.",

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy_ref as snp
-from ._core import Case, Exercise, Misconception
-from ._data import counting, rand
+from ._data import between, counting, draw, pick, rand
+from .spec import Case, Exercise, Misconception
 
 __all__ = ["ATTENTION", "WINDOW_PARTITION", "WINDOW_REVERSE", "WMSA_MACS"]
 
@@ -21,6 +21,19 @@ def _att(q, k, v, scale, axis=-1):
     return snp.softmax(q @ np.swapaxes(k, -1, -2) * scale, axis=axis) @ v
 
 
+def _attention_hidden(rng):
+    n, d, dv = between(rng, 3, 6), pick(rng, (8, 16)), between(rng, 1, 4)
+    b, nq, nk, d2 = between(rng, 2, 4), between(rng, 3, 5), between(rng, 3, 6), pick(rng, (4, 6))
+    f32 = np.float32
+    return [
+        Case(f"large logits (|q.k| in the thousands, d={d}): a softmax without its max trick overflows",
+             (draw(rng, n, d, scale=30.0), draw(rng, n, d, scale=30.0), draw(rng, n, dv))),
+        Case(f"float32 inputs: a batch of {b}, {nq} queries, {nk} keys, d={d2}",
+             (draw(rng, b, nq, d2, dtype=f32), draw(rng, b, nk, d2, dtype=f32),
+              draw(rng, b, nk, d2, dtype=f32))),
+    ]
+
+
 ATTENTION = Exercise(
     name="attention",
     signature="attention_mine(q, k, v)",
@@ -31,12 +44,7 @@ ATTENTION = Exercise(
         Case("a batch (2 windows, 3 heads) of 5 tokens with d=8, keys and values from other tokens",
              (rand(2, 3, 5, 8, seed=23), rand(2, 3, 7, 8, seed=24), rand(2, 3, 7, 8, seed=25))),
     ],
-    hidden_cases=lambda: [
-        Case("large logits (|q.k| in the thousands): a softmax without its max trick overflows",
-             (rand(4, 16, seed=26, scale=30.0), rand(4, 16, seed=27, scale=30.0), rand(4, 2, seed=28))),
-        Case("float32 inputs of shape (3, 4, 4)",
-             tuple(rand(3, 4, 4, seed=s, dtype=np.float32) for s in (29, 30, 31))),
-    ],
+    hidden=_attention_hidden,
     rtol=1e-4, atol=1e-6,
     hint="compute the logits q @ k^T (swap the last two axes of k: np.swapaxes(k, -1, -2)), divide by "
          "sqrt(d) with d = q.shape[-1], take a softmax over the last axis (over the keys), multiply by v.",
@@ -60,6 +68,18 @@ def _wp_order(x, M, order):
     return x.reshape(B, H // M, M, W // M, M, C).transpose(order).reshape(-1, M, M, C)
 
 
+def _partition_hidden(rng):
+    M, a, b, C = pick(rng, (3, 5, 7)), between(rng, 1, 2), between(rng, 2, 3), between(rng, 1, 4)
+    M2, B, C2 = pick(rng, (2, 3, 4)), between(rng, 2, 3), between(rng, 2, 5)
+    M3 = pick(rng, (4, 6))
+    return [
+        Case(f"a {a * M}x{b * M} map, M={M} ({a * b} windows)", (counting(1, a * M, b * M, C), M)),
+        Case(f"{B} float32 {3 * M2}x{2 * M2} maps with {C2} channels, M={M2}",
+             (draw(rng, B, 3 * M2, 2 * M2, C2, dtype=np.float32), M2)),
+        Case(f"M equal to the map size ({M3}x{M3}: one window per image)", (draw(rng, 2, M3, M3, 2), M3)),
+    ]
+
+
 WINDOW_PARTITION = Exercise(
     name="window_partition",
     signature="window_partition_mine(x, M)",
@@ -68,11 +88,8 @@ WINDOW_PARTITION = Exercise(
         Case("the seed's 4x4 map of 16 tokens (values 0..15, 1 channel), M=2", (counting(1, 4, 4, 1), 2)),
         Case("two random 8x12 maps with 3 channels, M=4", (rand(2, 8, 12, 3, seed=40), 4)),
     ],
-    hidden_cases=lambda: [
-        Case("a 7x14 map, M=7 (two windows side by side)", (counting(1, 7, 14, 2), 7)),
-        Case("three float32 6x6 maps with 4 channels, M=3", (rand(3, 6, 6, 4, seed=41, dtype=np.float32), 3)),
-        Case("M equal to the map size (one window per image)", (counting(2, 4, 4, 2), 4)),
-    ],
+    hidden=_partition_hidden,
+    forbidden=("swin_edu.numpy_ref.windows:window_partition",),
     hint="reshape to (B, H/M, M, W/M, M, C), transpose to (B, H/M, W/M, M, M, C) so the window-grid axes "
          "come first, then reshape to (-1, M, M, C).",
     misconceptions=[
@@ -101,6 +118,18 @@ def _wr_order(windows, M, H, W, order):
     return windows.reshape(B, H // M, W // M, M, M, C).transpose(order).reshape(B, H, W, C)
 
 
+def _reverse_hidden(rng):
+    M, a, b = pick(rng, (5, 7)), between(rng, 1, 2), between(rng, 2, 3)
+    M2, B, C = pick(rng, (2, 3)), between(rng, 2, 3), between(rng, 2, 5)
+    return [
+        Case(f"{a * b} windows of a {a * M}x{b * M} map, M={M}",
+             (snp.window_partition(counting(1, a * M, b * M, 2), M), M, a * M, b * M)),
+        Case(f"float32 windows of {B} {2 * M2}x{4 * M2} maps with {C} channels, M={M2}",
+             (snp.window_partition(draw(rng, B, 2 * M2, 4 * M2, C, dtype=np.float32), M2),
+              M2, 2 * M2, 4 * M2)),
+    ]
+
+
 WINDOW_REVERSE = Exercise(
     name="window_reverse",
     signature="window_reverse_mine(windows, M, H, W)",
@@ -111,11 +140,8 @@ WINDOW_REVERSE = Exercise(
         Case("12 windows of two random 8x12 maps with 3 channels, M=4",
              (snp.window_partition(rand(2, 8, 12, 3, seed=42), 4), 4, 8, 12)),
     ],
-    hidden_cases=lambda: [
-        Case("2 windows of a 7x14 map, M=7", (snp.window_partition(counting(1, 7, 14, 2), 7), 7, 7, 14)),
-        Case("float32 windows of three 6x6 maps, M=3",
-             (snp.window_partition(rand(3, 6, 6, 4, seed=43, dtype=np.float32), 3), 3, 6, 6)),
-    ],
+    hidden=_reverse_hidden,
+    forbidden=("swin_edu.numpy_ref.windows:window_reverse",),
     hint="undo window_partition step by step: reshape to (B, H/M, W/M, M, M, C) with "
          "B = windows.shape[0] // ((H/M) * (W/M)), transpose to (B, H/M, M, W/M, M, C), reshape to "
          "(B, H, W, C).",
@@ -136,6 +162,14 @@ def wmsa_macs_reference(h, w, C, M):
     return 4 * h * w * C * C + 2 * M * M * h * w * C
 
 
+def _macs_hidden(rng):
+    n, C = 7 * pick(rng, (2, 4, 8)), 32 * between(rng, 2, 12)
+    M = pick(rng, (2, 4))
+    h, w, C2 = M * between(rng, 2, 5), M * between(rng, 6, 9), 16 * between(rng, 1, 6)
+    return [Case(f"a Swin-like stage: h=w={n}, C={C}, M=7", (n, n, C, 7)),
+            Case(f"a non-square map: h={h}, w={w}, C={C2}, M={M}", (h, w, C2, M))]
+
+
 WMSA_MACS = Exercise(
     name="wmsa_macs",
     signature="wmsa_macs_mine(h, w, C, M)",
@@ -145,10 +179,8 @@ WMSA_MACS = Exercise(
         Case("the paper's stage 1: h=w=56, C=96, M=7", (56, 56, 96, 7)),
         Case("a small map: h=w=4, C=8, M=2", (4, 4, 8, 2)),
     ],
-    hidden_cases=lambda: [
-        Case("stage 2 of Swin-T: h=w=28, C=192, M=7", (28, 28, 192, 7)),
-        Case("a non-square map: h=8, w=16, C=48, M=4", (8, 16, 48, 4)),
-    ],
+    hidden=_macs_hidden,
+    forbidden=("swin_edu.complexity:wmsa_macs", "swin_edu.complexity:wmsa_breakdown"),
     hint="count every matmul as rows x inner x columns: Q, K, V projections (3hwC^2), Q K^T and A V inside "
          "each of the hw/M^2 windows (each M^2 x C x M^2, so M^2hwC in total each), and the output "
          "projection W_o (hwC^2).",

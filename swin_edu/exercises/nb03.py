@@ -4,13 +4,20 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy_ref as snp
-from ._core import Case, Exercise, Misconception, describe
-from ._data import counting, rand
+from ._data import between, counting, draw, pick, rand
+from .diagnostics import describe
+from .spec import Case, Exercise, Misconception
 
 __all__ = ["CYCLIC_SHIFT", "REGION_IDS", "MASK_FROM_REGIONS", "COUNT_SHIFTED_WINDOWS"]
 
 
 # ----------------------------------------------------------------------------- cyclic shift
+def _shift_hidden(rng):
+    n, H, W, s = between(rng, 3, 6), 2 * between(rng, 3, 5), 2 * between(rng, 6, 8), between(rng, 1, 3)
+    return [Case(f"s=0 (a W-MSA block: nothing moves) on a {n}x{n} map", (counting(1, n, n, 2), 0)),
+            Case(f"a non-square float32 {H}x{W} map, s={s}", (draw(rng, 1, H, W, 2, dtype=np.float32), s))]
+
+
 CYCLIC_SHIFT = Exercise(
     name="cyclic_shift",
     signature="cyclic_shift_mine(x, s)",
@@ -19,10 +26,8 @@ CYCLIC_SHIFT = Exercise(
         Case("three 8x8 maps holding 0..191 (1 channel), s=2 (window M=4)", (counting(3, 8, 8, 1), 2)),
         Case("two random 6x6 maps with 3 channels, s=3", (rand(2, 6, 6, 3, seed=50), 3)),
     ],
-    hidden_cases=lambda: [
-        Case("s=0 (a W-MSA block: nothing moves)", (counting(1, 4, 4, 2), 0)),
-        Case("a non-square float32 8x12 map, s=2", (rand(1, 8, 12, 2, seed=51, dtype=np.float32), 2)),
-    ],
+    hidden=_shift_hidden,
+    forbidden=("swin_edu.numpy_ref.windows:cyclic_shift", "swin_edu.numpy_ref.windows:reverse_cyclic_shift"),
     hint="np.roll the map by -s along both spatial axes at once: np.roll(x, shift=(-s, -s), axis=(1, 2)).",
     misconceptions=[
         Misconception("you rolled down and right (+s). The official code rolls the *map* up and left, "
@@ -88,6 +93,15 @@ def _lab(v):
     return int(v) if float(v).is_integer() else v
 
 
+def _regions_hidden(rng):
+    M = pick(rng, (4, 5, 6, 7))
+    a, b, s = between(rng, 2, 3), between(rng, 3, 4), between(rng, 1, M - 1)
+    M2 = pick(rng, (3, 4, 5))
+    return [Case(f"a non-square {a * M}x{b * M} map, M={M}, s={s}", (a * M, b * M, M, s)),
+            Case(f"a W-MSA block: {2 * M}x{2 * M} map, M={M}, s=0", (2 * M, 2 * M, M, 0)),
+            Case(f"a single window: {M2}x{M2} map, M={M2}, s={M2 // 2}", (M2, M2, M2, M2 // 2))]
+
+
 REGION_IDS = Exercise(
     name="region_ids",
     signature="region_ids_mine(H, W, M, s)",
@@ -98,11 +112,8 @@ REGION_IDS = Exercise(
         Case("the seed's example: an 8x8 map, window M=4, shift s=2", (8, 8, 4, 2)),
         Case("Swin-T stage 1 size: a 56x56 map, M=7, s=3", (56, 56, 7, 3)),
     ],
-    hidden_cases=lambda: [
-        Case("a non-square 8x12 map, M=4, s=2", (8, 12, 4, 2)),
-        Case("a W-MSA block: s=0", (8, 8, 4, 0)),
-        Case("a single window: 4x4 map, M=4, s=2", (4, 4, 4, 2)),
-    ],
+    hidden=_regions_hidden,
+    forbidden=("swin_edu.numpy_ref.windows:region_ids",),
 )
 
 
@@ -118,6 +129,17 @@ def _window_ids(H, W, M, s):
     return snp.window_partition(snp.region_ids(H, W, M, s)[None, :, :, None], M).reshape(-1, M * M)
 
 
+def _mask_hidden(rng):
+    M = pick(rng, (5, 6, 7))
+    n, s = M * between(rng, 3, 6), between(rng, 1, M - 1)
+    nw, N = between(rng, 2, 5), between(rng, 3, 9)
+    return [Case(f"the windows of a {n}x{n} map (M={M}, s={s})", (_window_ids(n, n, M, s),)),
+            Case(f"{nw} windows of {N} tokens that all share one label (no masking at all)",
+                 (np.full((nw, N), between(rng, 0, 8), dtype=np.int64),)),
+            Case(f"{nw} made-up windows of {N} tokens with random labels 0..3",
+                 (rng.integers(0, 4, (nw, N)),))]
+
+
 MASK_FROM_REGIONS = Exercise(
     name="mask_from_regions",
     signature="mask_from_regions_mine(window_ids)",
@@ -129,11 +151,7 @@ MASK_FROM_REGIONS = Exercise(
         Case("two made-up windows of 3 tokens with labels [0, 0, 1] and [2, 1, 2]",
              (np.array([[0, 0, 1], [2, 1, 2]]),)),
     ],
-    hidden_cases=lambda: [
-        Case("the 64 windows of Swin-T stage 1 (56x56, M=7, s=3)", (_window_ids(56, 56, 7, 3),)),
-        Case("windows whose tokens all share one label (no masking at all)",
-             (np.zeros((3, 4), dtype=np.int64),)),
-    ],
+    hidden=_mask_hidden,
     hint="compare every pair of labels with broadcasting: window_ids[:, :, None] != window_ids[:, None, :] "
          "is (nW, N, N); np.where(that, -100.0, 0.0).",
     misconceptions=[
@@ -158,6 +176,14 @@ def count_shifted_windows_reference(H, W, M, s):
     return len(snp.shifted_window_grid(H, W, M, s))
 
 
+def _count_hidden(rng):
+    M = pick(rng, (3, 4, 5))
+    a, b, s = between(rng, 2, 3), between(rng, 4, 5), between(rng, 1, M - 1)
+    M2 = pick(rng, (5, 6, 7))
+    return [Case(f"a non-square map: {a * M}x{b * M}, M={M}, s={s}", (a * M, b * M, M, s)),
+            Case(f"one window: {M2}x{M2}, M={M2}, s={M2 // 2}", (M2, M2, M2, M2 // 2))]
+
+
 COUNT_SHIFTED_WINDOWS = Exercise(
     name="count_shifted_windows",
     signature="count_shifted_windows_mine(H, W, M, s)",
@@ -168,10 +194,8 @@ COUNT_SHIFTED_WINDOWS = Exercise(
         Case("Swin-T stage 1: 56x56, M=7, s=3", (56, 56, 7, 3)),
         Case("a W-MSA block, no shift: 8x8, M=4, s=0", (8, 8, 4, 0)),
     ],
-    hidden_cases=lambda: [
-        Case("a non-square map: 8x12, M=4, s=2", (8, 12, 4, 2)),
-        Case("one window: 7x7, M=7, s=3", (7, 7, 7, 3)),
-    ],
+    hidden=_count_hidden,
+    forbidden=("swin_edu.numpy_ref.naive:shifted_window_grid",),
     hint="count the windows per column and per row and multiply: with s > 0 the displaced grid cuts a strip "
          "of s at the start and leaves a partial window at the end, so H/M windows per column become "
          "H/M + 1.",

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy_ref as snp
-from ._core import Case, Exercise, Misconception
-from ._data import rand
+from ._data import between, draw, pick, rand
+from .spec import Case, Exercise, Misconception
 
 __all__ = ["RELATIVE_POSITION_INDEX", "BIAS_FROM_TABLE", "PREDICT_TABLE_SHAPE"]
 
@@ -29,11 +29,11 @@ RELATIVE_POSITION_INDEX = Exercise(
         Case("the paper's 2x2 window, M=2 (an index of shape (4, 4) into a 9-row table)", (2,)),
         Case("a 3x3 window, M=3", (3,)),
     ],
-    hidden_cases=lambda: [
-        Case("Swin-T's window, M=7", (7,)),
-        Case("a 1x1 window, M=1", (1,)),
-        Case("a 4x4 window, M=4", (4,)),
-    ],
+    hidden=lambda rng: [
+        Case(f"a {M}x{M} window, M={M}", (M,)) for M in (pick(rng, (6, 7, 8)), pick(rng, (4, 5)))
+    ] + [Case("a 1x1 window, M=1", (1,))],
+    forbidden=("swin_edu.numpy_ref.attention:relative_position_index",
+               "swin_edu.numpy_ref.attention:relative_position_bias"),
     hint="for query i and key j: (dy, dx) = coords[i] - coords[j]; shift both by M-1 so they start at 0; "
          "then index = (dy + M - 1) * (2M - 1) + (dx + M - 1).",
     misconceptions=[
@@ -61,6 +61,12 @@ def _bias_ref(table, M):
     return snp.relative_position_bias(table, M)
 
 
+def _bias_hidden(rng):
+    M, heads, M2 = pick(rng, (6, 7)), between(rng, 2, 6), pick(rng, (4, 5))
+    return [Case(f"M={M}, {heads} heads, float32", (draw(rng, (2 * M - 1) ** 2, heads, dtype=np.float32), M)),
+            Case(f"M={M2}, one head", (draw(rng, (2 * M2 - 1) ** 2, 1), M2))]
+
+
 BIAS_FROM_TABLE = Exercise(
     name="bias_from_table",
     signature="bias_from_table_mine(table, M)",
@@ -70,10 +76,8 @@ BIAS_FROM_TABLE = Exercise(
              (np.arange(18, dtype=np.float64).reshape(9, 2), 2)),
         Case("M=3 with 3 heads: a random (25, 3) table", (rand(25, 3, seed=60), 3)),
     ],
-    hidden_cases=lambda: [
-        Case("Swin-T stage 1: M=7, 3 heads, float32", (rand(169, 3, seed=61, dtype=np.float32), 7)),
-        Case("M=4, one head", (rand(49, 1, seed=62), 4)),
-    ],
+    hidden=_bias_hidden,
+    forbidden=("swin_edu.numpy_ref.attention:relative_position_bias",),
     hint="look up table[index] with the (N, N) index (N = M*M): that gives (N, N, num_heads); move the "
          "heads first with a transpose to get (num_heads, N, N).",
     misconceptions=[
@@ -89,8 +93,8 @@ PREDICT_TABLE_SHAPE = Exercise(
     signature="predict_table_shape()",
     reference=None,
     kind="shape",
-    cases=lambda: [Case("relative_position_bias_table of a block in Swin-T's stage 3 (M=7, 12 heads)",
-                        expected=(169, 12))],
+    cases=lambda: [Case("relative_position_bias_table of a block in Swin-T's stage 3 (M=7, 12 heads)")],
+    answer_digests=("279656f11cc11fba84a2c886", "e8404a8580275609dfdd6d19"),  # spec.prediction_digests
     entry_names=("rows", "columns"),
     entry_hints=("one row per possible relative offset (dy, dx): how many values can dy take in a window "
                  "of M=7, and how many pairs (dy, dx)?",

@@ -7,8 +7,8 @@ import numpy as np
 
 from .. import numpy_ref as snp
 from ..config import SwinConfig
-from ._core import Case, Exercise, Misconception
-from ._data import counting, rand
+from ._data import between, counting, draw, rand
+from .spec import Case, Exercise, Misconception
 
 __all__ = ["PATCH_MERGING_GATHER", "SWIN_BLOCK", "PREDICT_STAGE3_SHAPE", "PREDICT_STAGE_WINDOWS",
            "block_case_params"]
@@ -19,6 +19,14 @@ def _gather(x, offsets):
     return np.concatenate([x[:, r::2, c::2, :] for r, c in offsets], axis=-1)
 
 
+def _gather_hidden(rng):
+    C, B, C2 = between(rng, 3, 6), between(rng, 2, 3), between(rng, 1, 3)
+    h, w = between(rng, 2, 4), between(rng, 3, 5)
+    return [Case(f"a 2x2 map with {C} channels (a single group)", (counting(1, 2, 2, C),)),
+            Case(f"{B} float32 {2 * h}x{2 * w} maps with {C2} channels",
+                 (draw(rng, B, 2 * h, 2 * w, C2, dtype=np.float32),))]
+
+
 PATCH_MERGING_GATHER = Exercise(
     name="patch_merging_gather",
     signature="patch_merging_gather_mine(x)",
@@ -27,10 +35,8 @@ PATCH_MERGING_GATHER = Exercise(
         Case("the seed's single-channel 4x4 map holding 0..15", (counting(1, 4, 4, 1),)),
         Case("two random 4x6 maps with 3 channels", (rand(2, 4, 6, 3, seed=70),)),
     ],
-    hidden_cases=lambda: [
-        Case("a 2x2 map with 5 channels (a single group)", (counting(1, 2, 2, 5),)),
-        Case("three float32 8x8 maps with 2 channels", (rand(3, 8, 8, 2, seed=71, dtype=np.float32),)),
-    ],
+    hidden=_gather_hidden,
+    forbidden=("swin_edu.numpy_ref.merging:patch_merging_gather",),
     hint="take the four stride-2 sub-grids x[:, r::2, c::2, :] in the official order (r, c) = (0, 0), "
          "(1, 0), (0, 1), (1, 1) and np.concatenate them along the channel axis (axis=-1).",
     misconceptions=[
@@ -92,6 +98,16 @@ def _block_wrong(kind):
     return wrong
 
 
+def _block_hidden(rng):
+    seeds = [between(rng, 1, 10_000) for _ in range(2)]
+    b = between(rng, 3, 4)
+    h, w = between(rng, 5, 7), between(rng, 9, 11)
+    return [Case(f"an SW-MSA block on a non-square 8x{4 * b} map, C=12, 3 heads, M=4, shift 2",
+                 (draw(rng, 1, 8, 4 * b, 12), block_case_params(shifted=True, seed=seeds[0]), 3, 4, 2)),
+            Case(f"a map the window does not divide ({h}x{w}, M=4, shift 2: pad, then shift)",
+                 (draw(rng, 1, h, w, 12), block_case_params(shifted=True, seed=seeds[1]), 3, 4, 2))]
+
+
 SWIN_BLOCK = Exercise(
     name="swin_block",
     signature="swin_block_mine(x, params, num_heads, M, shift)",
@@ -102,12 +118,8 @@ SWIN_BLOCK = Exercise(
         Case("an SW-MSA block (shift 2): two random 8x8 maps, C=12, 3 heads, M=4",
              (rand(2, 8, 8, 12, seed=73), block_case_params(shifted=True), 3, 4, 2)),
     ],
-    hidden_cases=lambda: [
-        Case("an SW-MSA block on a non-square 8x12 map, C=12, 3 heads, M=4, shift 2",
-             (rand(1, 8, 12, 12, seed=74), block_case_params(shifted=True, seed=1), 3, 4, 2)),
-        Case("a map the window does not divide (6x10, M=4, shift 2: pad, then shift)",
-             (rand(1, 6, 10, 12, seed=75), block_case_params(shifted=True, seed=2), 3, 4, 2)),
-    ],
+    hidden=_block_hidden,
+    forbidden=("swin_edu.numpy_ref.model:swin_block",),
     rtol=1e-5, atol=1e-8,
     hint="two residual steps, each pre-norm: x = x + attention(LN1(x)), then x = x + MLP(LN2(x)); the "
          "attention weights are snp.block_params(params, 'attn.'), and `shift` goes to the attention.",
@@ -134,8 +146,10 @@ PREDICT_STAGE3_SHAPE = Exercise(
     signature="predict_stage3_shape()",
     reference=None,
     kind="shape",
-    cases=lambda: [Case("the feature map that the blocks of stage 3 of Swin-T work on, for one 224x224 image",
-                        expected=(1, 14, 14, 384))],
+    cases=lambda: [Case("the feature map that the blocks of stage 3 of Swin-T work on, "
+                        "for one 224x224 image")],
+    answer_digests=("f70c83f0163f71299c81f210", "86490aac599428a4d81af87c", "852dbb8886a126370712b1f8",
+                    "9dd6c39b720723f661f4fb94"),  # spec.prediction_digests
     entry_names=("B", "H", "W", "C"),
     entry_hints=("one image.", "patch embedding divides 224 by 4, each patch merging before stage 3 halves "
                  "it again: two mergings precede stage 3.", "same as H: the image is square.",
@@ -157,8 +171,9 @@ PREDICT_STAGE_WINDOWS = Exercise(
     reference=None,
     kind="shape",
     cases=lambda: [Case("(window_size, shift_size) of the SW-MSA blocks in each of Swin-T's 4 stages at "
-                        "224x224",
-                        expected=SwinConfig.preset("tiny").stage_windows())],
+                        "224x224")],
+    answer_digests=("dc1196bb7caadbd7da3a91ac", "6e742195bc902269d0d3601e", "3c18f649c98197bd6faff5db",
+                    "1bcdf78c35093fdbfaaa190b"),  # spec.prediction_digests
     entry_names=("stage 1", "stage 2", "stage 3", "stage 4"),
     entry_hints=("stage 1's 56x56 map holds 8x8 windows of 7: shift by floor(7/2).",
                  "stage 2's 28x28 map holds 4x4 windows of 7: shift by floor(7/2).",

@@ -9,8 +9,9 @@ import numpy as np
 from .. import numpy_ref as snp
 from ..config import SwinConfig
 from ..layout import is_derived_buffer
-from ._core import Case, Exercise, Misconception, describe
-from ._data import rand
+from ._data import between, draw, rand
+from .diagnostics import describe
+from .spec import Case, Exercise, Misconception
 
 __all__ = ["STAGE_SHAPES", "COUNT_PARAMS", "SWIN_FORWARD", "tiny_test_config"]
 
@@ -81,6 +82,12 @@ def tiny_test_config() -> SwinConfig:
                       window_size=4, num_classes=5, name="tiny-test")
 
 
+def _shapes_hidden(rng):
+    H, W, n = 32 * between(rng, 5, 9), 32 * between(rng, 10, 12), 2 * between(rng, 12, 15) + 1
+    return [Case(f"Swin-T at another resolution, {H}x{W}", (SwinConfig.preset("tiny"), (H, W))),
+            Case(f"nano at {n}x{n} (the patch does not divide)", (SwinConfig.preset("nano"), n))]
+
+
 STAGE_SHAPES = Exercise(
     name="stage_shapes",
     signature="stage_shapes_mine(cfg, img_size)",
@@ -92,10 +99,8 @@ STAGE_SHAPES = Exercise(
         Case("the course's nano model at 32x32", (SwinConfig.preset("nano"), 32)),
         Case("Swin-T at 200x200 (odd maps on the way: 25 -> 13 -> 7)", (SwinConfig.preset("tiny"), 200)),
     ],
-    hidden_cases=lambda: [
-        Case("Swin-T at another resolution, 256x320", (SwinConfig.preset("tiny"), (256, 320))),
-        Case("nano at 30x30 (the patch does not divide: 15 -> 8 -> 4)", (SwinConfig.preset("nano"), 30)),
-    ],
+    hidden=_shapes_hidden,
+    forbidden=("swin_edu.config:SwinConfig.stage_resolutions",),
 )
 
 
@@ -120,9 +125,11 @@ COUNT_PARAMS = Exercise(
         Case("the full state dict (with buffers) of the nano model", (dict(_sd("nano")),)),
         Case("the full state dict of a 2-stage test model", (dict(_sd("tiny-test")),)),
     ],
-    hidden_cases=lambda: [
+    hidden=lambda rng: [
         Case("a state dict without the derived buffers",
-             ({k: v for k, v in _sd("nano").items() if not is_derived_buffer(k)},)),
+             ({k: v for k, v in _sd("nano", between(rng, 1, 10_000)).items() if not is_derived_buffer(k)},)),
+        Case("the full state dict of a 2-stage test model with other weights",
+             (dict(_sd("tiny-test", between(rng, 1, 10_000))),)),
     ],
     hint="add up v.size over the state dict, skipping the derived buffers (keys ending in "
          "relative_position_index or attn_mask; swin_edu.layout.is_derived_buffer(key) tells).",
@@ -169,10 +176,12 @@ SWIN_FORWARD = Exercise(
         Case("a 2-stage test model (16x16 images, C=12, window 4) on two random images",
              (dict(_sd("tiny-test", 1)), rand(2, 3, 16, 16, seed=80), tiny_test_config())),
     ],
-    hidden_cases=lambda: [
-        Case("the same model at another resolution, 12x20 (pad, then shift)",
-             (dict(_sd("tiny-test", 2)), rand(1, 3, 12, 20, seed=81), tiny_test_config())),
+    hidden=lambda rng: [
+        Case(f"the same model with other weights at another resolution, {h}x{w} (pad, then shift)",
+             (dict(_sd("tiny-test", between(rng, 1, 10_000))), draw(rng, 1, 3, h, w), tiny_test_config()))
+        for h, w in [(2 * between(rng, 5, 7), 2 * between(rng, 9, 11))]
     ],
+    forbidden=("swin_edu.numpy_ref.model:swin_forward",),
     rtol=1e-4, atol=1e-6,
     hint="patch_embed on channels-last images (images.transpose(0, 2, 3, 1)), then for each stage i "
          "snp.stage(x, snp.block_params(state_dict, f'layers.{i}.'), depth, heads, M, shift, "

@@ -1,7 +1,8 @@
 """Exercises of notebook 07: the PyTorch model (torch is imported lazily, only when these run)."""
 from __future__ import annotations
 
-from ._core import Case, Exercise, Misconception
+from ._data import between, draw, pick
+from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
 
 __all__ = ["ATTENTION_TORCH", "MERGE_QKV"]
 
@@ -52,11 +53,22 @@ def _attention_cases():
     ]
 
 
-def _attention_hidden():
+def _torch_draw(rng, *shape, dtype="float32", scale=1.0):
+    import torch
+
+    return torch.from_numpy(draw(rng, *shape, scale=scale)).to(getattr(torch, dtype))
+
+
+def _attention_hidden(rng):
+    w, h, n, d = between(rng, 2, 3), between(rng, 2, 4), pick(rng, (4, 9)), pick(rng, (6, 8))
+    t64 = [_torch_draw(rng, w, h, n, d, dtype="float64") for _ in range(3)]
+    t32 = [_torch_draw(rng, w, h, n, d) for _ in range(3)]
+    mask = _torch_draw(rng, h, n, n, scale=0.5)
     return [
-        Case("float64 tensors, 2 windows x 4 heads of 9 tokens (d=6), no mask (None)",
-             (_t(2, 4, 9, 6, seed=6, dtype="float64"), _t(2, 4, 9, 6, seed=7, dtype="float64"),
-              _t(2, 4, 9, 6, seed=8, dtype="float64"), None)),
+        Case(f"float64 tensors, {w} windows x {h} heads of {n} tokens (d={d}), no mask (None)", (*t64, None)),
+        Case(f"float32 tensors, {w} windows x {h} heads of {n} tokens (d={d}), "
+             f"a bias of shape ({h}, {n}, {n})",
+             (*t32, mask)),
     ]
 
 
@@ -66,7 +78,9 @@ ATTENTION_TORCH = Exercise(
     reference=attention_torch_reference,
     kind="torch",
     cases=_attention_cases,
-    hidden_cases=_attention_hidden,
+    hidden=_attention_hidden,
+    guards=("torch.nn.functional:scaled_dot_product_attention",),
+    prelude=TORCH_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hint="logits = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5; add the mask when it is not None "
          "(it broadcasts); torch.softmax(logits, dim=-1) @ v.",
@@ -99,9 +113,10 @@ def _qkv_cases():
     ]
 
 
-def _qkv_hidden():
-    return [Case("three (12, 12) float64 weights",
-                 tuple(_t(12, 12, seed=s, dtype="float64") for s in (17, 18, 19)))]
+def _qkv_hidden(rng):
+    C = pick(rng, (8, 12, 16))
+    weights = tuple(_torch_draw(rng, C, C, dtype="float64") for _ in range(3))
+    return [Case(f"three ({C}, {C}) float64 weights", weights)]
 
 
 def _cat(*ts, dim=0):
@@ -116,7 +131,8 @@ MERGE_QKV = Exercise(
     reference=merge_qkv_reference,
     kind="torch",
     cases=_qkv_cases,
-    hidden_cases=_qkv_hidden,
+    hidden=_qkv_hidden,
+    prelude=TORCH_PRELUDE,
     hint="nn.Linear weights are (out_features, in_features): qkv produces 3C outputs, so concatenate the "
          "three weights along dim 0, in the order q, k, v (torch.cat).",
     misconceptions=[

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ._core import Case, Exercise, Misconception, describe
+from ._data import between, draw, pick
+from .diagnostics import describe
+from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
 
 __all__ = ["CONFUSION_MATRIX", "LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY"]
 
@@ -78,6 +80,17 @@ def _lr_case(step, total=100, warm=10, base=1e-3, low=1e-5, what=""):
                 + (f" ({what})" if what else ""), (step, total, warm, base, low))
 
 
+def _lr_hidden(rng):
+    total, warm = 10 * between(rng, 3, 8), between(rng, 3, 8)
+    base, low = float(pick(rng, (1, 2, 5))) * 1e-3, float(pick(rng, (0, 1, 5))) * 1e-5
+    return [
+        _lr_case(0, total=between(rng, 20, 60), warm=0, base=0.5, low=0.0, what="no warm-up at all"),
+        _lr_case(between(rng, warm + 1, total - 1), total=total, warm=warm, base=base, low=low),
+        _lr_case(total, total=total, warm=warm, base=base, low=low, what="at total_steps: min_lr"),
+        _lr_case(between(rng, 0, warm - 1), total=total, warm=warm, base=base, low=low, what="inside the warm-up"),
+    ]
+
+
 LR_SCHEDULE = Exercise(
     name="lr_schedule",
     signature="lr_schedule_mine(step, total_steps, warmup_steps, base_lr, min_lr)",
@@ -93,12 +106,8 @@ LR_SCHEDULE = Exercise(
         _lr_case(80, what="late in the cosine"),
         _lr_case(99, what="the last step"),
     ],
-    hidden_cases=lambda: [
-        _lr_case(0, total=50, warm=0, base=0.5, low=0.0, what="no warm-up at all"),
-        _lr_case(30, total=40, warm=5, base=2e-3, low=1e-4),
-        _lr_case(40, total=40, warm=5, base=2e-3, low=1e-4, what="at total_steps: min_lr"),
-        _lr_case(2, total=40, warm=5, base=2e-3, low=1e-4),
-    ],
+    hidden=_lr_hidden,
+    prelude=TORCH_PRELUDE,
     hint="warm-up: base_lr * (step + 1) / warmup_steps while step < warmup_steps; then t = (step - "
          "warmup_steps) / (total_steps - warmup_steps) and lr = min_lr + (base_lr - min_lr) * 0.5 * "
          "(1 + cos(pi * t)).",
@@ -147,6 +156,22 @@ def _ce_plain(logits, target, smoothing):
     return F.cross_entropy(logits, target) if smoothing else None
 
 
+def _ce_hidden(rng):
+    import torch
+
+    n, k = between(rng, 4, 8), between(rng, 5, 10)
+    eps = float(pick(rng, (1, 2, 3))) / 10
+    return [
+        Case(f"large logits (up to ~200): exp() overflows unless you use log_softmax "
+             f"({n} images, {k} classes)",
+             (torch.from_numpy(draw(rng, n, k, scale=80.0, dtype=np.float32)),
+              torch.from_numpy(rng.integers(0, k, n)), eps)),
+        Case("one image, 2 classes, smoothing=0.5",
+             (torch.from_numpy(draw(rng, 1, 2, dtype=np.float32)), torch.from_numpy(rng.integers(0, 2, 1)),
+              0.5)),
+    ]
+
+
 SMOOTHED_CROSS_ENTROPY = Exercise(
     name="smoothed_cross_entropy",
     signature="smoothed_cross_entropy_mine(logits, target, smoothing)",
@@ -159,11 +184,9 @@ SMOOTHED_CROSS_ENTROPY = Exercise(
         Case("8 images, 10 classes, smoothing=0 (plain cross-entropy)", (_t(8, 10, seed=2), _labels(8, 10, 2), 0.0)),
         Case("8 images, 10 classes, smoothing=0.3", (_t(8, 10, seed=3), _labels(8, 10, 3), 0.3)),
     ],
-    hidden_cases=lambda: [
-        Case("large logits (up to ~200): exp() overflows unless you use log_softmax",
-             (_t(5, 10, seed=4, scale=80.0), _labels(5, 10, 4), 0.1)),
-        Case("one image, 2 classes, smoothing=0.5", (_t(1, 2, seed=5), _labels(1, 2, 5), 0.5)),
-    ],
+    hidden=_ce_hidden,
+    guards=("torch.nn.functional:cross_entropy?label_smoothing",),
+    prelude=TORCH_PRELUDE,
     hint="logp = torch.log_softmax(logits, dim=-1); the smoothed target puts 1 - smoothing + smoothing/K on "
          "the true class and smoothing/K on every class; loss = -(target * logp).sum(-1), averaged over the batch. "
          "Equivalently (1 - smoothing) * NLL + smoothing * (-logp.mean(-1)).",
@@ -203,11 +226,12 @@ CONFUSION_MATRIX = Exercise(
         Case("20 random predictions, 5 classes (one class never predicted)",
              (np.random.default_rng(0).integers(0, 4, 20), np.random.default_rng(1).integers(0, 5, 20), 5)),
     ],
-    hidden_cases=lambda: [
-        Case("100 random predictions, 10 classes", (np.random.default_rng(2).integers(0, 10, 100),
-                                                    np.random.default_rng(3).integers(0, 10, 100), 10)),
-        Case("a single image of class 1 predicted as 0, 2 classes", (_ints(0), _ints(1), 2)),
-    ],
+    hidden=lambda rng: [
+        Case(f"{n} random predictions, {k} classes", (rng.integers(0, k, n), rng.integers(0, k, n), k))
+        for n, k in [(between(rng, 60, 120), between(rng, 6, 10))]
+    ] + [Case("a single image of class 1 predicted as 0, 2 classes", (_ints(0), _ints(1), 2))],
+    guards=("sklearn.metrics:confusion_matrix",),
+    prelude=TORCH_PRELUDE,
     hint="C = np.zeros((num_classes, num_classes), dtype=np.int64); for each image add 1 at C[label, pred] "
          "(rows: the true class, columns: the predicted class). np.add.at(C, (labels, preds), 1) does it "
          "without a loop.",

@@ -1,0 +1,146 @@
+"""What an exercise is: its public cases, its typical mistakes, and how the grader runs it.
+
+An :class:`Exercise` serves two readers. The practice self-check in the student's notebook
+(:mod:`swin_edu.exercises.runner`) reads the public cases, the hints and the misconceptions. The
+classroom grader (:mod:`swin_edu.classroom`) also reads the grading fields: ``hidden`` (a generator of
+hidden cases, fed at release time with a random generator seeded by the course's secret seed),
+``forbidden`` (the package functions that compute the answer: replaced by stubs while the student's
+function is graded), ``guards`` (the same for functions of other libraries, at run time) and
+``prelude`` (the trusted imports that run before the student's answer cell). None of these holds an
+answer: the hidden inputs and the expected outputs are made by the instructor's release and stay in
+the course folder. The answer of a prediction exercise is stored only as salted per-entry digests
+(:func:`entry_digest`), so that the practice check can say which entry is wrong without showing it.
+"""
+from __future__ import annotations
+
+import hashlib
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["UNSET", "Case", "Misconception", "Exercise", "NUMPY_PRELUDE", "TORCH_PRELUDE", "KINDS",
+           "entry_digest", "normalize_entry", "prediction_digests"]
+
+UNSET = object()
+
+#: the kinds of exercise the diagnostics know how to compare
+KINDS = ("array", "torch", "int", "shape", "custom")
+
+#: the imports every numpy answer of the course may rely on (the notebooks' own first cell)
+NUMPY_PRELUDE = ("import math\nimport numpy as np\nfrom swin_edu import numpy_ref as snp\n"
+                 "from swin_edu.config import SwinConfig\nfrom swin_edu.layout import is_derived_buffer\n")
+#: the same for the PyTorch exercises
+TORCH_PRELUDE = "import math\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n"
+
+
+@dataclass
+class Case:
+    """One input of an exercise. ``label`` says in words what is tested; ``expected`` defaults to the
+    reference's output on the same input."""
+
+    label: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    expected: Any = UNSET
+
+
+@dataclass
+class Misconception:
+    """A typical mistake: ``wrong(*args, **kwargs)`` gives what that mistake returns (or None where it
+    does not apply); when the student's output equals it, ``hint`` is shown."""
+
+    hint: str
+    wrong: Callable[..., Any]
+
+
+@dataclass
+class Exercise:
+    """Everything the practice check and the grader need to know about one exercise.
+
+    kind: ``"array"`` (numpy array), ``"torch"`` (torch tensor), ``"int"`` (an exact count),
+    ``"shape"`` (a predicted tuple of ints; its answer is stored as ``answer_digests`` only),
+    ``"custom"`` (``compare`` decides). ``dtype``: ``"same"`` (exactly the expected dtype), ``"kind"``
+    (the same kind: float/int/bool), or None. ``compare(got, expected, case)``: extra or custom
+    comparison that returns None when fine, else a list of message lines.
+
+    Grading fields (public; see the module docstring): ``hidden(rng) -> [Case]``, ``forbidden``
+    (``"swin_edu.module:function"`` or ``"swin_edu.module:Class.method"``), ``guards``
+    (``"module:function"`` of another library, or ``"module:function?keyword"`` to refuse only a
+    keyword argument, e.g. ``label_smoothing``), ``prelude`` (Python source).
+    """
+
+    name: str
+    signature: str
+    reference: Optional[Callable[..., Any]]
+    cases: Callable[[], list]
+    kind: str = "array"
+    dtype: Optional[str] = "same"
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    hint: str = ""
+    nan_hint: str = ""
+    misconceptions: Sequence[Misconception] = ()
+    compare: Optional[Callable[[Any, Any, Case], Optional[list]]] = None
+    entry_names: Sequence[str] = ()
+    entry_hints: Sequence[str] = ()
+    known_answers: dict = field(default_factory=dict)  # for "shape": wrong answer -> hint
+    answer_digests: tuple = ()                          # for "shape": entry_digest of each entry
+    # --- grading (no answers here)
+    hidden: Optional[Callable[[np.random.Generator], list]] = None
+    forbidden: tuple = ()
+    guards: tuple = ()
+    prelude: str = NUMPY_PRELUDE
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"Exercise.name must be a Python identifier, got {self.name!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"Exercise {self.name}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "custom" and self.compare is None:
+            raise ValueError(f"Exercise {self.name}: kind 'custom' needs a compare function")
+        if self.kind == "shape" and not self.answer_digests:
+            raise ValueError(f"Exercise {self.name}: a prediction needs answer_digests "
+                             f"(swin_edu.exercises.spec.prediction_digests(name, answer))")
+        if self.kind != "shape" and self.reference is None:
+            raise ValueError(f"Exercise {self.name}: kind {self.kind!r} needs a reference implementation")
+        for target in self.forbidden:
+            if not (isinstance(target, str) and target.startswith("swin_edu.") and target.count(":") == 1):
+                raise ValueError(f"Exercise {self.name}: forbidden entries look like "
+                                 f"'swin_edu.module:function', got {target!r}")
+        for target in self.guards:
+            if not (isinstance(target, str) and target.count(":") == 1):
+                raise ValueError(f"Exercise {self.name}: guards look like 'module:function', got {target!r}")
+
+
+# ------------------------------------------------------------------------------------ predictions
+def normalize_entry(value: Any) -> Any:
+    """One entry of a prediction as plain Python: ints stay ints (a float that is a whole number
+    becomes an int), tuples and lists become tuples of normalized entries; anything else is kept."""
+    if isinstance(value, (bool, np.bool_)):
+        return value
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    if type(value) in (tuple, list):
+        return tuple(normalize_entry(v) for v in value)
+    return value
+
+
+def entry_digest(exercise: str, index: int, value: Any) -> str:
+    """Salted digest of entry ``index`` of a prediction (the salt: the exercise's name and the index).
+
+    It hides the answer from a reader of the package, not from a determined one: the entries are small
+    numbers. The grader does not use it: it compares with the expected values of the release."""
+    v = normalize_entry(value)
+    if not (type(v) is int or (type(v) is tuple and all(type(x) is int for x in v))):
+        return ""  # only ints and tuples of ints can be right
+    text = f"swin-edu/{exercise}/{int(index)}/{v!r}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def prediction_digests(exercise: str, answer: Sequence[Any]) -> tuple:
+    """The ``answer_digests`` of a prediction exercise whose answer is ``answer`` (for authors)."""
+    return tuple(entry_digest(exercise, i, v) for i, v in enumerate(answer))

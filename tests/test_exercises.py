@@ -567,7 +567,7 @@ def test_every_exercise_has_a_list_of_wrong_answers():
 
 def test_every_misconception_is_reachable():
     """Each misconception hint of each exercise is shown for at least one wrong answer above."""
-    for name, ex in EXERCISES.items():
+    for name, ex in ALL_EXERCISES.items():
         messages = [run(name, fn, time_limit=FAST_LIMIT, hidden=h).message
                     for fn, exp in WRONG[name] if exp != "passed" for h in (False, True)]
         for m in ex.misconceptions:
@@ -750,3 +750,32 @@ def test_swin_forward_exercise_uses_a_config_with_a_non_shifting_last_stage():
     cfg = nb06.tiny_test_config()
     assert cfg.stage_windows() == ((4, 2), (4, 0))
     assert SwinConfig.preset("tiny").stage_windows()[-1] == (7, 0)
+
+
+# ------------------------------------------------------------------------------------- tiered hints
+def test_hints_are_revealed_one_tier_at_a_time(capsys):
+    """A failing check only says that hints exist; ``hint()`` reveals them in order, a nudge first, and a
+    tier out of range is answered in words, not with an exception."""
+    from swin_edu.exercises import check as chk
+
+    fn = chk.cyclic_shift
+    ex = fn.exercise
+    assert ex.hints, "every exercise has at least one hint"
+    fn(lambda x, s: x)
+    out = capsys.readouterr().out
+    assert "check.cyclic_shift.hint()" in out and not any(h in out for h in ex.hints), out
+    for tier in range(1, len(ex.hints) + 1):
+        fn.hint()
+        out = capsys.readouterr().out
+        assert ex.hints[tier - 1] in out and f"hint {tier} of {len(ex.hints)}" in out, out
+    fn.hint(len(ex.hints) + 1)
+    assert "takes a tier from 1" in capsys.readouterr().out
+
+
+def test_every_exercise_has_hints_and_hints_are_validated():
+    from swin_edu.exercises.spec import Exercise
+
+    for name, ex in ALL_EXERCISES.items():
+        assert ex.hints and all(isinstance(h, str) and h.strip() for h in ex.hints), name
+    with pytest.raises(ValueError, match="hints must be a tuple"):
+        Exercise(name="x", signature="x()", reference=abs, cases=list, hints="one string")

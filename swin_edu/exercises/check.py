@@ -3,8 +3,10 @@
 Each check runs your function on a few small public cases (``hidden=True``: also practice versions of
 the kinds of case the grader hides, drawn from a public seed), under a time limit, on copies of the
 inputs, and prints either "passed" or one specific message: which case failed, expected vs got, the
-first differing element and a hint. It returns a :class:`~swin_edu.exercises.CheckResult` (truthy when
-passed) and never raises. It is practice: the classroom grader runs your answer again, on its own.
+first differing element and what that mistake usually is. ``check.<name>.hint()`` reveals the hints
+one at a time (a nudge first, then the method; never the code). It returns a
+:class:`~swin_edu.exercises.CheckResult` (truthy when passed) and never raises. It is practice: the
+classroom grader runs your answer again, on its own.
 
 >>> from swin_edu.exercises import check
 >>> from swin_edu import numpy_ref as snp
@@ -32,7 +34,25 @@ def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
     def check_fn(student_fn: Any, *, hidden: bool = False, time_limit: Optional[float] = None) -> CheckResult:
         return run_check(ex, student_fn, hidden=hidden, time_limit=time_limit)
 
+    shown = [0]  # how many tiers this student has asked for
+
+    def hint(tier: Optional[int] = None) -> None:
+        """Print the next hint (``tier``: that one, from 1): a nudge first, then the method."""
+        n = len(ex.hints)
+        if not n:
+            print(f"{ex.name}: no hints for this one; the message of the check is the hint.")
+            return
+        if tier is None:
+            tier = min(shown[0] + 1, n)
+        elif isinstance(tier, bool) or not isinstance(tier, int) or not 1 <= tier <= n:
+            print(f"{ex.name}: hint(tier) takes a tier from 1 to {n}, got {tier!r}.")
+            return
+        shown[0] = max(shown[0], tier)
+        more = f" (check.{ex.name}.hint() again for hint {tier + 1})" if tier < n else " (the last one)"
+        print(f"💡 {ex.name}, hint {tier} of {n}{more}:\n   {ex.hints[tier - 1]}")
+
     check_fn.__name__ = check_fn.__qualname__ = ex.name
+    check_fn.hint = hint
     check_fn.__doc__ = (f"Self-check of notebook {notebook}'s exercise: your `{ex.signature}`.\n\n"
                         f"Prints the verdict and returns a CheckResult (truthy when passed). "
                         f"``hidden=True`` also runs practice versions of the grader's hidden cases.")

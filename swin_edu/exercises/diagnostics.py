@@ -18,8 +18,8 @@ import numpy as np
 
 from .spec import Case, Exercise, entry_digest, normalize_entry
 
-__all__ = ["describe", "explain", "wrong_outputs", "mutated", "mutation_message", "error_message",
-           "timeout_message", "unsolved_message", "passed_message", "case_failed", "arg_names"]
+__all__ = ["describe", "explain", "more_help", "wrong_outputs", "mutated", "mutation_message",
+           "error_message", "timeout_message", "unsolved_message", "passed_message", "case_failed", "arg_names"]
 
 
 # ------------------------------------------------------------------------------- describing values
@@ -153,10 +153,10 @@ def compare_array(ex: Exercise, got: Any, expected: Any, case: Case, wrongs: lis
                                     f"your result transposed with axes {perm} would match. Check which axis "
                                     f"is which: the expected layout is {tuple(exp.shape)}."]
         if arr.size == exp.size and arr.size and _same_multiset(arr, exp, ex):
-            return lines + ["hint: all the right numbers are there, in the wrong shape. A reshape alone "
-                            "cannot move elements between axes: split the axes, transpose, then reshape."
-                            + (" " + _cap(ex.hint) if ex.hint else "")]
-        return lines + (["hint: " + ex.hint] if ex.hint else [])
+            return lines + [
+                "hint: all the right numbers are there, in the wrong shape. A reshape alone cannot move "
+                "elements between axes: split the axes, transpose, then reshape."] + more_help(ex)
+        return lines + more_help(ex)
 
     # --- dtype
     if ex.dtype is not None:
@@ -224,16 +224,20 @@ def compare_array(ex: Exercise, got: Any, expected: Any, case: Case, wrongs: lis
             if perm != tuple(range(arr.ndim)) and tuple(exp.shape[p] for p in perm) == tuple(exp.shape) and \
                     _same_values(arr, exp.transpose(perm), ex.rtol, ex.atol):
                 return lines + [f"hint: your result is the expected one transposed (axes {perm}): two "
-                                f"axes of the same length are swapped."
-                                + (" " + _cap(ex.hint) if ex.hint else "")]
+                                f"axes of the same length are swapped."] + more_help(ex)
     if _same_multiset(arr, exp, ex):
         return lines + ["hint: all the right numbers are there, but some are in the wrong places (the order "
-                        "of the elements is wrong)." + (" " + _cap(ex.hint) if ex.hint else "")]
-    return lines + (["hint: " + ex.hint] if ex.hint else [])
+                        "of the elements is wrong)."] + more_help(ex)
+    return lines + more_help(ex)
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def more_help(ex) -> list:
+    """The line that says hints exist (never a hint itself: the student asks for them)."""
+    if not ex.hints:
+        return []
+    n = len(ex.hints)
+    return [f"stuck? check.{ex.name}.hint() gives a nudge" + (f" (call it again for more: {n} hints)" if n > 1
+                                                                  else "") + "."]
 
 
 def _same_multiset(a: np.ndarray, b: np.ndarray, ex: Exercise) -> bool:
@@ -275,7 +279,7 @@ def compare_int(ex: Exercise, got: Any, expected: int, case: Case, wrongs: list)
     if expected and got == 2 * expected:
         return lines + ["hint: you got exactly twice the answer: did you count FLOPs (a multiply and an add) "
                         "instead of multiply-accumulates?"]
-    return lines + (["hint: " + ex.hint] if ex.hint else [])
+    return lines + more_help(ex)
 
 
 def mutated(before: Any, after: Any, path: str = "") -> Optional[str]:
@@ -341,8 +345,8 @@ def _compare_shape(ex: Exercise, got: Any, expected: Optional[tuple], case: Case
     hints = [ex.entry_hints[i] for i in wrong_entries if i < len(ex.entry_hints) and ex.entry_hints[i]]
     if hints:
         lines.append("hint: " + " ".join(dict.fromkeys(hints)))
-    elif ex.hint:
-        lines.append("hint: " + ex.hint)
+    else:
+        lines += more_help(ex)
     return lines
 
 

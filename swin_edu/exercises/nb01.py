@@ -45,9 +45,9 @@ PATCH_PARTITION = Exercise(
     ],
     hidden=_partition_hidden,
     forbidden=("swin_edu.numpy_ref.patches:patch_partition",),
-    hint="Split H into (H/p, p) and W into (W/p, p) with one reshape, move the two patch-grid axes in "
+    hints=("Split H into (H/p, p) and W into (W/p, p) with one reshape, move the two patch-grid axes in "
          "front of the two within-patch axes with a transpose, then flatten each patch (row, column, "
-         "channel) with a final reshape.",
+         "channel) with a final reshape.",),
     misconceptions=[
         Misconception("a plain reshape does not cut patches: it takes p*p*C consecutive numbers of the "
                       "row-major image, i.e. pixels from one image row. Split H and W into (H/p, p) and "
@@ -84,8 +84,8 @@ CONV_TO_LINEAR = Exercise(
     ],
     hidden=_conv_hidden,
     forbidden=("swin_edu.numpy_ref.patches:conv_weight_to_linear",),
-    hint="The linear map must read a patch vector in patch_partition's order (row, column, channel): move "
-         "C_in from axis 1 to the end (transpose(0, 2, 3, 1)), then reshape to (C_out, p*p*C_in).",
+    hints=("The linear map must read a patch vector in patch_partition's order (row, column, channel): move "
+         "C_in from axis 1 to the end (transpose(0, 2, 3, 1)), then reshape to (C_out, p*p*C_in).",),
     misconceptions=[
         Misconception("`weight.reshape(C_out, -1)` keeps the conv's (C_in, row, column) order, but "
                       "patch_partition orders a patch's numbers (row, column, channel). Move C_in last "
@@ -152,8 +152,8 @@ LAYER_NORM = Exercise(
     hidden=_ln_hidden,
     forbidden=("swin_edu.numpy_ref.patches:layer_norm",),
     rtol=1e-4, atol=1e-5,
-    hint="LayerNorm normalises every token on its own, over its C channels (the last axis): "
-         "mean and variance with axis=-1, keepdims=True, then (x - mean) / sqrt(var + eps) * weight + bias.",
+    hints=("LayerNorm normalises every token on its own, over its C channels (the last axis): "
+         "mean and variance with axis=-1, keepdims=True, then (x - mean) / sqrt(var + eps) * weight + bias.",),
     nan_hint="a constant token has variance 0: eps goes inside the square root, sqrt(var + eps), so the "
              "division is never 0/0.",
     misconceptions=[

@@ -46,8 +46,8 @@ ATTENTION = Exercise(
     ],
     hidden=_attention_hidden,
     rtol=1e-4, atol=1e-6,
-    hint="compute the logits q @ k^T (swap the last two axes of k: np.swapaxes(k, -1, -2)), divide by "
-         "sqrt(d) with d = q.shape[-1], take a softmax over the last axis (over the keys), multiply by v.",
+    hints=("compute the logits q @ k^T (swap the last two axes of k: np.swapaxes(k, -1, -2)), divide by "
+         "sqrt(d) with d = q.shape[-1], take a softmax over the last axis (over the keys), multiply by v.",),
     nan_hint="exp() of a large logit overflows to inf and inf/inf is NaN. Subtract each row's maximum "
              "before exp (softmax is unchanged by that shift), or use snp.softmax.",
     misconceptions=[
@@ -90,8 +90,8 @@ WINDOW_PARTITION = Exercise(
     ],
     hidden=_partition_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_partition",),
-    hint="reshape to (B, H/M, M, W/M, M, C), transpose to (B, H/M, W/M, M, M, C) so the window-grid axes "
-         "come first, then reshape to (-1, M, M, C).",
+    hints=("reshape to (B, H/M, M, W/M, M, C), transpose to (B, H/M, W/M, M, M, C) so the window-grid axes "
+         "come first, then reshape to (-1, M, M, C).",),
     misconceptions=[
         Misconception("a plain reshape does not cut windows: it cuts the row-major map into runs of M*M*C "
                       "numbers, i.e. pieces of image rows. Reshape to (B, H/M, M, W/M, M, C), transpose to "
@@ -142,9 +142,9 @@ WINDOW_REVERSE = Exercise(
     ],
     hidden=_reverse_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_reverse",),
-    hint="undo window_partition step by step: reshape to (B, H/M, W/M, M, M, C) with "
+    hints=("undo window_partition step by step: reshape to (B, H/M, W/M, M, M, C) with "
          "B = windows.shape[0] // ((H/M) * (W/M)), transpose to (B, H/M, M, W/M, M, C), reshape to "
-         "(B, H, W, C).",
+         "(B, H, W, C).",),
     misconceptions=[
         Misconception("a plain reshape does not put windows back in place: reshape to "
                       "(B, H/M, W/M, M, M, C), transpose to (B, H/M, M, W/M, M, C), then reshape to "
@@ -181,9 +181,9 @@ WMSA_MACS = Exercise(
     ],
     hidden=_macs_hidden,
     forbidden=("swin_edu.complexity:wmsa_macs", "swin_edu.complexity:wmsa_breakdown"),
-    hint="count every matmul as rows x inner x columns: Q, K, V projections (3hwC^2), Q K^T and A V inside "
+    hints=("count every matmul as rows x inner x columns: Q, K, V projections (3hwC^2), Q K^T and A V inside "
          "each of the hw/M^2 windows (each M^2 x C x M^2, so M^2hwC in total each), and the output "
-         "projection W_o (hwC^2).",
+         "projection W_o (hwC^2).",),
     misconceptions=[
         Misconception("you counted FLOPs (2 per multiply-accumulate): the paper's numbers are "
                       "multiply-accumulates, one per product term.",

@@ -28,7 +28,7 @@ CYCLIC_SHIFT = Exercise(
     ],
     hidden=_shift_hidden,
     forbidden=("swin_edu.numpy_ref.windows:cyclic_shift", "swin_edu.numpy_ref.windows:reverse_cyclic_shift"),
-    hint="np.roll the map by -s along both spatial axes at once: np.roll(x, shift=(-s, -s), axis=(1, 2)).",
+    hints=("np.roll the map by -s along both spatial axes at once: np.roll(x, shift=(-s, -s), axis=(1, 2)).",),
     misconceptions=[
         Misconception("you rolled down and right (+s). The official code rolls the *map* up and left, "
                       "shifts=(-s, -s): that moves the *window grid* down-right by s, as the seed describes. "
@@ -152,8 +152,8 @@ MASK_FROM_REGIONS = Exercise(
              (np.array([[0, 0, 1], [2, 1, 2]]),)),
     ],
     hidden=_mask_hidden,
-    hint="compare every pair of labels with broadcasting: window_ids[:, :, None] != window_ids[:, None, :] "
-         "is (nW, N, N); np.where(that, -100.0, 0.0).",
+    hints=("compare every pair of labels with broadcasting: window_ids[:, :, None] != window_ids[:, None, :] "
+         "is (nW, N, N); np.where(that, -100.0, 0.0).",),
     misconceptions=[
         Misconception("you used -inf. In fp32 that gives the same softmax here, but the official code (and "
                       "the seed) uses -100: a row whose logits are all masked then stays finite instead of "
@@ -196,9 +196,9 @@ COUNT_SHIFTED_WINDOWS = Exercise(
     ],
     hidden=_count_hidden,
     forbidden=("swin_edu.numpy_ref.naive:shifted_window_grid",),
-    hint="count the windows per column and per row and multiply: with s > 0 the displaced grid cuts a strip "
+    hints=("count the windows per column and per row and multiply: with s > 0 the displaced grid cuts a strip "
          "of s at the start and leaves a partial window at the end, so H/M windows per column become "
-         "H/M + 1.",
+         "H/M + 1.",),
     misconceptions=[
         Misconception("that is the count before the shift, (H/M)(W/M). Draw the displaced grid: each row of "
                       "windows gains one partial window.",

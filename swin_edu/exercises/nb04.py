@@ -34,8 +34,8 @@ RELATIVE_POSITION_INDEX = Exercise(
     ] + [Case("a 1x1 window, M=1", (1,))],
     forbidden=("swin_edu.numpy_ref.attention:relative_position_index",
                "swin_edu.numpy_ref.attention:relative_position_bias"),
-    hint="for query i and key j: (dy, dx) = coords[i] - coords[j]; shift both by M-1 so they start at 0; "
-         "then index = (dy + M - 1) * (2M - 1) + (dx + M - 1).",
+    hints=("for query i and key j: (dy, dx) = coords[i] - coords[j]; shift both by M-1 so they start at 0; "
+         "then index = (dy + M - 1) * (2M - 1) + (dx + M - 1).",),
     misconceptions=[
         Misconception("the row offset is multiplied by 2M; it must be 2M-1, the number of possible column "
                       "offsets (from -(M-1) to M-1), so that every (dy, dx) pair gets its own row of the "
@@ -78,8 +78,8 @@ BIAS_FROM_TABLE = Exercise(
     ],
     hidden=_bias_hidden,
     forbidden=("swin_edu.numpy_ref.attention:relative_position_bias",),
-    hint="look up table[index] with the (N, N) index (N = M*M): that gives (N, N, num_heads); move the "
-         "heads first with a transpose to get (num_heads, N, N).",
+    hints=("look up table[index] with the (N, N) index (N = M*M): that gives (N, N, num_heads); move the "
+         "heads first with a transpose to get (num_heads, N, N).",),
     misconceptions=[
         Misconception("the index is used transposed: row i of the bias is query i, column j key j, i.e. "
                       "table[index] with index[i, j] as built (not index.T).",

@@ -37,8 +37,8 @@ PATCH_MERGING_GATHER = Exercise(
     ],
     hidden=_gather_hidden,
     forbidden=("swin_edu.numpy_ref.merging:patch_merging_gather",),
-    hint="take the four stride-2 sub-grids x[:, r::2, c::2, :] in the official order (r, c) = (0, 0), "
-         "(1, 0), (0, 1), (1, 1) and np.concatenate them along the channel axis (axis=-1).",
+    hints=("take the four stride-2 sub-grids x[:, r::2, c::2, :] in the official order (r, c) = (0, 0), "
+         "(1, 0), (0, 1), (1, 1) and np.concatenate them along the channel axis (axis=-1).",),
     misconceptions=[
         Misconception("gather order: the official order is x0=(0,0), x1=(1,0), x2=(0,1), x3=(1,1) as (row, "
                       "column) offsets, so x1 is the pixel *below*, x2 the pixel to the *right*. Your order "
@@ -121,8 +121,8 @@ SWIN_BLOCK = Exercise(
     hidden=_block_hidden,
     forbidden=("swin_edu.numpy_ref.model:swin_block",),
     rtol=1e-5, atol=1e-8,
-    hint="two residual steps, each pre-norm: x = x + attention(LN1(x)), then x = x + MLP(LN2(x)); the "
-         "attention weights are snp.block_params(params, 'attn.'), and `shift` goes to the attention.",
+    hints=("two residual steps, each pre-norm: x = x + attention(LN1(x)), then x = x + MLP(LN2(x)); the "
+         "attention weights are snp.block_params(params, 'attn.'), and `shift` goes to the attention.",),
     misconceptions=[
         Misconception("this is post-norm, LN(x + f(x)). Swin (like ViT) is pre-norm: the LayerNorm sits "
                       "inside the residual branch, x + f(LN(x)).", _block_wrong("post_norm")),

@@ -131,8 +131,8 @@ COUNT_PARAMS = Exercise(
         Case("the full state dict of a 2-stage test model with other weights",
              (dict(_sd("tiny-test", between(rng, 1, 10_000))),)),
     ],
-    hint="add up v.size over the state dict, skipping the derived buffers (keys ending in "
-         "relative_position_index or attn_mask; swin_edu.layout.is_derived_buffer(key) tells).",
+    hints=("add up v.size over the state dict, skipping the derived buffers (keys ending in "
+         "relative_position_index or attn_mask; swin_edu.layout.is_derived_buffer(key) tells).",),
     misconceptions=[
         Misconception("you counted the derived buffers relative_position_index and attn_mask too. They are "
                       "rebuilt from the config, not learned: skip them (swin_edu.layout.is_derived_buffer).",
@@ -183,10 +183,10 @@ SWIN_FORWARD = Exercise(
     ],
     forbidden=("swin_edu.numpy_ref.model:swin_forward",),
     rtol=1e-4, atol=1e-6,
-    hint="patch_embed on channels-last images (images.transpose(0, 2, 3, 1)), then for each stage i "
+    hints=("patch_embed on channels-last images (images.transpose(0, 2, 3, 1)), then for each stage i "
          "snp.stage(x, snp.block_params(state_dict, f'layers.{i}.'), depth, heads, M, shift, "
          "downsample=i < last) with (M, shift) from cfg.stage_windows(), then the final LayerNorm "
-         "('norm.weight', 'norm.bias'), the mean over H and W, and the head.",
+         "('norm.weight', 'norm.bias'), the mean over H and W, and the head.",),
     misconceptions=[
         Misconception("the final LayerNorm (`norm.weight`, `norm.bias`) is missing before the pooling.",
                       _forward_wrong("no_norm")),

@@ -82,8 +82,8 @@ ATTENTION_TORCH = Exercise(
     guards=("torch.nn.functional:scaled_dot_product_attention",),
     prelude=TORCH_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hint="logits = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5; add the mask when it is not None "
-         "(it broadcasts); torch.softmax(logits, dim=-1) @ v.",
+    hints=("logits = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5; add the mask when it is not None "
+         "(it broadcasts); torch.softmax(logits, dim=-1) @ v.",),
     misconceptions=[
         Misconception("you forgot the scale 1/sqrt(d) (d = q.shape[-1]); scaled_dot_product_attention "
                       "applies it by default.", lambda q, k, v, m: _explicit(q, k, v, m, scale=1.0)),
@@ -133,8 +133,8 @@ MERGE_QKV = Exercise(
     cases=_qkv_cases,
     hidden=_qkv_hidden,
     prelude=TORCH_PRELUDE,
-    hint="nn.Linear weights are (out_features, in_features): qkv produces 3C outputs, so concatenate the "
-         "three weights along dim 0, in the order q, k, v (torch.cat).",
+    hints=("nn.Linear weights are (out_features, in_features): qkv produces 3C outputs, so concatenate the "
+         "three weights along dim 0, in the order q, k, v (torch.cat).",),
     misconceptions=[
         Misconception("the official order is q, k, v: the forward pass splits the 3C outputs as "
                       "qkv.reshape(B, N, 3, heads, d) and takes [0] as q, [1] as k, [2] as v.",

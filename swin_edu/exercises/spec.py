@@ -65,6 +65,10 @@ class Exercise:
     (the same kind: float/int/bool), or None. ``compare(got, expected, case)``: extra or custom
     comparison that returns None when fine, else a list of message lines.
 
+    ``hints``: the tiers that ``check.<name>.hint()`` reveals one per call, a nudge first, then the
+    method; never the code (a failing check only says that they exist). ``misconceptions`` are shown at
+    once: they name the mistake the student's output shows.
+
     Grading fields (public; see the module docstring): ``hidden(rng) -> [Case]``, ``forbidden``
     (``"swin_edu.module:function"`` or ``"swin_edu.module:Class.method"``), ``guards``
     (``"module:function"`` of another library, or ``"module:function?keyword"`` to refuse only a
@@ -79,7 +83,7 @@ class Exercise:
     dtype: Optional[str] = "same"
     rtol: float = 1e-5
     atol: float = 1e-6
-    hint: str = ""
+    hints: Sequence[str] = ()  # tiers, revealed one at a time on request: a nudge first, then the method
     nan_hint: str = ""
     misconceptions: Sequence[Misconception] = ()
     compare: Optional[Callable[[Any, Any, Case], Optional[list]]] = None
@@ -96,6 +100,10 @@ class Exercise:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"Exercise.name must be a Python identifier, got {self.name!r}")
+        if isinstance(self.hints, str) or not all(isinstance(h, str) and h.strip() for h in self.hints):
+            raise ValueError(f"Exercise {self.name}: hints must be a tuple of non-empty strings (tiers), "
+                             f"got {self.hints!r}")
+        self.hints = tuple(self.hints)
         if self.kind not in KINDS:
             raise ValueError(f"Exercise {self.name}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.kind == "custom" and self.compare is None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._data import between, draw, pick
-from .diagnostics import describe
+from .diagnostics import describe, more_help
 from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
 
 __all__ = ["CONFUSION_MATRIX", "LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY"]
@@ -72,7 +72,7 @@ def _lr_compare(got: Any, expected: float, case: Case) -> list | None:
             continue
         if not math.isclose(wrong, expected, rel_tol=1e-9) and math.isclose(got, wrong, rel_tol=1e-6, abs_tol=1e-12):
             return lines + ["hint: " + hint]
-    return lines + ["hint: " + LR_SCHEDULE.hint]
+    return lines + more_help(LR_SCHEDULE)
 
 
 def _lr_case(step, total=100, warm=10, base=1e-3, low=1e-5, what=""):
@@ -108,9 +108,9 @@ LR_SCHEDULE = Exercise(
     ],
     hidden=_lr_hidden,
     prelude=TORCH_PRELUDE,
-    hint="warm-up: base_lr * (step + 1) / warmup_steps while step < warmup_steps; then t = (step - "
+    hints=("warm-up: base_lr * (step + 1) / warmup_steps while step < warmup_steps; then t = (step - "
          "warmup_steps) / (total_steps - warmup_steps) and lr = min_lr + (base_lr - min_lr) * 0.5 * "
-         "(1 + cos(pi * t)).",
+         "(1 + cos(pi * t)).",),
 )
 
 
@@ -187,9 +187,9 @@ SMOOTHED_CROSS_ENTROPY = Exercise(
     hidden=_ce_hidden,
     guards=("torch.nn.functional:cross_entropy?label_smoothing",),
     prelude=TORCH_PRELUDE,
-    hint="logp = torch.log_softmax(logits, dim=-1); the smoothed target puts 1 - smoothing + smoothing/K on "
+    hints=("logp = torch.log_softmax(logits, dim=-1); the smoothed target puts 1 - smoothing + smoothing/K on "
          "the true class and smoothing/K on every class; loss = -(target * logp).sum(-1), averaged over the batch. "
-         "Equivalently (1 - smoothing) * NLL + smoothing * (-logp.mean(-1)).",
+         "Equivalently (1 - smoothing) * NLL + smoothing * (-logp.mean(-1)).",),
     nan_hint="softmax of large logits overflows (exp(200) = inf); torch.log_softmax computes log(softmax) "
              "stably.",
     misconceptions=[
@@ -232,9 +232,9 @@ CONFUSION_MATRIX = Exercise(
     ] + [Case("a single image of class 1 predicted as 0, 2 classes", (_ints(0), _ints(1), 2))],
     guards=("sklearn.metrics:confusion_matrix",),
     prelude=TORCH_PRELUDE,
-    hint="C = np.zeros((num_classes, num_classes), dtype=np.int64); for each image add 1 at C[label, pred] "
+    hints=("C = np.zeros((num_classes, num_classes), dtype=np.int64); for each image add 1 at C[label, pred] "
          "(rows: the true class, columns: the predicted class). np.add.at(C, (labels, preds), 1) does it "
-         "without a loop.",
+         "without a loop.",),
     misconceptions=[
         Misconception("rows and columns are swapped: C[i, j] counts images of *true* class i predicted as j, "
                       "so index with [label, pred].",

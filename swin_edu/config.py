@@ -72,7 +72,7 @@ def padded_size(n: int, window: int) -> int:
     bottom/right so that the window divides it (``padded_size(13, 7) == 14``)."""
     n = check_int(n, "n", where="padded_size")
     window = check_int(window, "window", where="padded_size")
-    return -(-n // window) * window
+    return (n + window - 1) // window * window
 
 
 @dataclass(frozen=True)

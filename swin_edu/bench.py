@@ -183,7 +183,7 @@ def _cpu_model() -> str:
         text = Path("/proc/cpuinfo").read_text()
         name = re.search(r"model name\s*:\s*(.*)", text).group(1).strip()
         fam = re.search(r"cpu family\s*:\s*(\d+)", text)
-        model = re.search(r"^model\s*:\s*(\d+)", text, re.M)
+        model = re.search(r"^model\s*:\s*(\d+)", text, re.MULTILINE)
         flags = re.search(r"flags\s*:\s*(.*)", text).group(1).split()
         simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if f in flags]
         return (f"{name} (family {fam.group(1) if fam else '?'} model {model.group(1) if model else '?'}; "
@@ -268,9 +268,9 @@ def run_benchmark(*, model: str = "tiny", device: str | None = None, dtype: str 
     # correctness: same weights, same answer (this first call also compiles, with --compile)
     diffs = {}
     with ctx():
-        for name in runners:
+        for name, run in runners.items():
             t0 = time.perf_counter()
-            out = runners[name]().float()
+            out = run().float()
             compile_s[name] = time.perf_counter() - t0
             if name == "plain":
                 ref = out
@@ -334,7 +334,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"{env['device']}; {before['cpu']}, {before['cores']} cores",
         f"python {env['python']}, torch {env['torch']}, transformers {env['transformers']}, timm {env['timm']}",
         f"load average (1, 5, 15 min): before {fmt_load(before)}; after {fmt_load(after)}",
-        f"first call (s, includes compilation with --compile): "
+        "first call (s, includes compilation with --compile): "
         + ", ".join(f"{k} {v}" for k, v in s["first_call_s"].items()),
         "",
         "| implementation | images/s | ms/batch | peak memory (MiB) | max abs logit diff vs plain | rounds (img/s) |",

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._validate import check_bool, check_float, check_int
 
-__all__ = ["SwinConfig", "PRESETS", "check_window_shift", "padded_size", "window_for_map"]
+__all__ = ["PRESETS", "SwinConfig", "check_window_shift", "padded_size", "window_for_map"]
 
 
 def _pair(value: Any, name: str) -> tuple[int, int]:

@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 
 from swin_edu import numpy_ref as snp
 from swin_edu.config import SwinConfig
-from swin_edu.model import InferenceSwin, PatchMerging, SwinTransformer, optimize_for_inference, window_partition
+from swin_edu.model import (
+    InferenceSwin,
+    PatchMerging,
+    SwinTransformer,
+    optimize_for_inference,
+    window_partition,
+)
 from swin_edu.model.inference import window_order_indices
 
 RTOL = 1e-5
@@ -48,7 +54,7 @@ def images(batch, h, w, seed=0):
 def test_equals_the_plain_model(nano, chunk, size):
     """Chunks of one window (16 tokens), of part of an image, of several images, or none; maps that the
     window divides, that need padding tokens, and that are smaller than a window."""
-    cfg, plain = nano
+    _, plain = nano
     fast = optimize_for_inference(plain, chunk_tokens=chunk)
     x = images(3, *size)
     with torch.no_grad():
@@ -107,7 +113,7 @@ def test_other_dtypes(nano, dtype):
 
 
 def test_cpu_autocast(nano):
-    cfg, plain = nano
+    _, plain = nano
     fast = optimize_for_inference(plain)
     x = images(2, 32, 32)
     with torch.no_grad():
@@ -135,7 +141,7 @@ def test_window_order_indices_are_permutations(H, W, M, s):
 
 # ----------------------------------------------------------------------------------------- shares, keeps nothing
 def test_shares_modules_weights_and_keys(nano):
-    cfg, plain = nano
+    _, plain = nano
     fast = optimize_for_inference(plain)
     assert isinstance(fast, InferenceSwin) and isinstance(fast, SwinTransformer)
     assert list(fast.state_dict()) == list(plain.state_dict())
@@ -149,7 +155,7 @@ def test_shares_modules_weights_and_keys(nano):
 def test_keeps_no_tensor_between_calls(nano):
     """Nothing grows with the batch: the only tensors held are the plain model's parameters and
     derived buffers, before and after forwards of any batch size."""
-    cfg, plain = nano
+    _, plain = nano
     fast = optimize_for_inference(plain)
 
     def held():
@@ -178,7 +184,7 @@ def test_the_plain_model_in_train_mode_does_not_change_it(nano):
 
 # ----------------------------------------------------------------------------------------- refuses training
 def test_refuses_training(nano):
-    cfg, plain = nano
+    _, plain = nano
     fast = optimize_for_inference(plain)
     with pytest.raises(RuntimeError, match=r"\.train\(\): a model from optimize_for_inference is for inference only"):
         fast.train()
@@ -191,7 +197,7 @@ def test_refuses_training(nano):
 
 
 def test_errors(nano):
-    cfg, plain = nano
+    _, plain = nano
     with pytest.raises(TypeError, match="model must be a swin_edu.model.SwinTransformer, got Linear"):
         optimize_for_inference(torch.nn.Linear(2, 2))
     with pytest.raises(TypeError, match="already optimized"):

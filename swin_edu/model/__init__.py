@@ -47,12 +47,12 @@ from .swin import SwinTransformer
 
 __all__ = [
     "ATTN_IMPLS",
-    "AttnImpl",
-    "InferenceSwin",
     "LAYOUTS",
+    "AttnImpl",
     "BasicLayer",
     "CheckpointError",
     "DropPath",
+    "InferenceSwin",
     "Mlp",
     "PatchEmbed",
     "PatchMerging",

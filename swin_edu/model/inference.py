@@ -223,13 +223,15 @@ class InferenceSwin(SwinTransformer):
     @staticmethod
     def _block(b: _Block, x: torch.Tensor, B: int, L: int, nW: int, per_chunk: int, idx: dict,
                keep: torch.Tensor | None) -> torch.Tensor:
-        """One block on (B*L, C) tokens in window order, chunk by chunk of ``per_chunk`` windows."""
+        """One block on (B*L, C) tokens in window order, chunk by chunk of ``per_chunk`` windows. SW-MSA
+        runs the whole block in the order of the shifted windows (LayerNorm, the MLP and the residuals
+        do not care about token order): one gather in, one gather out."""
         C = x.shape[-1]
         N = b.N
         shifted = b.blk.shift_size > 0
-        src = x.view(B, L, C).index_select(1, idx["to_shifted"]).view(B * L, C) if shifted else x
+        if shifted:
+            x = x.view(B, L, C).index_select(1, idx["to_shifted"]).view(B * L, C)
         out = torch.empty_like(x)
-        att = torch.empty_like(x) if shifted else None
         repeated = None
         if b.bias is not None and b.bias.shape[0] > 1 and per_chunk > nW:
             repeated = b.bias.repeat(per_chunk // nW, 1, 1, 1)
@@ -237,20 +239,14 @@ class InferenceSwin(SwinTransformer):
         for w0 in range(0, total, per_chunk):
             n = min(per_chunk, total - w0)
             rows = slice(w0 * N, (w0 + n) * N)
-            h = F.layer_norm(src[rows], (C,), *b.n1)
-            if keep is not None:
-                h = h.view(-1, L, C).mul_(keep).view(-1, C) if n * N >= L else h.mul_(
-                    keep[(w0 * N) % L:(w0 * N) % L + n * N])
+            h = F.layer_norm(x[rows], (C,), *b.n1)
+            if keep is not None:  # zero the padding tokens, as the plain block pads after norm1
+                h = (h.view(-1, L, C).mul_(keep).view(-1, C) if n * N >= L
+                     else h.mul_(keep[(w0 * N) % L:(w0 * N) % L + n * N]))
             a = b.attend(h, b.bias_for(w0, n, nW, repeated))
-            if shifted:
-                att[rows] = a
-            else:  # W-MSA: finish the block on this chunk
-                b.proj_mlp(a, x[rows], out[rows])
+            b.proj_mlp(a, x[rows], out[rows])
         if shifted:
-            att = att.view(B, L, C).index_select(1, idx["from_shifted"]).view(B * L, C)
-            for t0 in range(0, B * L, per_chunk * N):
-                rows = slice(t0, t0 + per_chunk * N)
-                b.proj_mlp(att[rows], x[rows], out[rows])
+            out = out.view(B, L, C).index_select(1, idx["from_shifted"]).view(B * L, C)
         return out
 
     def extra_repr(self) -> str:

@@ -42,8 +42,15 @@ from torch.utils.checkpoint import checkpoint
 from .._validate import check_bool, check_float, check_int
 from ..config import padded_size, window_for_map
 from ..layout import is_derived_buffer
-from .ops import (cyclic_shift, pad_to_multiple, relative_position_index, reverse_cyclic_shift, shift_mask,
-                  window_partition, window_reverse)
+from .ops import (
+    cyclic_shift,
+    pad_to_multiple,
+    relative_position_index,
+    reverse_cyclic_shift,
+    shift_mask,
+    window_partition,
+    window_reverse,
+)
 
 __all__ = [
     "ATTN_IMPLS",
@@ -374,7 +381,7 @@ class SwinBlock(nn.Module):
     def shifted_window_attention(self, x: torch.Tensor) -> torch.Tensor:
         """(S)W-MSA on a normalised (B, H, W, C) map, as ``numpy_ref.shifted_window_attention``: pad,
         cyclic shift, window partition, attention with bias and mask, window reverse, reverse shift, crop."""
-        B, H, W, C = x.shape
+        _, H, W, C = x.shape
         M, s = self.window_size, self.shift_size
         x = pad_to_multiple(x, M)
         Hp, Wp = x.shape[1], x.shape[2]

@@ -46,9 +46,11 @@ from .device import describe_device, pick_device, synchronize
 __all__ = ["BenchResult", "main", "run_benchmark"]
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-OURS = ("plain", "optimized")
+OURS = ("plain", "optimized", "compiled", "frozen")
 PEERS = ("hf", "timm")
 IMPLS = OURS + PEERS
+#: run unless --impls says otherwise (compiled and frozen compile for minutes on a 2-core CPU)
+DEFAULT_IMPLS = ("plain", "optimized", "hf", "timm")
 
 
 @dataclass
@@ -72,6 +74,16 @@ def _build_ours(cfg: SwinConfig, attn_impl: str):
 def _build_optimized(plain, chunk_tokens):
     from .model import optimize_for_inference
     return optimize_for_inference(plain, chunk_tokens=chunk_tokens)
+
+
+def _build_compiled(cfg: SwinConfig, official_sd, freezing: bool):
+    """torch.compile (inductor) of a plain model with SDPA attention; with ``freezing`` the weights
+    become constants of the compiled graph (prepacked, fused: a snapshot that later weight changes do
+    not reach)."""
+    from .model import SwinTransformer
+    model = SwinTransformer(cfg, attn_impl="sdpa").eval()
+    model.load_state_dict(official_sd)
+    return torch.compile(model, options={"freezing": True} if freezing else None)
 
 
 def _build_hf(cfg: SwinConfig, official_sd):
@@ -193,16 +205,18 @@ def _cpu_model() -> str:
 
 
 def run_benchmark(*, model: str = "tiny", device: str | None = None, dtype: str = "fp32", batch: int = 8,
-                  rounds: int = 5, iters: int = 3, warmup: int = 2, impls: tuple[str, ...] = IMPLS,
+                  rounds: int = 5, iters: int = 3, warmup: int = 2, impls: tuple[str, ...] = DEFAULT_IMPLS,
                   attn_impl: str = "explicit", chunk_tokens: int | None = None, compile: bool = False,
                   autocast: bool = False, img_size: int | None = None,
                   log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the benchmark; returns a dict with the settings, the environment (machine, load, versions)
     and one :class:`BenchResult` per implementation (``results``), plus ``ratios`` (ratio of the
     median throughputs) and ``paired_ratios`` (median of the per-round ratios) for optimized and plain
-    against each peer and optimized against plain. ``impls``: among ``plain``, ``optimized``, ``hf``,
+    against each peer and optimized against plain. ``impls``: among ``plain``, ``optimized``, ``compiled``
+    (``torch.compile`` of the plain model with SDPA), ``frozen`` (the same with ``freezing``), ``hf``,
     ``timm`` (``plain`` is always run: it is the reference). ``chunk_tokens``: the optimized model's
-    (None: its default)."""
+    (None: its default). The first call of each model is timed apart (``first_call_s``: the compile time
+    of ``compiled`` and ``frozen``)."""
     from .model import ATTN_IMPLS
     from .model.inference import CHUNK_TOKENS
 
@@ -232,6 +246,9 @@ def run_benchmark(*, model: str = "tiny", device: str | None = None, dtype: str 
     models: dict[str, torch.nn.Module] = {"plain": plain}
     if "optimized" in impls:
         models["optimized"] = _build_optimized(plain, CHUNK_TOKENS if chunk_tokens is None else chunk_tokens)
+    for name, freezing in (("compiled", False), ("frozen", True)):
+        if name in impls:
+            models[name] = _build_compiled(cfg, official_sd, freezing)
     notes: dict[str, str] = {}
     for peer, build in (("hf", _build_hf), ("timm", _build_timm)):
         if peer not in impls:
@@ -243,11 +260,10 @@ def run_benchmark(*, model: str = "tiny", device: str | None = None, dtype: str 
             log(f"[bench] {peer}: {notes[peer]}")
 
     cast = not autocast and tdtype != torch.float32
-    for name, m in models.items():
-        if name != "optimized":  # it shares plain's modules
-            m.to(dev)
-            if cast:
-                m.to(tdtype)
+    for m in models.values():  # (optimized shares plain's modules: moving them again changes nothing)
+        m.to(dev)
+        if cast:
+            m.to(tdtype)
     x = torch.randn(batch, cfg.in_chans, H, W, generator=torch.Generator().manual_seed(0)).to(dev)
     if cast:
         x = x.to(tdtype)
@@ -301,7 +317,8 @@ def run_benchmark(*, model: str = "tiny", device: str | None = None, dtype: str 
                                     note=notes.get(name, ""))
     for name, note in notes.items():
         results[name] = BenchResult(name=name, images_per_s=float("nan"), ms_per_batch=float("nan"), note=note)
-    pairs = [(a, b) for a in OURS for b in names if a in names and b != a and not (a == "plain" and b == "optimized")]
+    ours = [n for n in OURS if n in names]
+    pairs = [(a, b) for a in ours for b in names if b in PEERS] + [(a, "plain") for a in ours[1:]]
     ratios = {f"{a}/{b}": results[a].images_per_s / results[b].images_per_s for a, b in pairs}
     paired = {f"{a}/{b}": statistics.median(u / v for u, v in zip(per_round[a], per_round[b])) for a, b in pairs}
     env = {
@@ -373,8 +390,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default: 5)")
     p.add_argument("--iters", type=int, default=3, help="timed batches per model per round (default: 3)")
     p.add_argument("--warmup", type=int, default=2, help="untimed batches per model first (default: 2)")
-    p.add_argument("--impls", default=",".join(IMPLS),
-                   help=f"comma-separated, among {', '.join(IMPLS)} (default: all; plain always runs)")
+    p.add_argument("--impls", default=",".join(DEFAULT_IMPLS),
+                   help=f"comma-separated, among {', '.join(IMPLS)} (default: {','.join(DEFAULT_IMPLS)}; plain "
+                        "always runs; compiled / frozen: torch.compile of the plain model with SDPA, without / "
+                        "with freezing, minutes of compilation on a small CPU)")
     p.add_argument("--attn", default="explicit", choices=list(_attn_impls()),
                    help="the plain model's attention (default: explicit, the plain model's default)")
     p.add_argument("--chunk-tokens", type=int, default=None, help="the optimized model's chunk size")

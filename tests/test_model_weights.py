@@ -30,10 +30,15 @@ def nano():
     return cfg, {k: torch.from_numpy(v) for k, v in snp.random_state_dict(cfg, seed=11).items()}
 
 
-def build(cfg, sd, kind):
+def start(nano, x, kind):
+    """(cfg, plain model, the model under test, its logits before the change)."""
+    cfg, sd = nano
     plain = SwinTransformer(cfg).eval()
     plain.load_state_dict(sd)
-    return plain, (plain if kind == "plain" else optimize_for_inference(plain))
+    model = plain if kind == "plain" else optimize_for_inference(plain)
+    with torch.no_grad():
+        before = model(x)
+    return cfg, plain, model, before
 
 
 def assert_like_fresh(model, cfg, x, state_dict=None, moved=True, before=None):
@@ -55,10 +60,7 @@ def x():
 @pytest.mark.parametrize("kind", KINDS)
 def test_data_updates_are_seen(nano, x, kind):
     """The update loop many courses write: p.data.add_(...) bypasses autograd and version counters."""
-    cfg, sd = nano
-    plain, model = build(cfg, sd, kind)
-    with torch.no_grad():
-        before = model(x)
+    cfg, plain, model, before = start(nano, x, kind)
     g = torch.Generator().manual_seed(1)
     for p in plain.parameters():
         p.data.add_(0.05 * torch.randn(p.shape, generator=g))
@@ -67,11 +69,8 @@ def test_data_updates_are_seen(nano, x, kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_optimizer_steps_are_seen(nano, x, kind):
-    cfg, sd = nano
-    plain, model = build(cfg, sd, kind)
+    cfg, plain, model, before = start(nano, x, kind)
     opt = torch.optim.AdamW(plain.parameters(), lr=1e-2, fused=True)  # no version bumps
-    with torch.no_grad():
-        before = model(x)
     plain.train()
     for _ in range(2):
         loss = plain(x).square().mean()
@@ -90,10 +89,7 @@ def test_optimizer_steps_are_seen(nano, x, kind):
 @pytest.mark.parametrize("target", ["layers.0.blocks.1.attn.qkv", "layers.0.blocks.1.attn"])
 def test_a_parametrization_is_seen(nano, x, kind, target):
     """torch.nn.utils.parametrize: the weight is computed from the original at every access."""
-    cfg, sd = nano
-    plain, model = build(cfg, sd, kind)
-    with torch.no_grad():
-        before = model(x)
+    cfg, plain, model, before = start(nano, x, kind)
 
     name = "weight" if target.endswith("qkv") else "relative_position_bias_table"
     module = plain.get_submodule(target)
@@ -114,10 +110,7 @@ def test_a_parametrization_is_seen(nano, x, kind, target):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_load_state_dict_after_a_forward_is_seen(nano, x, kind):
-    cfg, sd = nano
-    _, model = build(cfg, sd, kind)
-    with torch.no_grad():
-        before = model(x)
+    cfg, _, model, before = start(nano, x, kind)
     other = {k: torch.from_numpy(v) for k, v in snp.random_state_dict(cfg, seed=12).items()}
     model.load_state_dict(other)  # into the optimized model itself: same keys as the plain one
     assert_like_fresh(model, cfg, x, state_dict=other, before=before)
@@ -125,10 +118,7 @@ def test_load_state_dict_after_a_forward_is_seen(nano, x, kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_swapped_weight_is_seen(nano, x, kind):
-    cfg, sd = nano
-    plain, model = build(cfg, sd, kind)
-    with torch.no_grad():
-        before = model(x)
+    cfg, plain, model, before = start(nano, x, kind)
     fc1 = plain.layers[1].blocks[0].mlp.fc1
     fc1.weight = torch.nn.Parameter(torch.randn_like(fc1.weight) * 0.5)
     assert_like_fresh(model, cfg, x, before=before)
@@ -136,10 +126,7 @@ def test_a_swapped_weight_is_seen(nano, x, kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_dtype_change_after_a_forward(nano, x, kind):
-    cfg, sd = nano
-    plain, model = build(cfg, sd, kind)
-    with torch.no_grad():
-        ref = model(x)
+    _, plain, model, ref = start(nano, x, kind)
     plain.to(torch.float64)
     with torch.no_grad():
         out = model(x.double())

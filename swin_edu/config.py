@@ -15,7 +15,7 @@ from typing import Any
 
 from ._validate import check_bool, check_float, check_int
 
-__all__ = ["SwinConfig", "PRESETS"]
+__all__ = ["PRESETS", "SwinConfig", "check_window_shift", "padded_size", "window_for_map"]
 
 
 def _pair(value: Any, name: str) -> tuple[int, int]:
@@ -34,6 +34,45 @@ def _int_tuple(value: Any, name: str) -> tuple[int, ...]:
     if len(value) == 0:
         raise ValueError(f"SwinConfig.{name} must name at least one stage, got {value!r}")
     return tuple(check_int(v, f"{name}[{i}]", where="SwinConfig") for i, v in enumerate(value))
+
+
+# ----------------------------------------------------------------------------------------- the window rule
+def check_window_shift(window_size: Any, shift_size: Any, *, where: str = "") -> tuple[int, int]:
+    """Validate a window and a shift: ``window_size`` a positive int, ``shift_size`` an int in
+    ``[0, window_size)``. Returns ``(window_size, shift_size)`` as ints. Every function that takes a
+    window and a shift (numpy and torch) checks them here."""
+    where = where or "check_window_shift"
+    M = check_int(window_size, "window_size", where=where)
+    s = check_int(shift_size, "shift_size", minimum=0, where=where)
+    if s >= M:
+        raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
+    return M, s
+
+
+def window_for_map(H: int, W: int, window_size: int, shift_size: int) -> tuple[int, int]:
+    """The window and shift that a block uses on an ``H`` x ``W`` token map: ``(window, shift)``.
+
+    The official rule: when the map is not larger than the window (``min(H, W) <= window_size``) the
+    window shrinks to ``min(H, W)`` and there is no shift (one window covers the short side, so there
+    is nothing to shift across). Otherwise the window and the shift are kept as given.
+
+    >>> window_for_map(56, 56, 7, 3), window_for_map(7, 7, 7, 3), window_for_map(6, 8, 7, 3)
+    ((7, 3), (7, 0), (6, 0))
+    """
+    where = "window_for_map"
+    H, W = check_int(H, "H", where=where), check_int(W, "W", where=where)
+    M, s = check_window_shift(window_size, shift_size, where=where)
+    if min(H, W) <= M:
+        return min(H, W), 0
+    return M, s
+
+
+def padded_size(n: int, window: int) -> int:
+    """``n`` rounded up to a multiple of ``window``: the size of a map side after zero-padding it at the
+    bottom/right so that the window divides it (``padded_size(13, 7) == 14``)."""
+    n = check_int(n, "n", where="padded_size")
+    window = check_int(window, "window", where="padded_size")
+    return (n + window - 1) // window * window
 
 
 @dataclass(frozen=True)
@@ -160,19 +199,13 @@ class SwinConfig:
     def stage_windows(self) -> tuple[tuple[int, int], ...]:
         """``(window_size, shift_size)`` used by the shifted blocks of each stage.
 
-        The official rule: when a stage's map is not larger than the window (min(H, W) <= M), the
-        window shrinks to min(H, W) and the stage does not shift. Otherwise shift = floor(M / 2).
-        It is decided from ``img_size`` (this fixes the bias-table shapes of a checkpoint); other
-        input sizes at run time are padded to the window. With ``shift_windows=False`` (the ablation)
-        every shift is 0.
+        :func:`window_for_map` on each stage's map, with shift = floor(M / 2) (0 with
+        ``shift_windows=False``, the ablation): a stage whose map is not larger than the window uses a
+        window of min(H, W) and does not shift. It is decided from ``img_size`` (this fixes the
+        bias-table shapes of a checkpoint); other input sizes at run time are padded to the window.
         """
-        out = []
-        for h, w in self.stage_resolutions():
-            if min(h, w) <= self.window_size:
-                out.append((min(h, w), 0))
-            else:
-                out.append((self.window_size, self.window_size // 2 if self.shift_windows else 0))
-        return tuple(out)
+        shift = self.window_size // 2 if self.shift_windows else 0
+        return tuple(window_for_map(h, w, self.window_size, shift) for h, w in self.stage_resolutions())
 
     def drop_path_rates(self) -> tuple[float, ...]:
         """Stochastic-depth rate of every block, rising linearly from 0 to ``drop_path_rate``."""

@@ -9,11 +9,13 @@ buffers (derived: rebuilt from the config, never required in a checkpoint). The 
 """
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from .config import SwinConfig
+from .config import SwinConfig, padded_size
 
-__all__ = ["DERIVED_BUFFERS", "is_derived_buffer", "state_dict_shapes", "block_prefix"]
+__all__ = ["DERIVED_BUFFERS", "StateDictDiff", "block_prefix", "diff_state_dict", "is_derived_buffer",
+           "state_dict_shapes"]
 
 DERIVED_BUFFERS = ("relative_position_index", "attn_mask")
 
@@ -53,7 +55,7 @@ def state_dict_shapes(cfg: SwinConfig, *, buffers: bool = True) -> dict[str, tup
             pre = block_prefix(i, j)
             block_shift = 0 if j % 2 == 0 else shift
             if buffers and block_shift > 0:
-                nW = math.ceil(h / M) * math.ceil(w / M)
+                nW = (padded_size(h, M) // M) * (padded_size(w, M) // M)
                 shapes[pre + "attn_mask"] = (nW, N, N)
             shapes[pre + "norm1.weight"] = (dim,)
             shapes[pre + "norm1.bias"] = (dim,)
@@ -82,3 +84,48 @@ def state_dict_shapes(cfg: SwinConfig, *, buffers: bool = True) -> dict[str, tup
         shapes["head.weight"] = (cfg.num_classes, cfg.num_features)
         shapes["head.bias"] = (cfg.num_classes,)
     return shapes
+
+
+# ----------------------------------------------------------------------------------------- comparing
+@dataclass
+class StateDictDiff:
+    """How a state dict differs from the keys and shapes a model expects (derived buffers ignored):
+    ``missing`` (key, expected shape), ``unexpected`` (key, found shape), ``wrong`` (key, expected
+    shape, found shape). False when nothing differs. :meth:`report` is the one message that the numpy
+    reference and :func:`swin_edu.model.load_checkpoint` both print."""
+
+    missing: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    unexpected: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    wrong: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.wrong)
+
+    def report(self, head: str, hint: str = "") -> str:
+        """``head``, then one indented line per difference, then ``hint`` (when given)."""
+        lines = [head]
+        lines += [f"  missing key: {k} (expected shape {shape})" for k, shape in self.missing]
+        lines += [f"  unexpected key: {k} (found shape {shape})" for k, shape in self.unexpected]
+        lines += [f"  wrong shape: {k}: expected {want}, found {got}" for k, want, got in self.wrong]
+        if hint:
+            lines.append(f"  {hint}")
+        return "\n".join(lines)
+
+
+def diff_state_dict(found: Mapping[str, tuple[int, ...]], expected: Mapping[str, tuple[int, ...]]) -> StateDictDiff:
+    """Compare key -> shape mappings (``found``: a checkpoint's, ``expected``: the model's). Derived
+    buffers (:func:`is_derived_buffer`) are never missing, unexpected or mis-shaped: they are rebuilt."""
+    for name, m in (("found", found), ("expected", expected)):
+        if not isinstance(m, Mapping):
+            raise TypeError(f"diff_state_dict: {name} must be a mapping of key -> shape, got {type(m).__name__}")
+    diff = StateDictDiff()
+    for k, shape in expected.items():
+        if is_derived_buffer(k):
+            continue
+        if k not in found:
+            diff.missing.append((k, tuple(shape)))
+        elif tuple(found[k]) != tuple(shape):
+            diff.wrong.append((k, tuple(shape), tuple(found[k])))
+    diff.unexpected = [(k, tuple(shape)) for k, shape in found.items()
+                       if k not in expected and not is_derived_buffer(k)]
+    return diff

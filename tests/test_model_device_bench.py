@@ -43,17 +43,23 @@ def test_describe_device():
 
 
 def test_bench_smoke(capsys, tmp_path):
-    """One tiny round: the report has both implementations, the same answer, and a ratio."""
+    """One tiny round: the report has the plain and optimized models and HF, the same answer (same
+    weights: fp32 rounding, 1e-4 absolute on logits of size ~1), the ratios, and the machine and its load."""
     pytest.importorskip("transformers")
     out = tmp_path / "bench.json"
-    assert bench.main(["--model", "nano", "--batch", "2", "--rounds", "1", "--iters", "1", "--warmup", "0",
-                       "--peers", "hf,timm", "--json", str(out)]) == 0
+    assert bench.main(["--model", "nano", "--batch", "2", "--rounds", "2", "--iters", "1", "--warmup", "0",
+                       "--impls", "plain,optimized,hf,timm", "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "| ours |" in text and "| hf |" in text and "throughput ratio ours/hf" in text
+    for needle in ("| plain |", "| optimized |", "| hf |", "throughput ratio optimized/hf", "throughput ratio plain/hf",
+                   "throughput ratio optimized/plain", "median of per-round ratios", "load average", "AMD" if
+                   "AMD" in describe_device("cpu") else "cpu", "torch " + torch.__version__):
+        assert needle in text, needle
     report = json.loads(out.read_text())
-    assert report["results"]["hf"]["max_abs_diff_vs_ours"] < 1e-4
-    assert report["ratios"]["ours/hf"] > 0
-    assert report["settings"]["batch"] == 2
+    assert report["results"]["hf"]["max_abs_diff_vs_plain"] < 1e-4
+    assert report["results"]["optimized"]["max_abs_diff_vs_plain"] < 1e-4
+    assert report["ratios"]["optimized/hf"] > 0 and report["paired_ratios"]["plain/hf"] > 0
+    assert report["settings"]["batch"] == 2 and len(report["results"]["plain"]["rounds"]) == 2
+    assert len(report["env"]["machine_before"]["load_avg_1_5_15"]) == 3
 
 
 def test_bench_argument_errors():
@@ -61,5 +67,7 @@ def test_bench_argument_errors():
         bench.run_benchmark(model="huge")
     with pytest.raises(ValueError, match="batch must be a positive int"):
         bench.run_benchmark(model="nano", batch=0)
-    with pytest.raises(ValueError, match="peers must be among"):
-        bench.run_benchmark(model="nano", peers=("keras",))
+    with pytest.raises(ValueError, match="impls must be among"):
+        bench.run_benchmark(model="nano", impls=("keras",))
+    with pytest.raises(ValueError, match="attn_impl must be one of"):
+        bench.run_benchmark(model="nano", attn_impl="flash")

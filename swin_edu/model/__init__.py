@@ -1,13 +1,12 @@
 """The Swin Transformer in PyTorch: official layout, checkpoints, CPU/CUDA/MPS, fused attention.
 
->>> from swin_edu.model import SwinTransformer, load_checkpoint, save_checkpoint
+>>> from swin_edu.model import SwinTransformer, load_checkpoint, optimize_for_inference
 
-Modules: :mod:`.layers` (PatchEmbed, WindowAttention, SwinBlock, PatchMerging, BasicLayer),
-:mod:`.swin` (SwinTransformer), :mod:`.ops` (window partition, shift, mask, relative position index:
-the torch twins of ``numpy_ref``), :mod:`.checkpoint` (loading, saving, official/timm/HF layouts),
-:mod:`.kernels` (fused CPU inference kernels).
+Modules: :mod:`.layers` (PatchEmbed, WindowAttention, SwinBlock, PatchMerging, BasicLayer: the
+algorithm as written), :mod:`.swin` (SwinTransformer), :mod:`.ops` (window partition, shift, mask,
+relative position index: the torch twins of ``numpy_ref``), :mod:`.checkpoint` (loading, saving,
+official/timm/HF layouts), :mod:`.inference` (:func:`optimize_for_inference`: the fast inference step).
 """
-from . import kernels
 from .checkpoint import (
     LAYOUTS,
     CheckpointError,
@@ -21,8 +20,10 @@ from .checkpoint import (
     save_checkpoint,
     to_hf,
 )
+from .inference import InferenceSwin, optimize_for_inference
 from .layers import (
     ATTN_IMPLS,
+    AttnImpl,
     BasicLayer,
     DropPath,
     Mlp,
@@ -47,9 +48,11 @@ from .swin import SwinTransformer
 __all__ = [
     "ATTN_IMPLS",
     "LAYOUTS",
+    "AttnImpl",
     "BasicLayer",
     "CheckpointError",
     "DropPath",
+    "InferenceSwin",
     "Mlp",
     "PatchEmbed",
     "PatchMerging",
@@ -62,8 +65,8 @@ __all__ = [
     "detect_layout",
     "from_hf",
     "from_timm",
-    "kernels",
     "load_checkpoint",
+    "optimize_for_inference",
     "pad_to_multiple",
     "read_checkpoint",
     "region_ids",

@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layout import is_derived_buffer
+from ..layout import diff_state_dict, is_derived_buffer
 
 __all__ = [
     "LAYOUTS",
@@ -371,58 +371,45 @@ def load_checkpoint(model: nn.Module, path_or_dict: Any, *, strict: bool = True,
         raise TypeError(f"{where}: strict must be a bool, got {strict!r}")
     sd, detected = convert_state_dict(read_checkpoint(path_or_dict), layout)
     own = model.state_dict()
-    missing, unexpected, wrong, resized = [], [], [], []
+    resized = []
     out: OrderedDict[str, torch.Tensor] = OrderedDict()
     for k, v in sd.items():
-        if k not in own:
-            if not is_derived_buffer(k):
-                unexpected.append(k)
-            continue
         if is_derived_buffer(k):
             continue  # rebuilt by the model
-        want = tuple(own[k].shape)
-        if tuple(v.shape) != want:
+        want = tuple(own[k].shape) if k in own else None
+        if want is not None and tuple(v.shape) != want:
             if k.endswith("relative_position_bias_table") and v.dim() == 2 and v.shape[1] == want[1]:
-                M_new = (round(math.sqrt(want[0])) + 1) // 2
-                v = resize_relative_position_bias_table(v, M_new)
-                resized.append(f"{k}: {tuple(sd[k].shape)} -> {want}")
-            elif k == "absolute_pos_embed" and v.dim() == 3 and v.shape[2] == want[2] and hasattr(model, "cfg"):
+                v = resize_relative_position_bias_table(v, (round(math.sqrt(want[0])) + 1) // 2)
+            elif (k == "absolute_pos_embed" and v.dim() == 3 and v.shape[2] == want[2] and hasattr(model, "cfg")
+                  and round(math.sqrt(v.shape[1])) ** 2 == v.shape[1]):
                 old = round(math.sqrt(v.shape[1]))
-                if old * old != v.shape[1]:
-                    wrong.append(f"{k}: expected {want}, found {tuple(v.shape)}")
-                    continue
                 v = _resize_absolute_pos_embed(v, model.cfg.patches_resolution, (old, old))
+            if tuple(v.shape) == want:
                 resized.append(f"{k}: {tuple(sd[k].shape)} -> {want}")
-            else:
-                wrong.append(f"{k}: expected {want}, found {tuple(v.shape)}")
-                continue
         out[k] = v
-    missing = [k for k in own if k not in sd and not is_derived_buffer(k)]
-    if missing or unexpected or wrong:
+    diff = diff_state_dict({k: tuple(v.shape) for k, v in out.items()}, {k: tuple(v.shape) for k, v in own.items()})
+    if diff:
         name = getattr(getattr(model, "cfg", None), "name", type(model).__name__)
-        head = (f"{where}: the checkpoint ({detected} layout, {len(sd)} keys) does not fit the model "
-                f"({name}, {len(own)} keys):")
-        lines = [head]
-        lines += [f"  missing key: {k} (expected shape {tuple(own[k].shape)})" for k in missing]
-        lines += [f"  unexpected key: {k} (found shape {tuple(sd[k].shape)})" for k in unexpected]
-        lines += [f"  wrong shape: {w}" for w in wrong]
+        report = diff.report(
+            f"{where}: the checkpoint ({detected} layout, {len(sd)} keys) does not fit the model "
+            f"({name}, {len(own)} keys):",
+            "(a checkpoint of another model size or architecture? pass strict=False to load the keys that "
+            "fit, e.g. to fine-tune with a new head)" if strict else "these keys were skipped (strict=False)")
         if strict:
-            lines.append("  (a checkpoint of another model size or architecture? pass strict=False to load "
-                         "the keys that fit, e.g. to fine-tune with a new head)")
-            raise CheckpointError("\n".join(lines))
-        warnings.warn("\n".join(lines) + "\n  these keys were skipped (strict=False)", stacklevel=2)
+            raise CheckpointError(report)
+        warnings.warn(report, stacklevel=2)
+        for k, *_ in diff.unexpected + diff.wrong:
+            out.pop(k)
     if resized:
         warnings.warn(f"{where}: interpolated (bicubic, as the official fine-tuning code) "
                       f"{len(resized)} tensor(s) for another window or image size:\n  "
                       + "\n  ".join(resized), stacklevel=2)
     with torch.no_grad():
         result = model.load_state_dict(out, strict=False)
-    skipped = set(missing) | {w.split(":", 1)[0] for w in wrong}
+    skipped = {k for k, *_ in diff.missing + diff.wrong}
     leftover = [k for k in result.missing_keys if not is_derived_buffer(k) and k not in skipped]
     if leftover or result.unexpected_keys:  # pragma: no cover - guarded by the checks above
         raise CheckpointError(f"{where}: internal mismatch: missing {leftover}, unexpected {result.unexpected_keys}")
-    if hasattr(model, "clear_cache"):
-        model.clear_cache()
     return model
 
 

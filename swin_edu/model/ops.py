@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import check_int
+from ..config import check_window_shift, padded_size
 
 __all__ = [
     "MASK_VALUE",
@@ -44,20 +45,12 @@ def check_tensor(x, name: str, *, ndim: int | None = None, layout: str = "", flo
     return x
 
 
-def _window_shift(window_size, shift_size, where):
-    M = check_int(window_size, "window_size", where=where)
-    s = check_int(shift_size, "shift_size", minimum=0, where=where)
-    if s >= M:
-        raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
-    return M, s
-
-
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     """Zero-pad a (B, H, W, C) map at the bottom and right so that H and W are multiples of ``multiple``."""
     x = check_tensor(x, "x", ndim=4, layout="(B, H, W, C)", floating=False, where="pad_to_multiple")
     multiple = check_int(multiple, "multiple", where="pad_to_multiple")
     _, H, W, _ = x.shape
-    pad_b, pad_r = (-H) % multiple, (-W) % multiple
+    pad_b, pad_r = padded_size(H, multiple) - H, padded_size(W, multiple) - W
     if pad_b == 0 and pad_r == 0:
         return x
     return F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
@@ -72,8 +65,8 @@ def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
     if H % M or W % M:
         raise ValueError(f"{where}: window_size={M} must divide the map, got x of shape {tuple(x.shape)} "
                          f"(pad the map first, e.g. with pad_to_multiple)")
-    x = x.view(B, H // M, M, W // M, M, C)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, M, M, C)
+    x = x.reshape(B, H // M, M, W // M, M, C)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(B * (H // M) * (W // M), M, M, C)
 
 
 def window_reverse(windows: torch.Tensor, window_size: int, H: int, W: int) -> torch.Tensor:
@@ -90,9 +83,9 @@ def window_reverse(windows: torch.Tensor, window_size: int, H: int, W: int) -> t
     if windows.shape[0] % nW:
         raise ValueError(f"{where}: windows.shape[0]={windows.shape[0]} must be a multiple of the {nW} "
                          f"windows of a {H}x{W} map")
-    C = windows.shape[-1]
-    x = windows.view(-1, H // M, W // M, M, M, C)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, H, W, C)
+    B, C = windows.shape[0] // nW, windows.shape[-1]
+    x = windows.reshape(B, H // M, W // M, M, M, C)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(B, H, W, C)
 
 
 def cyclic_shift(x: torch.Tensor, shift_size: int) -> torch.Tensor:
@@ -117,7 +110,7 @@ def region_ids(H: int, W: int, window_size: int, shift_size: int, device=None) -
     """
     where = "region_ids"
     H, W = check_int(H, "H", where=where), check_int(W, "W", where=where)
-    M, s = _window_shift(window_size, shift_size, where)
+    M, s = check_window_shift(window_size, shift_size, where=where)
     if M > H or M > W:
         raise ValueError(f"{where}: window_size={M} must not exceed the map {H}x{W}")
     if s == 0:
@@ -138,11 +131,11 @@ def shift_mask(H: int, W: int, window_size: int, shift_size: int, *, device=None
     """
     where = "shift_mask"
     H, W = check_int(H, "H", where=where), check_int(W, "W", where=where)
-    M, s = _window_shift(window_size, shift_size, where)
+    M, s = check_window_shift(window_size, shift_size, where=where)
     if H % M or W % M:
         raise ValueError(f"{where}: window_size={M} must divide H={H} and W={W} (pad the map first)")
     ids = region_ids(H, W, M, s, device=device)
-    win = ids.view(H // M, M, W // M, M).permute(0, 2, 1, 3).reshape(-1, M * M)  # (nW, N)
+    win = window_partition(ids[None, :, :, None], M).reshape(-1, M * M)  # (nW, N): the labels of each window
     different = win[:, None, :] != win[:, :, None]
     zero = torch.zeros((), dtype=dtype, device=device)
     return torch.where(different, torch.full((), MASK_VALUE, dtype=dtype, device=device), zero)

@@ -16,8 +16,7 @@ from torch import nn
 
 from .._validate import check_bool
 from ..config import SwinConfig
-from . import kernels
-from .layers import ATTN_IMPLS, BasicLayer, PatchEmbed, SwinBlock, trunc_normal_
+from .layers import AttnImpl, BasicLayer, PatchEmbed, SwinBlock, check_attn_impl, trunc_normal_
 
 __all__ = ["SwinTransformer"]
 
@@ -25,9 +24,13 @@ __all__ = ["SwinTransformer"]
 class SwinTransformer(nn.Module):
     """Swin Transformer for image classification, built from a :class:`~swin_edu.config.SwinConfig`.
 
-    ``attn_impl``: ``"sdpa"`` (fused ``scaled_dot_product_attention``, the default) or ``"explicit"``
-    (softmax written out, as the notebooks teach). ``use_checkpoint``: gradient checkpointing of the
-    blocks in training, ``True``/``False`` for all stages or one bool per stage.
+    ``attn_impl`` (:class:`~swin_edu.model.AttnImpl`): ``"explicit"`` (the default: the softmax written
+    out, as the notebooks teach, an ``nn.Softmax`` module that hooks can watch) or ``"sdpa"`` (fused
+    ``scaled_dot_product_attention``). ``use_checkpoint``: gradient checkpointing of the blocks in
+    training, ``True``/``False`` for all stages or one bool per stage.
+
+    This is the plain model: the algorithm as written, every module called as a module, nothing that
+    depends on the weights kept between calls. For fast inference, :func:`~swin_edu.model.optimize_for_inference`.
 
     Input: images ``(B, in_chans, H, W)``, float. Any size works: sizes that the patch, the window or
     the 2x2 merging do not divide are zero-padded at the bottom/right (then shifted), as the numpy
@@ -39,14 +42,14 @@ class SwinTransformer(nn.Module):
     (``relative_position_index``, ``attn_mask``) may be missing or of another resolution.
     """
 
-    def __init__(self, cfg: SwinConfig, attn_impl: str = "sdpa", use_checkpoint: bool | Sequence[bool] = False):
+    def __init__(self, cfg: SwinConfig, attn_impl: str | AttnImpl = AttnImpl.EXPLICIT,
+                 use_checkpoint: bool | Sequence[bool] = False):
         super().__init__()
         where = "SwinTransformer"
         if not isinstance(cfg, SwinConfig):
             raise TypeError(f"{where}: cfg must be a SwinConfig (e.g. SwinConfig.preset('tiny')), "
                             f"got {type(cfg).__name__}")
-        if attn_impl not in ATTN_IMPLS:
-            raise ValueError(f"{where}: attn_impl must be one of {ATTN_IMPLS}, got {attn_impl!r}")
+        attn_impl = check_attn_impl(attn_impl, where)
         if isinstance(use_checkpoint, (list, tuple)):
             if len(use_checkpoint) != cfg.num_layers:
                 raise ValueError(f"{where}: use_checkpoint must be a bool or one bool per stage "
@@ -98,14 +101,12 @@ class SwinTransformer(nn.Module):
 
     # ------------------------------------------------------------------ properties / helpers
     @property
-    def attn_impl(self) -> str:
+    def attn_impl(self) -> AttnImpl:
         return self.layers[0].blocks[0].attn.attn_impl
 
-    def set_attn_impl(self, attn_impl: str) -> SwinTransformer:
-        """Switch every block between ``"sdpa"`` and ``"explicit"`` attention (same weights)."""
-        if attn_impl not in ATTN_IMPLS:
-            raise ValueError(f"SwinTransformer.set_attn_impl: attn_impl must be one of {ATTN_IMPLS}, "
-                             f"got {attn_impl!r}")
+    def set_attn_impl(self, attn_impl: str | AttnImpl) -> SwinTransformer:
+        """Switch every block between ``"explicit"`` and ``"sdpa"`` attention (same weights)."""
+        attn_impl = check_attn_impl(attn_impl, "SwinTransformer.set_attn_impl")
         for blk in self.blocks():
             blk.attn.attn_impl = attn_impl
         return self
@@ -123,12 +124,6 @@ class SwinTransformer(nn.Module):
     def blocks(self) -> list[SwinBlock]:
         """All Swin blocks, stage by stage."""
         return [blk for layer in self.layers for blk in layer.blocks]
-
-    def clear_cache(self) -> None:
-        """Forget the cached bias+mask tensors and packed CPU weights (rebuilt at the next forward)."""
-        for blk in self.blocks():
-            blk.clear_cache()
-        kernels.clear_packed_weights()
 
     def no_weight_decay_keywords(self) -> set[str]:
         """Parameters the official training excludes from weight decay."""
@@ -153,8 +148,17 @@ class SwinTransformer(nn.Module):
                              f"(B, C, H, W), got shape {tuple(x.shape)}{hint}")
         if x.shape[0] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
             raise ValueError(f"{where}: images must not be empty, got shape {tuple(x.shape)}")
+        weight = self.patch_embed.proj.weight
+        if x.device != weight.device and weight.device.type != "meta":
+            raise ValueError(f"{where}: images are on {x.device} but the model is on {weight.device}: move one "
+                             f"of them (images.to({str(weight.device)!r}) or model.to({str(x.device)!r}))")
+        if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(f"{where}: images are {x.dtype} but the model's weights are {weight.dtype}: convert "
+                            f"the images (images.to({weight.dtype})), the model (model.to({x.dtype})), or run "
+                            f"under torch.autocast({x.device.type!r})")
 
-    def _embed(self, x: torch.Tensor) -> torch.Tensor:
+    def patches(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (B, C_in, H, W), checked -> patch embedding (+ absolute position embedding): (B, h, w, C)."""
         self._check_images(x)
         x = self.patch_embed(x)
         if self.absolute_pos_embed is not None:
@@ -164,7 +168,10 @@ class SwinTransformer(nn.Module):
                                  f"img_size={self.cfg.img_size} ({self.cfg.patches_resolution} patches), "
                                  f"got {(h, w)} patches")
             x = x + self.absolute_pos_embed.view(1, h, w, C)
-        return self.pos_drop(x)
+        return x
+
+    def _embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pos_drop(self.patches(x))
 
     def forward_stages(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Images -> (last map (B, h, w, C_last) before the final norm, [feature maps]). The list holds the
@@ -195,4 +202,4 @@ class SwinTransformer(nn.Module):
         return self.head(self.forward_features(x))
 
     def extra_repr(self) -> str:
-        return f"cfg={self.cfg.name!r}, attn_impl={self.attn_impl!r}"
+        return f"cfg={self.cfg.name!r}, attn_impl={self.attn_impl.value!r}"

@@ -12,8 +12,8 @@ import numpy as np
 from scipy.special import erf
 
 from .._validate import MissingKeyError, as_numpy, check_array, check_float, check_int
-from ..config import SwinConfig
-from ..layout import is_derived_buffer, state_dict_shapes
+from ..config import SwinConfig, check_window_shift, padded_size
+from ..layout import diff_state_dict, state_dict_shapes
 from .attention import relative_position_index, window_attention
 from .merging import patch_merging
 from .patches import layer_norm, pad_to_multiple, patch_embed
@@ -94,10 +94,7 @@ def shifted_window_attention(x: np.ndarray, params: Mapping[str, Any], num_heads
     """
     where = "shifted_window_attention"
     x = check_array(x, "x", ndim=4, layout="(B, H, W, C)", where=where)
-    M = check_int(window_size, "window_size", where=where)
-    s = check_int(shift_size, "shift_size", minimum=0, where=where)
-    if s >= M:
-        raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
+    M, s = check_window_shift(window_size, shift_size, where=where)
     B, H, W, C = x.shape
     xp = pad_to_multiple(x, M)
     Hp, Wp = xp.shape[1:3]
@@ -172,23 +169,13 @@ def _checked_state_dict(state_dict: Mapping[str, Any], cfg: SwinConfig, dtype) -
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"{where}: state_dict must be a mapping of key -> array, got {type(state_dict).__name__}")
     expected = state_dict_shapes(cfg, buffers=False)
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected and not is_derived_buffer(k)]
-    out, wrong = {}, []
-    for k, shape in expected.items():
-        if k in state_dict:
-            arr = as_numpy(state_dict[k], f"state_dict[{k!r}]", where=where)
-            if arr.shape != shape:
-                wrong.append(f"{k}: expected {shape}, got {arr.shape}")
-            out[k] = arr.astype(dtype, copy=False)
-    if missing or unexpected or wrong:
-        lines = [f"{where}: state_dict does not match the official layout of this config "
-                 f"({cfg.name}, embed_dim={cfg.embed_dim}, depths={cfg.depths}):"]
-        lines += [f"  missing key: {k} (expected shape {expected[k]})" for k in missing]
-        lines += [f"  unexpected key: {k}" for k in unexpected]
-        lines += [f"  wrong shape: {w}" for w in wrong]
-        err = MissingKeyError if (missing and not unexpected and not wrong) else ValueError
-        raise err("\n".join(lines))
+    arrays = {k: as_numpy(v, f"state_dict[{k!r}]", where=where) for k, v in state_dict.items()}
+    diff = diff_state_dict({k: a.shape for k, a in arrays.items()}, expected)
+    if diff:
+        err = MissingKeyError if (diff.missing and not diff.unexpected and not diff.wrong) else ValueError
+        raise err(diff.report(f"{where}: state_dict does not match the official layout of this config "
+                              f"({cfg.name}, embed_dim={cfg.embed_dim}, depths={cfg.depths}):"))
+    out = {k: arrays[k].astype(dtype, copy=False) for k in expected}
     return out
 
 
@@ -262,7 +249,7 @@ def random_state_dict(cfg: SwinConfig, seed: int = 0, *, std: float = 0.02, buff
         elif k.endswith("attn_mask"):
             i = int(k.split(".")[1])
             (h, w), (M, s) = resolutions[i], windows[i]
-            sd[k] = shift_mask(-(-h // M) * M, -(-w // M) * M, M, s)
+            sd[k] = shift_mask(padded_size(h, M), padded_size(w, M), M, s)
         elif is_norm and leaf == "weight":
             sd[k] = (1.0 + 0.1 * rng.standard_normal(shape)).astype(dtype)
         elif is_norm and leaf == "bias":

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .._validate import as_numpy, check_array, check_divisible, check_int
+from ..config import check_window_shift
 from .attention import relative_position_bias, softmax
 
 __all__ = ["shifted_window_grid", "padded_window_attention"]
@@ -22,10 +23,7 @@ def shifted_window_grid(H: int, W: int, window_size: int, shift_size: int) -> li
     a list of (row slice, column slice), row-major. Their sizes differ at the borders."""
     where = "shifted_window_grid"
     H, W = check_int(H, "H", where=where), check_int(W, "W", where=where)
-    M = check_int(window_size, "window_size", where=where)
-    s = check_int(shift_size, "shift_size", minimum=0, where=where)
-    if s >= M:
-        raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
+    M, s = check_window_shift(window_size, shift_size, where=where)
 
     def cuts(n):
         edges = [0] + [e for e in range(s, n, M) if e > 0] + [n]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_array, check_divisible, check_float, check_int
+from ..config import padded_size
 
 __all__ = ["patch_partition", "patch_embed", "layer_norm", "pad_to_multiple", "conv_weight_to_linear"]
 
@@ -21,7 +22,7 @@ def pad_to_multiple(x: np.ndarray, multiple: int) -> np.ndarray:
     x = check_array(x, "x", ndim=4, layout="(B, H, W, C)", floating=False, where="pad_to_multiple")
     multiple = check_int(multiple, "multiple", where="pad_to_multiple")
     _, H, W, _ = x.shape
-    pad_b, pad_r = (-H) % multiple, (-W) % multiple
+    pad_b, pad_r = padded_size(H, multiple) - H, padded_size(W, multiple) - W
     if pad_b == 0 and pad_r == 0:
         return x
     return np.pad(x, ((0, 0), (0, pad_b), (0, pad_r), (0, 0)))

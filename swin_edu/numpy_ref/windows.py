@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_array, check_divisible, check_int
+from ..config import check_window_shift
 
 __all__ = [
     "window_partition",
@@ -21,14 +22,6 @@ __all__ = [
 
 #: the value the official code puts in the mask for pairs of tokens from different regions
 MASK_VALUE = -100.0
-
-
-def _check_window_and_shift(window_size, shift_size, where):
-    M = check_int(window_size, "window_size", where=where)
-    s = check_int(shift_size, "shift_size", minimum=0, where=where)
-    if s >= M:
-        raise ValueError(f"{where}: shift_size must be smaller than window_size={M}, got {s}")
-    return M, s
 
 
 def window_partition(x: np.ndarray, window_size: int) -> np.ndarray:
@@ -96,7 +89,7 @@ def region_ids(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:
     where = "region_ids"
     H = check_int(H, "H", where=where)
     W = check_int(W, "W", where=where)
-    M, s = _check_window_and_shift(window_size, shift_size, where)
+    M, s = check_window_shift(window_size, shift_size, where=where)
     if M > H or M > W:
         raise ValueError(f"{where}: window_size={M} must not exceed the map {H}x{W}")
     ids = np.zeros((H, W), dtype=np.int64)
@@ -121,7 +114,7 @@ def shift_mask(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:
     where = "shift_mask"
     H = check_int(H, "H", where=where)
     W = check_int(W, "W", where=where)
-    M, s = _check_window_and_shift(window_size, shift_size, where)
+    M, s = check_window_shift(window_size, shift_size, where=where)
     check_divisible(H, M, "H", "window_size", where=where)
     check_divisible(W, M, "W", "window_size", where=where)
     ids = region_ids(H, W, M, s)

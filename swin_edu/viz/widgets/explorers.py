@@ -10,6 +10,7 @@ from matplotlib.ticker import MaxNLocator
 from ... import complexity
 from ... import numpy_ref as snp
 from ..._validate import check_array, check_int
+from ...config import window_for_map
 from .._draw import annotate_cells, cell_axes, grid_lines, outline, sample_image
 from ..style import DIV_CMAP, OKABE_ITO, SEQ_CMAP, new_figure, text_color_for, use_style
 from ._base import PngExplorer, slider
@@ -73,9 +74,9 @@ class ComplexityExplorer(PngExplorer):
                     f"(hw/M² = {h * w / M ** 2:,.2f} when M divides h and w).")
         if (hp, wp) != (h, w):
             rows.append(f"M = {M} does not divide {h}×{w}: W-MSA runs on the padded {hp}×{wp} map.")
-        if M > min(h, w):
+        if window_for_map(h, w, M, 0)[0] != M:
             rows.append(f"M = {M} is larger than the map: one padded window (the official code would shrink the "
-                        f"window to {min(h, w)} instead).")
+                        f"window to {window_for_map(h, w, M, 0)[0]} instead).")
         self.text = "\n".join(rows)
         return self._figure(h, w, C, M)
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ... import numpy_ref as snp
 from ..._validate import check_int
+from ...config import window_for_map
 
 __all__ = ["VIEWS", "MaskState", "locate", "mask_state", "mask_text", "mask_title", "mask_validity"]
 
@@ -58,12 +59,15 @@ class MaskState:
 
 
 def mask_validity(H: int, W: int, M: int, s: int) -> str | None:
-    """Why these settings cannot be shown (a sentence for the student), or None when they can."""
-    if M > H or M > W:
-        return (f"Window M={M} is larger than the {H}×{W} map. The official code then shrinks the window to "
-                f"min(H, W) = {min(H, W)} and does not shift; choose M ≤ {min(H, W)}.")
+    """Why these settings cannot be shown (a sentence for the student), or None when they can. The window
+    rule is the package's one rule, :func:`swin_edu.config.window_for_map`."""
     if s >= M:
         return f"Shift s={s} must be smaller than the window M={M} (Swin shifts by s = ⌊M/2⌋ = {M // 2})."
+    M_used, s_used = window_for_map(H, W, M, s)
+    if (M_used, s_used) != (M, s):
+        size = "is larger than" if M > min(H, W) else "covers the short side of"
+        return (f"Window M={M} {size} the {H}×{W} map. The official code then uses window {M_used} and no shift "
+                f"(nothing to shift across); choose M < {min(H, W)} to see a shift.")
     return None
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "parse_straddle",
     "resize_images",
     "straddle_geometry",
+    "straddle_residual",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -245,21 +246,21 @@ def straddle_geometry(cfg) -> dict:
 
 def make_straddle(n: int, *, img_size: int = 16, patch: int = 2, region: int = 8, distance=(1, 2), seed: int = 0,
                   background: float = 0.0, noise: float = 0.0, jitter: float = 0.1) -> ImageSet:
-    """``n`` images of the straddle task: two marks, one on each side of a border between two windows;
-    label 0 (``"same"``) when they have the same colour, 1 (``"different"``) when not.
+    """``n`` images of the straddle task: two marks in two different windows; label 0 (``"same"``) when
+    they have the same colour, 1 (``"different"``) when not.
 
-    Geometry (in tokens of ``patch`` x ``patch`` pixels): the borders are the interior multiples of
-    ``region`` pixels (``region // patch`` tokens apart); a mark is one token painted in one of the
-    :data:`STRADDLE_COLOURS`; the two marks sit in the same token row across a vertical border (or the same
-    column across a horizontal one), ``d`` tokens apart (``d`` drawn from ``distance``), at a uniformly drawn
-    offset that keeps each mark inside its own window. The background is grey (``background``) with
-    uniform noise of up to ``noise`` per pixel and channel; each mark's colour is jittered by up to
-    ``jitter`` per channel. (Grey, not black: the patch embedding's LayerNorm would blow faint noise on a
-    black token up to the scale of a mark.)
+    Geometry (in tokens of ``patch`` x ``patch`` pixels): the windows are squares of ``region`` pixels
+    (``R = region // patch`` tokens); a mark is one token painted in one of the :data:`STRADDLE_COLOURS`;
+    the two marks sit in the same token row (or column), ``d`` tokens apart (``d`` drawn from ``distance``),
+    at a uniformly drawn place that puts them in different windows. With ``d < R`` they straddle one border
+    (the default, 1 or 2 tokens: the two tokens next to a border); with ``d = k * R`` they are exactly ``k``
+    windows apart. The background is ``background`` (black) plus uniform noise of up to ``noise`` per pixel
+    and channel (none by default: noise makes the task much slower to learn, see ``docs/training.md``);
+    each mark's colour is jittered by up to ``jitter`` per channel.
 
-    Balanced by construction: the images come in groups of four that share everything (border, offset,
-    noise, jitter) except the two colours, which take all four combinations (same, same, different,
-    different). So ``n`` must be a multiple of 4. Deterministic: the same arguments give the same images.
+    Balanced by construction: the images come in groups of four that share everything (places, noise,
+    jitter) except the two colours, which take all four combinations (same, same, different, different).
+    So ``n`` must be a multiple of 4. Deterministic: the same arguments give the same images.
     """
     where = "make_straddle"
     n = check_int(n, "n", where=where)
@@ -277,18 +278,17 @@ def make_straddle(n: int, *, img_size: int = 16, patch: int = 2, region: int = 8
                          f"at least twice (there must be a border between two windows)")
     dists = (distance,) if isinstance(distance, int) and not isinstance(distance, bool) else tuple(distance)
     R, G = region // patch, img_size // patch  # window side and map side, in tokens
+    starts = {}  # distance -> the places of the first mark that put the second one into another window
     for d in dists:
         check_int(d, "distance", where=where)
-        if d > 2 * R - 1:
-            raise ValueError(f"{where}: distance={d} tokens cannot straddle one border with each mark inside its own "
-                             f"window of {R} tokens (at most {2 * R - 1})")
+        if d > G - 1:
+            raise ValueError(f"{where}: distance={d} tokens does not fit a map of {G} tokens (at most {G - 1})")
+        starts[d] = np.array([x for x in range(G - d) if x // R != (x + d) // R])
     rng = np.random.default_rng([seed, 0x57AD])
     scenes = n // 4
     d = np.asarray(dists)[rng.integers(len(dists), size=scenes)]
-    # offset a: the first mark is a tokens before the border (1 <= a <= R), the second d - a tokens after (< R)
-    lo, hi = np.maximum(1, d - R + 1), np.minimum(d, R)
-    a = lo + np.floor(rng.random(scenes) * (hi - lo + 1)).astype(int)
-    border = R * rng.integers(1, G // R, size=scenes)            # an interior border, in tokens
+    pick = rng.random(scenes)
+    first_at = np.array([starts[int(di)][int(p * len(starts[int(di)]))] for di, p in zip(d, pick)])
     along = rng.integers(0, G, size=scenes)                      # the shared row (or column)
     vertical = rng.random(scenes) < 0.5                          # True: a vertical border, marks side by side
     back = background + (rng.random((scenes, 3, img_size, img_size), dtype=np.float32) * 2 - 1) * noise
@@ -299,7 +299,7 @@ def make_straddle(n: int, *, img_size: int = 16, patch: int = 2, region: int = 8
     images = np.repeat(back, 4, axis=0)
     labels = np.tile([0, 0, 1, 1], scenes)
     for i in range(scenes):
-        first, second = border[i] - a[i], border[i] - a[i] + d[i]
+        first, second = first_at[i], first_at[i] + d[i]
         for j, (c1, c2) in enumerate(pairs):
             img = images[4 * i + j]
             for pos, c, k in ((first, c1, 0), (second, c2, 1)):
@@ -307,6 +307,40 @@ def make_straddle(n: int, *, img_size: int = 16, patch: int = 2, region: int = 8
                 img[:, r * patch:(r + 1) * patch, col * patch:(col + 1) * patch] = \
                     np.clip(colours[c] + jit[i, k], 0.0, 1.0)[:, None, None]
     return ImageSet(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
+
+
+@torch.no_grad()
+def straddle_residual(model, images: torch.Tensor, normalize=None) -> dict:
+    """How far a model's score on straddle images is from a sum of one term per window.
+
+    ``images``: straddle images in groups of four (:func:`make_straddle`'s order: same, same, different,
+    different colours, everything else shared). With ``s = logit("different") - logit("same")``, returns
+    ``residual``, the largest ``|s(o,o) + s(b,b) - s(o,b) - s(b,o)|`` over the groups, ``scale``, the largest
+    ``|s|``, and ``best_per_group``, the most images of a group that a threshold at 0 gets right. The residual
+    is 0 (up to rounding: run the model in float64 to see tiny interactions) whenever no token of the model
+    ever holds information from both marks; then ``best_per_group <= 3``: at most 75 %, whatever the weights.
+    ``normalize``: applied to the images first (e.g. ``DataSplits.normalize``); the images take the model's dtype.
+    """
+    where = "straddle_residual"
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or len(images) % 4 or len(images) == 0:
+        raise ValueError(f"{where}: images must be a tensor (N, C, H, W) with N a multiple of 4 (groups of four), got "
+                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    p = next(iter(model.parameters()), None)
+    x = normalize(images) if normalize is not None else images
+    if p is not None:
+        x = x.to(p.device, p.dtype)
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        logits = model(x).double()
+    finally:
+        model.train(was_training)
+    if logits.dim() != 2 or logits.shape[1] != 2:
+        raise ValueError(f"{where}: the model must give two logits (same, different), got shape {tuple(logits.shape)}")
+    s = (logits[:, 1] - logits[:, 0]).view(-1, 4)
+    right = (s[:, :2] <= 0).sum(1) + (s[:, 2:] > 0).sum(1)  # "different" when s > 0 (argmax: ties go to "same")
+    return {"residual": float((s[:, 0] + s[:, 1] - s[:, 2] - s[:, 3]).abs().max()), "scale": float(s.abs().max()),
+            "best_per_group": int(right.max())}
 
 
 def load_straddle(cfg=None, *, split_seed: int = 0, n_train: int = 2048, n_val: int = 512, n_test: int = 1024,

@@ -100,7 +100,7 @@ MODELS: dict[str, dict] = {
 RECIPES: dict[str, dict] = {
     "digits": {"epochs": 160, "lr": 4e-3, "warmup_epochs": 5.0, "drop_path": 0.1, "augment": True},
     # no augmentation: a shift or a rotation would move the marks across the window borders
-    "straddle": {"epochs": 10, "lr": 5e-3, "warmup_epochs": 1.0, "drop_path": 0.0, "augment": False},
+    "straddle": {"epochs": 6, "lr": 5e-3, "warmup_epochs": 1.0, "drop_path": 0.0, "augment": False},
     "folder": {"epochs": 40, "lr": 1e-3, "warmup_epochs": 1.0, "drop_path": 0.1, "augment": True},
 }
 
@@ -699,6 +699,8 @@ def train(args: TrainArgs | None = None, *, data: DataSplits | str | None = None
         raise TypeError(f"train: args must be a TrainArgs, got {type(args).__name__}")
     if isinstance(data, (str, os.PathLike)):  # a data source ("digits", "straddle" or a folder), as TrainArgs.data
         args, data = dataclasses.replace(args, data=str(data)), None
+    elif isinstance(data, DataSplits) and data_kind(data.source) != data_kind(args.data):
+        args = dataclasses.replace(args, data=data.source)  # the recipe and the model follow the data given
     saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
              torch.is_deterministic_algorithms_warn_only_enabled())
     run = None

@@ -46,7 +46,7 @@ from swin_edu.train import (
 )
 from swin_edu.train_cli import main, parse_overrides
 from swin_edu.viz.attention import attention_maps, attention_to, plot_attention
-from swin_edu.viz.training import plot_confusion, plot_curves
+from swin_edu.viz.training import plot_confusion, plot_curves, plot_straddle_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"embed_dim": 24}
@@ -469,6 +469,13 @@ def test_figures():
     assert len(plot_confusion(np.eye(3, dtype=int) * 5).axes) == 2
     with pytest.raises(ValueError, match="history must be a non-empty list"):
         plot_curves([])
+    from swin_edu.data import make_straddle
+
+    s = make_straddle(12, seed=0)
+    fig = plot_straddle_examples(s.images, s.labels, patch=2, region=8, ncols=4)
+    assert len(fig.axes) == 12 and [ax.get_title() for ax in fig.axes[:4]] == ["same", "same", "different", "different"]
+    with pytest.raises(ValueError, match="one label each"):
+        plot_straddle_examples(s.images, s.labels[:3], patch=2, region=8)
 
 
 # ----------------------------------------------------------------------------------------- bad inputs

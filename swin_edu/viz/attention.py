@@ -29,21 +29,24 @@ def attention_maps(model: nn.Module, images: torch.Tensor, stage: int, block: in
     keys inside its window, in the *shifted* frame for SW-MSA), ``window_size``, ``shift_size``,
     ``grid`` (the padded token map ``(Hp, Wp)``) and ``resolution`` (``(H, W)``).
     """
+    where = "attention_maps"
+    if not hasattr(model, "layers") or not hasattr(model, "forward_stages"):
+        raise TypeError(f"{where}: model must be a swin_edu SwinTransformer, got {type(model).__name__}")
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        raise ValueError(f"{where}: images must be a tensor (B, C, H, W), got "
+                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
     if not 0 <= stage < len(model.layers):
-        raise ValueError(f"attention_maps: stage must be in 0..{len(model.layers) - 1}, got {stage}")
+        raise ValueError(f"{where}: stage must be in 0..{len(model.layers) - 1}, got {stage}")
     blocks = model.layers[stage].blocks
     if not 0 <= block < len(blocks):
-        raise ValueError(f"attention_maps: block must be in 0..{len(blocks) - 1} for stage {stage}, got {block}")
+        raise ValueError(f"{where}: block must be in 0..{len(blocks) - 1} for stage {stage}, got {block}")
     was_training = model.training
     model.eval()
     try:
-        _, stages = model.forward_stages(images)
-        x = stages[0] if stage == 0 else model.layers[stage - 1].downsample(stages[stage])
-        for blk in blocks[:block]:
-            x = blk(x)
+        x = _block_input(model, images, stage, block)
         blk = blocks[block]
         B, H, W, _ = x.shape
-        _, attn = blk.window_msa(blk.norm1(x), return_attn=True)
+        attn = _block_attention(blk, x)
     finally:
         model.train(was_training)
     M = blk.window_size
@@ -51,6 +54,22 @@ def attention_maps(model: nn.Module, images: torch.Tensor, stage: int, block: in
     nW = (Hp // M) * (Wp // M)
     return {"attn": attn.view(B, nW, blk.num_heads, M * M, M * M).float().cpu(), "window_size": M,
             "shift_size": blk.shift_size, "grid": (Hp, Wp), "resolution": (H, W)}
+
+
+def _block_input(model: nn.Module, images: torch.Tensor, stage: int, block: int) -> torch.Tensor:
+    """The (B, H, W, C) map that enters ``model.layers[stage].blocks[block]`` (with a model whose blocks are
+    called as modules, a forward pre-hook on that block gives the same)."""
+    _, stages = model.forward_stages(images)
+    x = stages[0] if stage == 0 else model.layers[stage - 1].downsample(stages[stage])
+    for blk in model.layers[stage].blocks[:block]:
+        x = blk(x)
+    return x
+
+
+def _block_attention(blk: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The softmax weights (B * nW, nH, N, N) of the block's (S)W-MSA on its input ``x``."""
+    _, attn = blk.window_msa(blk.norm1(x), return_attn=True)
+    return attn
 
 
 def attention_to(maps: dict, query: tuple[int, int], image: int = 0, head: int | None = None) -> np.ndarray:

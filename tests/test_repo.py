@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import zipfile
 
 import pytest
 import tomllib
@@ -226,6 +227,6 @@ def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
     assert pathlib.Path(lines[0]["swin_edu"]).is_relative_to(venv), lines[0]  # the wheel, not the checkout
     for result in lines[1:]:
         assert result["errors"] == [], result
-    if any(r["no_results"] for r in lines[1:]):
-        pytest.xfail("notebook 08 found no recorded training results: docs/training_results.json is not package "
-                     "data yet (issue #17 moves it into the package)")
+    assert not any(r["no_results"] for r in lines[1:]), lines  # notebook 08 read the results from the wheel
+    with zipfile.ZipFile(wheel) as zf:
+        assert "swin_edu/results/training_results.json" in zf.namelist()

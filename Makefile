@@ -14,12 +14,16 @@ TORCH_INDEX ?= $(shell $(PYTHON) tools/torch_index.py)
 PYTEST_ARGS ?=
 # make lab: EDITION=student (default) or solutions; LAB_DIR: the workspace (default lab/ or lab-solutions/);
 # LAB_ARGS: extra JupyterLab options (e.g. --no-browser --port=8899)
+# COURSE_LANG=zh: the Chinese edition (workspace lab-zh/ or lab-solutions-zh/, messages in Chinese, a CJK font
+# for the figures). Not LANG: that variable is the locale.
 EDITION ?= student
+COURSE_LANG ?= en
 LAB_DIR ?=
 LAB_ARGS ?=
 # JupyterLab refuses to run as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
-WORKSPACE = $(if $(LAB_DIR),$(LAB_DIR),$(if $(filter solutions,$(EDITION)),lab-solutions,lab))
+ZH := $(filter zh,$(COURSE_LANG))
+WORKSPACE = $(if $(LAB_DIR),$(LAB_DIR),$(if $(filter solutions,$(EDITION)),lab-solutions,lab)$(if $(ZH),-zh,))
 
 .PHONY: setup lab-setup lab test figures student student-edition bench train ablation clean
 
@@ -44,9 +48,14 @@ $(LAB_VENV)/.installed: pyproject.toml
 	$(call install_env,$(LAB_VENV),lab)
 
 # the student edition (student/) copied into a git-ignored workspace that keeps your work; see README
-lab: lab-setup
-	$(LAB_BIN)/python -m swin_edu.editions workspace $(EDITION) --into $(WORKSPACE)
-	$(LAB_BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) $(WORKSPACE)
+lab: lab-setup $(if $(ZH),$(LAB_VENV)/.installed-zh,)
+	$(LAB_BIN)/python -m swin_edu.editions workspace $(EDITION) --into $(WORKSPACE)$(if $(ZH), --lang zh,)
+	$(if $(ZH),SWIN_EDU_LANG=zh ,)$(LAB_BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) $(WORKSPACE)
+
+# the Chinese edition's extra: a CJK font for the figures (swin-edu[zh])
+$(LAB_VENV)/.installed-zh: $(LAB_VENV)/.installed
+	$(LAB_BIN)/python -m pip install --quiet -e ".[lab,zh]"
+	@touch $@
 
 test: setup
 	bash tools/install_browser.sh
@@ -59,6 +68,7 @@ figures: setup
 # rebuild the committed student edition (student/) from notebooks/ with nbgrader; commit the result
 student-edition: setup
 	$(BIN)/python -m swin_edu.editions build
+	$(BIN)/python -m swin_edu.editions build --lang zh
 
 # the classroom release of every suggested assignment, made by nbgrader (see docs/instructor.md)
 student: setup
@@ -77,6 +87,6 @@ train: setup
 ablation: setup
 	$(BIN)/python -m swin_edu.ablation --seeds 0 1 2 3 --out runs/ablation --docs docs/training.md
 
-# removes the environments and caches; never lab/ or lab-solutions/ (your work)
+# removes the environments and caches; never lab/, lab-solutions/, lab-zh/ or lab-solutions-zh/ (your work)
 clean:
 	rm -rf $(VENV) $(LAB_VENV) .pytest_cache .hypothesis

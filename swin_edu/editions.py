@@ -9,6 +9,12 @@
   :class:`swin_edu.classroom.EmbedFigures`), never by hand: ``python -m swin_edu.editions build``
   (``make student-edition``) rewrites it, and a test checks that the committed folder is exactly that.
 * **solutions**: the source with its figures embedded, for ``make lab EDITION=solutions``.
+* **Chinese (zh)**: the same editions in Chinese (``--lang zh``). The zh source notebooks are made from the
+  English ones and the translations in ``notebooks/zh/`` (:mod:`swin_edu.translation`: code cells are the
+  English cells, only the prose differs); the zh student edition (``student/zh/``, committed like ``student/``
+  so that Colab and Binder can open it) is made from them by the same nbgrader run. Only the notebooks listed
+  in :data:`swin_edu.translation.TRANSLATED` are translated; the zh lab gets the English edition of the others,
+  with the self-checks' messages in Chinese all the same (``SWIN_EDU_LANG=zh``).
 
 The lab never opens these folders themselves: :func:`sync_workspace` copies an edition into a git-ignored
 workspace (``lab/``, ``lab-solutions/``) and never overwrites a notebook the student has changed.
@@ -18,6 +24,8 @@ Command line::
     python -m swin_edu.editions build              # regenerate student/ from notebooks/ (needs nbgrader)
     python -m swin_edu.editions check              # exit 1 if student/ differs from what build makes
     python -m swin_edu.editions workspace student  # fill lab/ for `make lab` (prints what it did)
+    python -m swin_edu.editions build --lang zh    # regenerate student/zh/ from notebooks/ + notebooks/zh/
+    python -m swin_edu.editions workspace student --lang zh   # fill lab-zh/ for `make lab COURSE_LANG=zh`
 """
 from __future__ import annotations
 
@@ -38,10 +46,13 @@ __all__ = [
     "STUDENT_DIR",
     "WORKSPACES",
     "build_student_edition",
+    "build_translated_student_edition",
     "diff_editions",
     "main",
     "solutions_edition",
     "sync_workspace",
+    "translated_solutions_edition",
+    "zh_student_dir",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -51,6 +62,9 @@ CONFIG = REPO_ROOT / "classroom" / "nbgrader_config.py"
 EDITIONS = ("student", "solutions")
 #: where ``make lab EDITION=...`` works: git-ignored copies, so that a ``git pull`` never meets a student's answers
 WORKSPACES = {"student": REPO_ROOT / "lab", "solutions": REPO_ROOT / "lab-solutions"}
+#: the languages of the editions; English is the source, the others are translations of its prose
+LANGS = ("en", "zh")
+WORKSPACES_ZH = {"student": REPO_ROOT / "lab-zh", "solutions": REPO_ROOT / "lab-solutions-zh"}
 MANIFEST = ".swin-edu-manifest.json"
 _ASSIGNMENT = "student"  # the nbgrader assignment name used while building (any name works)
 
@@ -167,6 +181,65 @@ def solutions_edition(out, source=SOURCE_DIR) -> pathlib.Path:
     return out
 
 
+README_ZH = """\
+# 学生版（中文，自动生成：请勿手工修改）
+
+`make lab COURSE_LANG=zh`、Colab 和 Binder 打开的中文笔记本：练习留空（`# YOUR CODE HERE`），图已嵌入。
+它们由 nbgrader 从英文源笔记本（`notebooks/`）和译文（`notebooks/zh/`）生成：
+`python -m swin_edu.editions build --lang zh`（或 `make student-edition`）。要修改，请改 `notebooks/` 或
+`notebooks/zh/`，不要改这个文件夹。尚未翻译的章节在中文实验环境里使用英文版。
+"""
+
+
+def zh_student_dir(root=STUDENT_DIR) -> pathlib.Path:
+    """Where the committed Chinese student edition lives: ``student/zh/``."""
+    return pathlib.Path(root) / "zh"
+
+
+def build_translated_student_edition(out=None, lang: str = "zh", source=SOURCE_DIR) -> pathlib.Path:
+    """Make the student edition of the translated notebooks: the translated source notebooks
+    (:func:`swin_edu.translation.write_edition`, which refuses a stale translation) through the same nbgrader
+    run as :func:`build_student_edition`. Writes ``out`` (default ``student/zh/``) and returns it."""
+    from . import translation
+
+    where = _where("build_translated_student_edition")
+    if lang not in translation.LANGS:
+        raise ValueError(f"{where}: lang must be one of {list(translation.LANGS)}, got {lang!r}")
+    out = zh_student_dir() if out is None else _as_dir(out, "out", where)
+    with tempfile.TemporaryDirectory(prefix=f"swin-edu-{lang}-source-") as tmp:
+        build_student_edition(out, translation.write_edition(tmp, lang, source))
+    (out / "README.md").write_text(README_ZH, encoding="utf-8")
+    return out
+
+
+def translated_solutions_edition(out, lang: str = "zh", source=SOURCE_DIR) -> pathlib.Path:
+    """The solutions edition in ``lang``: translated notebooks where a translation exists (a stale cell stays
+    as it was translated, a missing one English), the English source notebook for the others, each with
+    the language cell; figures embedded."""
+    from . import translation
+
+    with tempfile.TemporaryDirectory(prefix=f"swin-edu-{lang}-source-") as tmp:
+        names = [p.stem for p in sorted(pathlib.Path(source).glob("*.ipynb"))]
+        translation.write_edition(tmp, lang, source, names=names, strict=False)
+        return solutions_edition(out, tmp)
+
+
+def _student_workspace_source(tmp: pathlib.Path, lang: str) -> pathlib.Path:
+    """The notebooks a ``lang`` student lab gets: ``student/<lang>/`` and, for the notebooks not translated
+    yet, the English student edition with the language cell added (messages in the language)."""
+    from . import translation
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    translated = zh_student_dir()
+    for nb in sorted(translated.glob("*.ipynb")):
+        shutil.copyfile(nb, tmp / nb.name)
+    for nb in sorted(STUDENT_DIR.glob("*.ipynb")):
+        if not (tmp / nb.name).exists():
+            data = translation.translated_notebook(nb.stem, lang, STUDENT_DIR, strict=False)
+            (tmp / nb.name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return tmp
+
+
 # ---------------------------------------------------------------------------------------------- workspace
 def sync_workspace(edition, workspace, log: Callable[[str], None] = print, name: str | None = None) -> dict[str, str]:
     """Copy the notebooks of the folder ``edition`` into ``workspace`` without ever losing a student's work.
@@ -223,7 +296,21 @@ def sync_workspace(edition, workspace, log: Callable[[str], None] = print, name:
     return status
 
 
-def _workspace(edition_name: str, workspace: pathlib.Path | None) -> pathlib.Path:
+def _workspace(edition_name: str, workspace: pathlib.Path | None, lang: str = "en") -> pathlib.Path:
+    if lang != "en":
+        workspace = workspace or WORKSPACES_ZH[edition_name]
+        with tempfile.TemporaryDirectory(prefix=f"swin-edu-{lang}-") as tmp:
+            if edition_name == "student":
+                sync_workspace(_student_workspace_source(pathlib.Path(tmp), lang), workspace,
+                               name=f"student/{lang}/ (the {lang} student edition)")
+            else:
+                sync_workspace(translated_solutions_edition(tmp, lang), workspace,
+                               name=f"notebooks/ + notebooks/{lang}/ (the {lang} solutions)")
+        from . import translation
+        rest = translation.not_translated(lang)
+        if rest:
+            print(f"{workspace}: not translated into {lang} yet (English text, {lang} messages): {', '.join(rest)}")
+        return workspace
     workspace = workspace or WORKSPACES[edition_name]
     if edition_name == "student":
         sync_workspace(STUDENT_DIR, workspace)
@@ -237,23 +324,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m swin_edu.editions", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="regenerate the student edition from notebooks/ with nbgrader")
-    b.add_argument("--out", default=str(STUDENT_DIR))
-    sub.add_parser("check", help="exit 1 when student/ is not what `build` makes")
+    b.add_argument("--out", default=None, help="default: student/ (en) or student/zh/ (zh)")
+    b.add_argument("--lang", choices=LANGS, default="en")
+    c = sub.add_parser("check", help="exit 1 when student/ (or student/zh/) is not what `build` makes")
+    c.add_argument("--lang", choices=LANGS, default="en")
     w = sub.add_parser("workspace", help="copy an edition into its lab workspace (never overwrites your work)")
     w.add_argument("edition", choices=EDITIONS)
-    w.add_argument("--into", default=None, help="the workspace folder (default: lab/ or lab-solutions/)")
+    w.add_argument("--into", default=None, help="the workspace folder (default: lab/ or lab-solutions/, "
+                                                 "lab-zh/ or lab-solutions-zh/ in Chinese)")
+    w.add_argument("--lang", choices=LANGS, default="en", help="the edition's language (COURSE_LANG of make lab)")
     args = parser.parse_args(argv)
     if args.command == "build":
-        print(f"student edition written to {build_student_edition(args.out)}")
+        if args.lang != "en":
+            print(f"{args.lang} student edition written to "
+                  f"{build_translated_student_edition(args.out, args.lang)}")
+            return 0
+        print(f"student edition written to {build_student_edition(args.out or STUDENT_DIR)}")
         return 0
     if args.command == "check":
+        folder = STUDENT_DIR if args.lang == "en" else zh_student_dir()
         with tempfile.TemporaryDirectory() as tmp:
-            problems = diff_editions(build_student_edition(tmp), STUDENT_DIR)
+            made = (build_student_edition(tmp) if args.lang == "en" else
+                    build_translated_student_edition(pathlib.Path(tmp), args.lang))
+            problems = diff_editions(made, folder)
         for p in problems:
             print(p)
-        print("student/ is up to date" if not problems else "run `make student-edition` and commit student/")
+        rel = folder.relative_to(REPO_ROOT)
+        print(f"{rel}/ is up to date" if not problems else f"run `make student-edition` and commit {rel}/")
         return 1 if problems else 0
-    _workspace(args.edition, pathlib.Path(args.into) if args.into else None)
+    _workspace(args.edition, pathlib.Path(args.into) if args.into else None, args.lang)
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .. import i18n
 from .spec import Case, Exercise, entry_digest, normalize_entry
 
 __all__ = ["describe", "explain", "more_help", "wrong_outputs", "mutated", "mutation_message",
@@ -236,8 +237,7 @@ def more_help(ex) -> list:
     if not ex.hints:
         return []
     n = len(ex.hints)
-    return [f"stuck? check.{ex.name}.hint() gives a nudge" + (f" (call it again for more: {n} hints)" if n > 1
-                                                                  else "") + "."]
+    return [i18n.t("stuck.n", name=ex.name, n=n) if n > 1 else i18n.t("stuck", name=ex.name)]
 
 
 def _same_multiset(a: np.ndarray, b: np.ndarray, ex: Exercise) -> bool:
@@ -392,13 +392,14 @@ def arg_names(ex: Exercise, n: int) -> list[str]:
 
 # ------------------------------------------------------------------------------- messages
 def _head(title: str, i: int, total: int, label: str) -> str:
-    return f"❌ {title}: case {i} of {total} failed — {label}"
+    return i18n.t("case_failed", title=title, i=i, total=total, label=label)
 
 
 def case_failed(ex: Exercise, title: str, i: int, total: int, label: str, lines: Sequence[str]) -> str:
     """The message of a case whose output is wrong (``lines`` from :func:`explain`)."""
-    head = f"❌ {title}: not right yet — {label}" if ex.kind == "shape" else _head(title, i, total, label)
-    return head + "\n" + "\n".join("   " + ln for ln in lines)
+    head = i18n.t("not_right_yet", title=title, label=label) if ex.kind == "shape" else \
+        _head(title, i, total, label)
+    return head + "\n" + "\n".join("   " + i18n.frame_line(ln) for ln in lines)
 
 
 def mutation_message(ex: Exercise, title: str, i: int, total: int, case: Case, path: str) -> str:
@@ -408,8 +409,8 @@ def mutation_message(ex: Exercise, title: str, i: int, total: int, case: Case, p
         j = int(path[4:path.index("]", 4)])
         names = arg_names(ex, len(case.args))
         arg = f"`{names[j]}`" + path[path.index("]", 4) + 1:] if j < len(names) else path
-    return (f"{_head(title, i, total, case.label)}\n   your function modified its input {arg} in place.\n"
-            f"   hint: the caller still needs its input unchanged. Avoid in-place updates "
+    return (f"{_head(title, i, total, case.label)}\n   {i18n.t('mutated', arg=arg)}\n"
+            f"   {i18n.frame_line('hint: ')}the caller still needs its input unchanged. Avoid in-place updates "
             f"(`x += ...`, `x[...] = ...`, `np.random.shuffle(x)`) on the input or on a "
             f"view of it; work on a copy (`x = x.copy()`) or build a new array.")
 
@@ -432,25 +433,24 @@ def error_message(ex: Exercise, title: str, i: int, total: int, label: str, mro:
     elif "MemoryError" in mro:
         hint = "your function ran out of memory: the cases are small, so look for an array that grows " \
                "without end or a huge intermediate (an outer product of the whole input?)."
-    return "\n".join([_head(title, i, total, label), f"   your function raised {msg}"
-                      + (f" (at {where})" if where else ""), f"   hint: {hint}"])
+    return "\n".join([_head(title, i, total, label), "   " + i18n.t("raised", msg=msg)
+                      + (f" (at {where})" if where else ""), "   " + i18n.frame_line(f"hint: {hint}")])
 
 
 def timeout_message(title: str, i: int, total: int, label: str, limit: float, note: str = "") -> str:
     """The message of a function that did not finish within ``limit`` seconds."""
-    return (f"{_head(title, i, total, label)}\n   your function did not finish within {limit:g} s.\n"
-            f"   hint: is there a loop whose condition never changes, or a function that "
+    return (f"{_head(title, i, total, label)}\n   {i18n.t('timeout', limit=limit)}\n"
+            f"   {i18n.frame_line('hint: ')}is there a loop whose condition never changes, or a function that "
             f"calls itself without end? The cases are small: the answer takes well under "
             f"a second.{note}")
 
 
 def unsolved_message(ex: Exercise, fn_name: str) -> str:
     """The message of an exercise whose function still raises NotImplementedError."""
-    return (f"⏳ {ex.name}: not solved yet — `{fn_name}` still raises NotImplementedError. Replace "
-            f"`raise NotImplementedError()` with your code and run this check again.")
+    return i18n.t("unsolved", name=ex.name, fn=fn_name)
 
 
 def passed_message(ex: Exercise, title: str, total: int) -> str:
-    what = ("your prediction is right" if ex.kind == "shape" else
-            f"passed all {total} cases" if total > 1 else "passed")
-    return f"✅ {title}: {what}. Well done!"
+    what = (i18n.t("passed.prediction") if ex.kind == "shape" else
+            i18n.t("passed.all", total=total) if total > 1 else i18n.t("passed.one"))
+    return i18n.t("passed", title=title, what=what)

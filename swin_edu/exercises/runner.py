@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .. import i18n
 from . import diagnostics as dx
 from .sandbox import call_with_time_limit, user_line
 from .spec import UNSET, Case, Exercise
@@ -87,8 +88,7 @@ def run_check(ex: Exercise, fn: Any, *, hidden: bool = False, time_limit: Option
         result = _run(ex, fn, todo, limit, more=hidden)
     except Exception as e:  # noqa: BLE001 - a bug in the checker must not look like the student's fault
         result = CheckResult(ex.name, "failed",
-                             f"❌ {ex.name}: the checker itself could not finish ({type(e).__name__}: {e}). "
-                             f"This is not your fault; please report it. Your function was not checked.")
+                             i18n.t("checker_broke", name=ex.name, error=f"{type(e).__name__}: {e}"))
     if callable(fn):
         _LAST[id(fn)] = (fn, result)
     if not settings.quiet:
@@ -97,11 +97,10 @@ def run_check(ex: Exercise, fn: Any, *, hidden: bool = False, time_limit: Option
 
 
 def _run(ex: Exercise, fn: Any, cases: list, limit: float, more: bool) -> CheckResult:
-    title = ex.name + (" (more cases)" if more else "")
+    title = ex.name + (i18n.t("more_cases") if more else "")
     if not callable(fn):
         return CheckResult(ex.name, "failed",
-                           f"❌ {title}: expected your function `{ex.signature}`, got {dx.describe(fn)}.\n"
-                           f"   hint: pass the function itself, without calling it (no parentheses).")
+                           i18n.t("not_a_function", title=title, signature=ex.signature, got=dx.describe(fn)))
     total = len(cases)
     for i, case in enumerate(cases, 1):
         pristine = copy.deepcopy((case.args, case.kwargs))
@@ -164,8 +163,7 @@ def use_or_reference(student_fn: Callable, reference_fn: Callable, passed: Any =
     ref = name or f"{prefix}.{getattr(reference_fn, '__name__', 'reference')}".lstrip(".")
     if not quiet and not settings.quiet:
         if passed:
-            print(f"→ From here on this notebook uses your `{mine}`.")
+            print(i18n.t("uses_mine", mine=mine))
         else:
-            print(f"→ From here on this notebook uses the reference `{ref}` "
-                  f"(your `{mine}` has not passed its self-check yet).")
+            print(i18n.t("uses_reference", ref=ref, mine=mine))
     return student_fn if passed else reference_fn

@@ -1,0 +1,122 @@
+"""The course's language setting and its small message catalogue.
+
+One setting, the environment variable ``SWIN_EDU_LANG`` (``en``, the default, or ``zh``), read each time a
+message is made: the Chinese notebooks set it in their language cell, ``make lab COURSE_LANG=zh`` sets it for
+the whole lab. It switches the *framing* of the self-checks (passed / not solved yet / case N of M failed /
+expected / got / hint / stuck? / which implementation the notebook uses) and the labels of the mask explorer;
+the exercise-specific hints stay English. With the setting unset or ``en`` every message is exactly the English
+one the package always printed.
+
+Figures with Chinese text need a CJK font: :func:`use_cjk_font` registers Noto Sans SC from the PyPI package
+``pylopdf-fonts-zh-cn`` (the extra ``swin-edu[zh]``; no system font is assumed) with matplotlib and puts it
+behind the default font, so Latin text looks as before and Chinese characters render.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+
+__all__ = ["MESSAGES", "cjk_font_path", "frame_line", "lang", "t", "use_cjk_font"]
+
+ENV = "SWIN_EDU_LANG"
+LANGS = ("en", "zh")
+
+#: key -> {lang: template}; the templates use str.format fields
+MESSAGES: dict[str, dict[str, str]] = {
+    "passed": {"en": "✅ {title}: {what}. Well done!", "zh": "✅ {title}：{what}。做得好！"},
+    "passed.one": {"en": "passed", "zh": "通过"},
+    "passed.all": {"en": "passed all {total} cases", "zh": "{total} 个用例全部通过"},
+    "passed.prediction": {"en": "your prediction is right", "zh": "你的预测正确"},
+    "unsolved": {"en": "⏳ {name}: not solved yet — `{fn}` still raises NotImplementedError. Replace "
+                       "`raise NotImplementedError()` with your code and run this check again.",
+                 "zh": "⏳ {name}：尚未完成 —— `{fn}` 仍然抛出 NotImplementedError。把 "
+                       "`raise NotImplementedError()` 换成你的代码，再运行一次本自检。"},
+    "case_failed": {"en": "❌ {title}: case {i} of {total} failed — {label}",
+                    "zh": "❌ {title}：第 {i} 个用例（共 {total} 个）未通过 —— {label}"},
+    "not_right_yet": {"en": "❌ {title}: not right yet — {label}", "zh": "❌ {title}：还不对 —— {label}"},
+    "more_cases": {"en": " (more cases)", "zh": "（更多用例）"},
+    "stuck": {"en": "stuck? check.{name}.hint() gives a nudge.",
+              "zh": "卡住了？运行 check.{name}.hint() 获取一点提示。"},
+    "stuck.n": {"en": "stuck? check.{name}.hint() gives a nudge (call it again for more: {n} hints).",
+                "zh": "卡住了？运行 check.{name}.hint() 获取一点提示（再运行一次提示更多，共 {n} 条）。"},
+    "raised": {"en": "your function raised {msg}", "zh": "你的函数抛出了 {msg}"},
+    "timeout": {"en": "your function did not finish within {limit:g} s.", "zh": "你的函数在 {limit:g} 秒内没有结束。"},
+    "mutated": {"en": "your function modified its input {arg} in place.", "zh": "你的函数原地修改了输入 {arg}。"},
+    "checker_broke": {"en": "❌ {name}: the checker itself could not finish ({error}). This is not your fault; "
+                            "please report it. Your function was not checked.",
+                      "zh": "❌ {name}：自检程序本身出错了（{error}）。这不是你的问题，请报告给课程维护者；"
+                            "你的函数尚未被检查。"},
+    "not_a_function": {"en": "❌ {title}: expected your function `{signature}`, got {got}.\n"
+                             "   hint: pass the function itself, without calling it (no parentheses).",
+                       "zh": "❌ {title}：这里需要你的函数 `{signature}`，收到的却是 {got}。\n"
+                             "   提示：传入函数本身，不要调用它（不加括号）。"},
+    "uses_mine": {"en": "→ From here on this notebook uses your `{mine}`.",
+                  "zh": "→ 从这里开始，本笔记本使用你的 `{mine}`。"},
+    "uses_reference": {"en": "→ From here on this notebook uses the reference `{ref}` (your `{mine}` has not "
+                             "passed its self-check yet).",
+                       "zh": "→ 从这里开始，本笔记本使用参考实现 `{ref}`（你的 `{mine}` 还没有通过自检）。"},
+    # the mask explorer (swin_edu.viz)
+    "mask.window": {"en": "window", "zh": "窗口"},
+    "mask.query": {"en": "query", "zh": "查询"},
+    # the font check
+    "font.missing": {"en": "swin_edu: no CJK font package found: Chinese text in figures will show as boxes. "
+                           "Install it with `pip install \"swin-edu[zh]\"` (or `pip install pylopdf-fonts-zh-cn`).",
+                     "zh": "swin_edu：没有找到中文字体包，图中的中文会显示成方框。请运行 "
+                           "`pip install \"swin-edu[zh]\"`（或 `pip install pylopdf-fonts-zh-cn`）安装。"},
+}
+
+# the labels that start the lines of a failed case (see swin_edu.exercises.diagnostics)
+_LINE_LABELS = {"zh": [("expected: ", "期望："), ("got:      ", "实际："), ("got: ", "实际："), ("hint: ", "提示："),
+                       ("your prediction: ", "你的预测："), ("to fix: ", "需要修改：")]}
+
+
+def lang() -> str:
+    """The language in force: ``SWIN_EDU_LANG`` (``zh``, ``zh_CN``, ``zh-Hans``... mean ``zh``), else ``en``."""
+    value = os.environ.get(ENV, "").strip().lower()
+    return "zh" if re.match(r"zh($|[-_])", value) else "en"
+
+
+def t(key: str, **fields) -> str:
+    """The message ``key`` in the language in force, formatted with ``fields``."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        raise KeyError(f"swin_edu.i18n.t: unknown message key {key!r}")
+    return entry.get(lang(), entry["en"]).format(**fields)
+
+
+def frame_line(line: str) -> str:
+    """A line of a failed check's explanation with its leading label (``expected:``, ``got:``, ``hint:``...)
+    in the language in force; the rest of the line is left as it is."""
+    for en, other in _LINE_LABELS.get(lang(), []):
+        if line.startswith(en):
+            return other + line[len(en):].lstrip()
+    return line
+
+
+def cjk_font_path():
+    """The path of the CJK font that ships in a package (Noto Sans SC, OFL), or None when not installed."""
+    try:
+        import pylopdf_fonts_zh_cn as fonts
+    except ImportError:
+        return None
+    path = fonts.sans_path()
+    return path if path.is_file() else None
+
+
+def use_cjk_font(warn: bool = True) -> str | None:
+    """Register the packaged CJK font with matplotlib and add it as a fallback behind the default sans-serif
+    font (Latin text keeps its look; CJK characters render). Returns the font's family name, or None (with a
+    warning when ``warn``) when the font package is missing."""
+    path = cjk_font_path()
+    if path is None:
+        if warn:
+            warnings.warn(t("font.missing"), stacklevel=2)
+        return None
+    from matplotlib import font_manager, rcParams
+
+    font_manager.fontManager.addfont(str(path))
+    family = font_manager.FontProperties(fname=str(path)).get_name()
+    families = [f for f in rcParams["font.family"] if f != family]
+    rcParams["font.family"] = families + [family]  # matplotlib falls back glyph by glyph along this list
+    return family

@@ -151,16 +151,24 @@ def test_zh_student_edition_is_exactly_what_nbgrader_makes(tmp_path):
 
 
 @pytest.mark.parametrize("name", ZH)
-def test_zh_student_edition_has_the_english_student_code(name):
-    en = _nb(ROOT / "student" / f"{name}.ipynb")
+def test_zh_student_edition_has_the_english_code(name):
+    """Compared with the English *source* (the committed English student/ may lag behind it): every code cell
+    is the English one, answers blanked by nbgrader; every figure the English cells link is embedded."""
+    en = _nb(SOURCE / f"{name}.ipynb")
     zh = _nb(editions.zh_student_dir() / f"{name}.ipynb")
     codes_en = [c for c in en["cells"] if c["cell_type"] == "code"]
     codes_zh = [c for c in zh["cells"] if c["cell_type"] == "code" and c["id"] != translation.LANG_CELL_ID]
-    assert codes_zh == codes_en
+    assert [c["id"] for c in codes_zh] == [c["id"] for c in codes_en]
+    for c_en, c_zh in zip(codes_en, codes_zh):
+        if c_en["metadata"].get("nbgrader", {}).get("solution"):
+            assert "raise NotImplementedError()" in _src(c_zh) and "BEGIN SOLUTION" in _src(c_en)
+            assert _src(c_zh).split("# YOUR CODE HERE")[0] == _src(c_en).split("### BEGIN SOLUTION")[0]
+        else:
+            assert _src(c_zh) == _src(c_en), c_en["id"]
     assert "BEGIN SOLUTION" not in json.dumps(zh)
-    figures_en = sorted(n for c in en["cells"] for n in c.get("attachments", {}))
-    figures_zh = sorted(n for c in zh["cells"] for n in c.get("attachments", {}))
-    assert figures_zh == figures_en
+    linked = sorted(set(re.findall(r"\(\.\./figures/([\w.-]+\.png)\)", json.dumps(en))))
+    embedded = sorted({n for c in zh["cells"] for n in c.get("attachments", {})})
+    assert embedded == linked
 
 
 def test_zh_lab_workspaces_hold_every_notebook(tmp_path, capsys):

@@ -56,6 +56,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "uses_reference": {"en": "→ From here on this notebook uses the reference `{ref}` (your `{mine}` has not "
                              "passed its self-check yet).",
                        "zh": "→ 从这里开始，本笔记本使用参考实现 `{ref}`（你的 `{mine}` 还没有通过自检）。"},
+    "hint.none": {"en": "{name}: no hints for this one; the message of the check is the hint.",
+                  "zh": "{name}：这个练习没有额外提示，自检给出的反馈就是提示。"},
+    "hint.bad_tier": {"en": "{name}: hint(tier) takes a tier from 1 to {n}, got {tier}.",
+                      "zh": "{name}：hint(tier) 的 tier 取 1 到 {n}，收到的是 {tier}。"},
+    "hint.head": {"en": "💡 {name}, hint {tier} of {n}{more}:", "zh": "💡 {name}，提示 {tier}/{n}{more}："},
+    "hint.more": {"en": " (check.{name}.hint() again for hint {next})",
+                  "zh": "（再运行 check.{name}.hint() 看第 {next} 条）"},
+    "hint.last": {"en": " (the last one)", "zh": "（最后一条）"},
     # the mask explorer (swin_edu.viz)
     "mask.window": {"en": "window", "zh": "窗口"},
     "mask.query": {"en": "query", "zh": "查询"},
@@ -85,12 +93,37 @@ def t(key: str, **fields) -> str:
     return entry.get(lang(), entry["en"]).format(**fields)
 
 
+# the generic sentences of a failed case (diagnostics.explain / describe): what differs, and what a value is
+_LINE_PATTERNS = {"zh": [
+    (re.compile(r"^the values differ: first difference (?:at index (.+?))?: expected (.+), got (.+) "
+                r"\((\d+) of (\d+) elements differ\)\.$"),
+     lambda m: (f"数值不对：第一个不同{'在下标 ' + m[1] if m[1] else ''}，期望 {m[2]}，实际 {m[3]}"
+                f"（{m[5]} 个元素中有 {m[4]} 个不同）。")),
+    (re.compile(r"^the shapes differ: expected (.+), got (.+)\.$"), lambda m: f"形状不对：期望 {m[1]}，实际 {m[2]}。"),
+    (re.compile(r"^the dtype differs: expected (.+), got (.+)\.$"), lambda m: f"dtype 不对：期望 {m[1]}，实际 {m[2]}。"),
+]}
+_VALUE_PATTERNS = {"zh": [
+    (re.compile(r"numpy array of shape (\([^)]*\)), dtype (\w+)"), r"numpy 数组，形状 \1，dtype \2"),
+    (re.compile(r"torch\.Tensor of shape (\([^)]*\)), dtype ([\w.]+)"), r"torch.Tensor，形状 \1，dtype \2"),
+]}
+
+
 def frame_line(line: str) -> str:
-    """A line of a failed check's explanation with its leading label (``expected:``, ``got:``, ``hint:``...)
-    in the language in force; the rest of the line is left as it is."""
-    for en, other in _LINE_LABELS.get(lang(), []):
+    """A line of a failed check's explanation in the language in force: its leading label (``expected:``,
+    ``got:``, ``hint:``...), the generic sentences (the values / shapes / dtype differ) and the descriptions of
+    arrays; the exercise-specific text (hints, case labels) is left as it is."""
+    code = lang()
+    for pattern, make in _LINE_PATTERNS.get(code, []):
+        m = pattern.match(line)
+        if m:
+            return make(m)
+    for en, other in _LINE_LABELS.get(code, []):
         if line.startswith(en):
-            return other + line[len(en):].lstrip()
+            line = other + line[len(en):].lstrip()
+            if other in ("期望：", "实际："):
+                for pattern, repl in _VALUE_PATTERNS.get(code, []):
+                    line = pattern.sub(repl, line)
+            return line
     return line
 
 

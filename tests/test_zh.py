@@ -233,7 +233,12 @@ def test_self_check_messages_in_chinese_and_english_unchanged(monkeypatch, capsy
     assert re.search(r"❌ window_partition：第 \d+ 个用例（共 \d+ 个）未通过", zh)
     assert "期望：" in zh and "实际：" in zh and "提示：" in zh and "expected: " not in zh
     assert "→ 从这里开始，本笔记本使用参考实现 `snp.window_partition`" in zh
-    assert np is not None
+    check.window_partition(lambda x, M: snp.window_partition(x, M).astype(np.float32))
+    check.window_partition(lambda x, M: snp.window_partition(x, M)[..., None])
+    check.window_partition.hint(1)
+    zh = capsys.readouterr().out
+    assert "dtype 不对：期望 float64，实际 float32。" in zh and "期望：numpy 数组，形状 (4, 2, 2, 1)，dtype float64" in zh
+    assert "形状不对：期望 (4, 2, 2, 1)，实际 (4, 2, 2, 1, 1)。" in zh and "💡 window_partition，提示 1/1（最后一条）：" in zh
 
 
 def test_language_setting_values(monkeypatch):

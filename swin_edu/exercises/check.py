@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from .. import i18n
 from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, training
 from .runner import CheckResult, run_check
 from .spec import Exercise
@@ -40,16 +41,16 @@ def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
         """Print the next hint (``tier``: that one, from 1): a nudge first, then the method."""
         n = len(ex.hints)
         if not n:
-            print(f"{ex.name}: no hints for this one; the message of the check is the hint.")
+            print(i18n.t("hint.none", name=ex.name))
             return
         if tier is None:
             tier = min(shown[0] + 1, n)
         elif isinstance(tier, bool) or not isinstance(tier, int) or not 1 <= tier <= n:
-            print(f"{ex.name}: hint(tier) takes a tier from 1 to {n}, got {tier!r}.")
+            print(i18n.t("hint.bad_tier", name=ex.name, n=n, tier=repr(tier)))
             return
         shown[0] = max(shown[0], tier)
-        more = f" (check.{ex.name}.hint() again for hint {tier + 1})" if tier < n else " (the last one)"
-        print(f"💡 {ex.name}, hint {tier} of {n}{more}:\n   {ex.hints[tier - 1]}")
+        more = i18n.t("hint.more", name=ex.name, next=tier + 1) if tier < n else i18n.t("hint.last")
+        print(i18n.t("hint.head", name=ex.name, tier=tier, n=n, more=more) + f"\n   {ex.hints[tier - 1]}")
 
     check_fn.__name__ = check_fn.__qualname__ = ex.name
     check_fn.hint = hint

@@ -3,8 +3,9 @@
 One setting, the environment variable ``SWIN_EDU_LANG`` (``en``, the default, or ``zh``), read each time a
 message is made: the Chinese notebooks set it in their language cell, ``make lab COURSE_LANG=zh`` sets it for
 the whole lab. It switches the *framing* of the self-checks (passed / not solved yet / case N of M failed /
-expected / got / hint / stuck? / which implementation the notebook uses) and the labels of the mask explorer;
-the exercise-specific hints stay English. With the setting unset or ``en`` every message is exactly the English
+expected / got / hint / stuck? / which implementation the notebook uses) and the labels that the package puts
+on the figures of notebook 08 (axes, legends, default titles); the exercise-specific hints and the titles that a
+notebook's code passes stay English. With the setting unset or ``en`` every message is exactly the English
 one the package always printed.
 
 Figures with Chinese text need a CJK font: :func:`use_cjk_font` registers Noto Sans SC from the PyPI package
@@ -17,7 +18,7 @@ import os
 import re
 import warnings
 
-__all__ = ["MESSAGES", "cjk_font_path", "frame_line", "lang", "t", "use_cjk_font"]
+__all__ = ["MESSAGES", "cjk_font_path", "frame_line", "lang", "style_overrides", "t", "use_cjk_font"]
 
 ENV = "SWIN_EDU_LANG"
 LANGS = ("en", "zh")
@@ -64,9 +65,21 @@ MESSAGES: dict[str, dict[str, str]] = {
     "hint.more": {"en": " (check.{name}.hint() again for hint {next})",
                   "zh": "（再运行 check.{name}.hint() 看第 {next} 条）"},
     "hint.last": {"en": " (the last one)", "zh": "（最后一条）"},
-    # the mask explorer (swin_edu.viz)
-    "mask.window": {"en": "window", "zh": "窗口"},
-    "mask.query": {"en": "query", "zh": "查询"},
+    # figures of notebook 08 (swin_edu.viz.training, swin_edu.viz.attention): labels made inside the package
+    "fig.loss": {"en": "loss", "zh": "损失"},
+    "fig.loss_axis": {"en": "loss (cross-entropy)", "zh": "损失（交叉熵）"},
+    "fig.accuracy": {"en": "accuracy", "zh": "准确率"},
+    "fig.epoch": {"en": "epoch", "zh": "epoch（轮）"},
+    "fig.train_smoothed": {"en": "train (label-smoothed)", "zh": "训练集（标签平滑）"},
+    "fig.train_augmented": {"en": "train (augmented)", "zh": "训练集（数据增强后）"},
+    "fig.validation": {"en": "validation", "zh": "验证集"},
+    "fig.predicted": {"en": "predicted class", "zh": "预测类别"},
+    "fig.true": {"en": "true class", "zh": "真实类别"},
+    "fig.images": {"en": "images", "zh": "图像数"},
+    "fig.confusion": {"en": "confusion matrix (test)", "zh": "混淆矩阵（测试集）"},
+    "fig.query_token": {"en": "query token {q}", "zh": "查询 token {q}"},
+    "fig.same": {"en": "same", "zh": "相同"},
+    "fig.different": {"en": "different", "zh": "不同"},
     # the font check
     "font.missing": {"en": "swin_edu: no CJK font package found: Chinese text in figures will show as boxes. "
                            "Install it with `pip install \"swin-edu[zh]\"` (or `pip install pylopdf-fonts-zh-cn`).",
@@ -146,10 +159,23 @@ def use_cjk_font(warn: bool = True) -> str | None:
         if warn:
             warnings.warn(t("font.missing"), stacklevel=2)
         return None
+    import logging
+
     from matplotlib import font_manager, rcParams
 
+    # the package ships the regular weight only: bold titles use it, and matplotlib would log that each time
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     font_manager.fontManager.addfont(str(path))
     family = font_manager.FontProperties(fname=str(path)).get_name()
     families = [f for f in rcParams["font.family"] if f != family]
     rcParams["font.family"] = families + [family]  # matplotlib falls back glyph by glyph along this list
     return family
+
+
+def style_overrides() -> dict:
+    """rc settings that :func:`swin_edu.viz.style.use_style` adds in the language in force: in Chinese, the
+    packaged CJK font behind DejaVu Sans (glyph by glyph fallback); nothing in English or without the font."""
+    if lang() != "zh":
+        return {}
+    family = use_cjk_font(warn=False)
+    return {"font.family": ["DejaVu Sans", family]} if family else {}

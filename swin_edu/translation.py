@@ -40,9 +40,22 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-__all__ = ["LANG_CELL_ID", "LANGS", "TRANSLATED", "Problem", "Section", "english_markdown", "load_sections",
-           "main", "not_translated", "sha256_text", "status", "translated_notebook", "translation_path",
-           "write_edition"]
+__all__ = [
+    "LANGS",
+    "LANG_CELL_ID",
+    "TRANSLATED",
+    "Problem",
+    "Section",
+    "english_markdown",
+    "load_sections",
+    "main",
+    "not_translated",
+    "sha256_text",
+    "status",
+    "translated_notebook",
+    "translation_path",
+    "write_edition",
+]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOURCE_DIR = REPO_ROOT / "notebooks"
@@ -54,7 +67,7 @@ TRANSLATED: dict[str, tuple[str, ...]] = {
 #: the id of the one code cell a translated notebook adds (after the Colab install cell)
 LANG_CELL_ID = "swin-edu-lang"
 TODO = "<!-- TODO: translate -->"
-_MARKER = re.compile(r"^<!-- cell (?P<id>[A-Za-z0-9_.-]+) sha256=(?P<sha>[0-9a-f]{64}) -->[ \t]*$", re.M)
+_MARKER = re.compile(r"^<!-- cell (?P<id>[A-Za-z0-9_.-]+) sha256=(?P<sha>[0-9a-f]{64}) -->[ \t]*$", re.MULTILINE)
 
 LANG_CELLS = {
     "zh": (
@@ -161,10 +174,10 @@ def _old_english(name: str, cell_id: str, sha: str, source: pathlib.Path, max_co
     rel = f"{pathlib.Path(source).name}/{name}.ipynb"
     try:
         root = pathlib.Path(source).resolve().parent
-        log = subprocess.run(["git", "log", f"-n{max_commits}", "--format=%H", "--", rel], cwd=root,
+        log = subprocess.run(["git", "log", f"-n{max_commits}", "--format=%H", "--", rel], cwd=root, check=False,
                              capture_output=True, text=True, timeout=60)
         for commit in log.stdout.split():
-            shown = subprocess.run(["git", "show", f"{commit}:{rel}"], cwd=root, capture_output=True, text=True,
+            shown = subprocess.run(["git", "show", f"{commit}:{rel}"], cwd=root, check=False, capture_output=True, text=True,
                                    timeout=60)
             if shown.returncode != 0:
                 continue
@@ -301,7 +314,7 @@ def accept(name: str, cell_ids: Sequence[str], lang: str = "zh", source=SOURCE_D
     for cell_id in cell_ids:
         if cell_id not in english:
             raise ValueError(f"{where}: {name} has no markdown cell {cell_id!r}")
-        pat = re.compile(r"^<!-- cell " + re.escape(cell_id) + r" sha256=[0-9a-f]{64} -->", re.M)
+        pat = re.compile(r"^<!-- cell " + re.escape(cell_id) + r" sha256=[0-9a-f]{64} -->", re.MULTILINE)
         if not pat.search(text):
             raise ValueError(f"{where}: {path.name} has no section for {cell_id!r} (run `skeleton` first)")
         text = pat.sub(f"<!-- cell {cell_id} sha256={sha256_text(english[cell_id])} -->", text)

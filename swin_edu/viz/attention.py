@@ -109,6 +109,7 @@ def plot_attention(image: np.ndarray, maps_list: Sequence[dict], labels: Sequenc
     attention weights over the token map (cividis), with the windows drawn (dashed)."""
     from matplotlib.patches import Rectangle
 
+    from .. import i18n
     from .style import HIGHLIGHT, SEQ_CMAP, new_figure, use_style
 
     img = np.asarray(image)
@@ -121,7 +122,7 @@ def plot_attention(image: np.ndarray, maps_list: Sequence[dict], labels: Sequenc
             ax.imshow(img, cmap="gray_r")
             ax.add_patch(Rectangle((q[1] * patch_size - 0.5, q[0] * patch_size - 0.5), patch_size, patch_size,
                                    fill=False, ec=HIGHLIGHT, lw=2))
-            ax.set_title(f"query token {tuple(q)}" if i == 0 else f"{tuple(q)}", fontsize=8)
+            ax.set_title(i18n.t("fig.query_token", q=tuple(q)) if i == 0 else f"{tuple(q)}", fontsize=8)
             for j, (maps, label) in enumerate(zip(maps_list, labels), start=1):
                 a = attention_to(maps, q, image=image_index)
                 ax = axes[i, j]

@@ -115,7 +115,9 @@ RC = {
 @contextlib.contextmanager
 def use_style() -> Iterator[None]:
     """Context manager: the course's rc settings (fonts, palette, cividis, fixed SVG salt)."""
-    with matplotlib.rc_context(RC):
+    from .. import i18n
+
+    with matplotlib.rc_context({**RC, **i18n.style_overrides()}):  # English: exactly RC
         yield
 
 

@@ -11,6 +11,7 @@ __all__ = ["plot_confusion", "plot_curves", "plot_straddle_examples"]
 def plot_curves(history: Sequence[dict], title: str | None = None):
     """Loss and accuracy per epoch (train and validation), as a matplotlib Figure. Epochs without a
     validation pass (``val_acc`` None: ``eval_every`` > 1) are left out of the validation curves."""
+    from .. import i18n
     from .style import new_figure, use_style
 
     if not isinstance(history, Sequence) or not history or not all(isinstance(h, dict) for h in history):
@@ -21,12 +22,15 @@ def plot_curves(history: Sequence[dict], title: str | None = None):
     with use_style():
         fig = new_figure(8, 3.2)
         ax1, ax2 = fig.subplots(1, 2)
-        ax1.plot(ep, [h["train_loss"] for h in history], **marker, label="train (label-smoothed)")
-        ax1.plot([h["epoch"] for h in val], [h["val_loss"] for h in val], **marker, ls="--", label="validation")
-        ax1.set(xlabel="epoch", ylabel="loss (cross-entropy)", title="loss")
-        ax2.plot(ep, [h["train_acc"] for h in history], **marker, label="train (augmented)")
-        ax2.plot([h["epoch"] for h in val], [h["val_acc"] for h in val], **marker, ls="--", label="validation")
-        ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
+        ax1.plot(ep, [h["train_loss"] for h in history], **marker, label=i18n.t("fig.train_smoothed"))
+        ax1.plot([h["epoch"] for h in val], [h["val_loss"] for h in val], **marker, ls="--",
+                 label=i18n.t("fig.validation"))
+        ax1.set(xlabel=i18n.t("fig.epoch"), ylabel=i18n.t("fig.loss_axis"), title=i18n.t("fig.loss"))
+        ax2.plot(ep, [h["train_acc"] for h in history], **marker, label=i18n.t("fig.train_augmented"))
+        ax2.plot([h["epoch"] for h in val], [h["val_acc"] for h in val], **marker, ls="--",
+                 label=i18n.t("fig.validation"))
+        ax2.set(xlabel=i18n.t("fig.epoch"), ylabel=i18n.t("fig.accuracy"), title=i18n.t("fig.accuracy"),
+                ylim=(0, 1.02))
         for ax in (ax1, ax2):
             ax.legend()
             ax.grid(alpha=0.3)
@@ -35,10 +39,13 @@ def plot_curves(history: Sequence[dict], title: str | None = None):
     return fig
 
 
-def plot_confusion(cm: np.ndarray, classes: Sequence[str] | None = None, title: str = "confusion matrix (test)"):
-    """A confusion matrix with the counts printed in each cell (cividis, readable in grayscale)."""
+def plot_confusion(cm: np.ndarray, classes: Sequence[str] | None = None, title: str | None = None):
+    """A confusion matrix with the counts printed in each cell (cividis, readable in grayscale). ``title``
+    defaults to "confusion matrix (test)" (in the language of :mod:`swin_edu.i18n`)."""
+    from .. import i18n
     from .style import SEQ_CMAP, new_figure, use_style
 
+    title = i18n.t("fig.confusion") if title is None else title
     n = cm.shape[0]
     classes = list(classes) if classes is not None else [str(i) for i in range(n)]
     with use_style():
@@ -52,20 +59,23 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str] | None = None, title: 
                     ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
                             color="black" if cm[i, j] > 0.6 * vmax else "white")
         ax.set(xticks=range(n), yticks=range(n), xticklabels=classes, yticklabels=classes,
-               xlabel="predicted class", ylabel="true class", title=title)
-        fig.colorbar(im, ax=ax, shrink=0.8, label="images")
+               xlabel=i18n.t("fig.predicted"), ylabel=i18n.t("fig.true"), title=title)
+        fig.colorbar(im, ax=ax, shrink=0.8, label=i18n.t("fig.images"))
     return fig
 
 
 
 
 def plot_straddle_examples(images, labels, *, patch: int, region: int, window: int | None = None,
-                           classes: Sequence[str] = ("same", "different"), ncols: int = 8):
+                           classes: Sequence[str] | None = None, ncols: int = 8):
     """Straddle-task images with the borders that matter: solid lines between the windows that keep the
     two marks apart (every ``region`` pixels), dashed lines at the borders of the shifted windows of the
-    first stage (``window`` tokens of ``patch`` pixels, moved by half a window), and the label as title."""
+    first stage (``window`` tokens of ``patch`` pixels, moved by half a window), and the label as title
+    (``classes``: default "same", "different", in the language of :mod:`swin_edu.i18n`)."""
+    from .. import i18n
     from .style import new_figure, use_style
 
+    classes = (i18n.t("fig.same"), i18n.t("fig.different")) if classes is None else classes
     imgs = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images, dtype=np.float32)
     labs = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels).astype(int).ravel()
     if imgs.ndim != 4 or len(imgs) != len(labs) or len(imgs) == 0:

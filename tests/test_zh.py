@@ -352,3 +352,31 @@ def test_notebook_08_figures_speak_the_language_and_render_its_glyphs(monkeypatc
             texts(plot_straddle_examples(images, labels, patch=2, region=4))
     assert {"损失", "准确率", "验证集", "预测类别", "真实类别", "混淆矩阵（测试集）", "相同", "不同"} <= zh
     assert not [str(w.message) for w in caught if "missing from" in str(w.message)]
+
+
+# ---------------------------------------------------------------------------------------------- one glossary
+def _glossary_code_names(markdown: str) -> set[str]:
+    """The `names` in the code column of the glossary table of a notebook 00 cell."""
+    names = set()
+    for line in markdown.splitlines():
+        cols = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cols) == 3 and "`" in cols[2]:
+            names |= set(re.findall(r"`([^`]+)`", cols[2]))
+    return names
+
+
+def test_notebook_00_glossaries_use_the_shared_glossary():
+    shared = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    en = next(_src(c) for c in _nb(SOURCE / "00_roadmap.ipynb")["cells"] if c["id"] == "c00-17")
+    zh = translation.load_sections(translation.translation_path("00_roadmap", "zh"))["c00-17"].text
+    for table in (en, zh):
+        names = _glossary_code_names(table)
+        assert len(names) > 20
+        assert not {n for n in names if f"`{n}`" not in shared}, "add these to docs/glossary.md"
+    # 移位窗口 for the paper's shifted windows; 滑动窗口 only for the sliding-window baseline or as the seed's word
+    assert "| shifted window | 移位窗口 | 滑动窗口 |" in shared and "| sliding window (the paper's baseline) | 滑动窗口 |" in shared
+    for name in ZH:
+        text = translation.translation_path(name, "zh").read_text(encoding="utf-8")
+        for m in re.finditer("滑动窗口", text):
+            around = text[max(0, m.start() - 40):m.end() + 40]
+            assert "原文" in around or "sliding window" in around or "基线" in around, around

@@ -425,3 +425,22 @@ def test_every_forbidden_reference_exists():
             module, _, qualname = entry.partition(":")
             assert module in files, entry
             _stub_source(files[module].read_text(), qualname, "x")  # raises when it is missing
+
+
+@needs_bwrap
+def test_a_read_only_folder_under_tmp_stays_visible_above_the_private_tmp(tmp_path):
+    """CI clones the repository under /tmp, so the grader's virtual environment lives there: the sandbox's private
+    /tmp must not hide a read-only bind below it (a regression: 'execvp .../.venv/bin/python: No such file')."""
+    from swin_edu.classroom.bwrap import VERDICT_LIMITS
+
+    assert str(tmp_path).startswith("/tmp/"), tmp_path
+    (tmp_path / "venv_marker").write_text("visible")
+    box = Sandbox()
+    try:
+        binds = box._system_binds() + [(str(tmp_path), str(tmp_path))]
+        args = box._bwrap_args(binds, VERDICT_LIMITS, {"PATH": "/usr/bin"}, "/")
+        proc = subprocess.run(args + [box.python, "-c", f"print(open({str(tmp_path / 'venv_marker')!r}).read())"],
+                              capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        box.close()
+    assert proc.returncode == 0 and proc.stdout.strip() == "visible", proc.stderr[-2000:]

@@ -117,7 +117,7 @@ def test_grading_data_has_public_and_hidden_cases_with_expected_outputs(released
         "nb02_attention_check",
         "nb02_window_partition_check",
         "nb02_window_reverse_check",
-        "nb02_wmsa_macs_check",
+        "nb02_block_macs_check",
     ]
     for cell in spec["cells"]:
         ex = EXERCISES[cell["exercise"]]
@@ -154,7 +154,7 @@ def test_grading_data_is_not_in_the_package():
 def test_a_graded_cell_must_be_a_bare_check_call():
     nb = nbformat.read(ROOT / "notebooks" / NB, as_version=4)
     cells = graded_cells(nb)
-    assert [c.exercise for c in cells] == ["attention", "window_partition", "window_reverse", "wmsa_macs"]
+    assert [c.exercise for c in cells] == ["attention", "window_partition", "window_reverse", "block_macs"]
     _cells_by_id(nb)["nb02_attention_check"].source += "\n_ = check.attention(attention_mine, hidden=True)"
     with pytest.raises(ReleaseError, match="nb02_attention_check must read exactly"):
         graded_cells(nb)
@@ -235,7 +235,7 @@ def test_command_line_prints_the_table(graded, capsys):
         ]
     )
     out = capsys.readouterr().out
-    assert code == 0 and "bob" in out and "total / 6" in out and "feedback:" in out
+    assert code == 0 and "bob" in out and "total / 7" in out and "feedback:" in out
 
 
 def test_grading_refuses_without_bubblewrap(tmp_path, capsys):

@@ -17,6 +17,8 @@ from swin_edu.exercises.runner import PRACTICE_SEED
 from swin_edu.exercises.spec import prediction_digests
 from swin_edu.layout import is_derived_buffer
 
+from _wrong_nb01_04 import WRONG_NB01_04
+
 FAST_LIMIT = 0.5  # seconds: the time limit used for the looping implementations below
 #: the exercises of notebooks 01-07 (other notebooks may register theirs in the same registry)
 COURSE_NOTEBOOKS = {f"0{i}" for i in range(1, 8)}
@@ -25,8 +27,6 @@ EXERCISES = {n: e for n, e in ALL_EXERCISES.items() if getattr(check, n).noteboo
 
 #: the answers of the prediction exercises (the package holds only their digests; the notebooks hold them too)
 PREDICTIONS = {
-    "predict_tokens_shape": (1, 56, 56, 48),
-    "predict_table_shape": (169, 12),
     "predict_stage3_shape": (1, 14, 14, 384),
     "predict_stage_windows": SwinConfig.preset("tiny").stage_windows(),
 }
@@ -328,15 +328,6 @@ WRONG = {
         (lambda x, weight, bias, eps=1e-5: (x - x.mean()) / np.sqrt(x.var() + eps) * weight + bias,
          "over the whole array"),
     ],
-    "predict_tokens_shape": [
-        (lambda: (1, 56, 56, 96), "96 is C after the linear embedding"),
-        (lambda: (1, 56, 56, 3), "channels (you said 3)"),
-        (lambda: (1, 56, 56), "the prediction has 4 entries"),
-        (lambda: np.zeros((1, 56, 56, 48)), "not an array"),
-        (lambda: None, "must return your prediction"),
-        (lambda: "1, 56, 56, 48", "return a tuple of 4 values"),
-        (lambda: (1.0, 56, 56, 48.5), "channels (you said 48.5)"),
-    ],
     "attention": [
         (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2)) @ v, "you forgot the scale"),
         (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2) / q.shape[-1]) @ v, "you divided by d"),
@@ -369,26 +360,6 @@ WRONG = {
          "the shapes differ: expected (2, 8, 12, 3), got (2, 12, 8, 3)"),
         (lambda w, M, H, W: snp.window_reverse(w, M, H, W)[0], "the shapes differ"),
     ],
-    "wmsa_macs": [
-        (lambda h, w, C, M: 2 * nb02.wmsa_macs_reference(h, w, C, M), "you counted FLOPs"),
-        (lambda h, w, C, M: 3 * h * w * C * C + 2 * M * M * h * w * C, "you forgot the output projection"),
-        (lambda h, w, C, M: 4 * h * w * C * C + 2 * M * h * w * C, "not MhwC"),
-        (lambda h, w, C, M: 4 * h * w * C * C + 2 * (h * w) ** 2 * C, "that is global MSA"),
-        (lambda h, w, C, M: 4 * h * w * C * C + M * M * h * w * C, "count both attention matmuls"),
-        (_macs_float, "avoid `/`"),
-        (_macs_off_by_one, "expected: 145,108,992"),
-        (lambda h, w, C, M: str(nb02.wmsa_macs_reference(h, w, C, M)), "return a Python int"),
-        (lambda h, w, C, M: float("nan"), "return a Python int"),
-    ],
-    "cyclic_shift": [
-        (lambda x, s: np.roll(x, (s, s), axis=(1, 2)), "you rolled down and right (+s)"),
-        (lambda x, s: np.roll(x, -s, axis=1), "you rolled only the rows"),
-        (lambda x, s: np.roll(x, -s, axis=2), "you rolled only the columns"),
-        (lambda x, s: np.roll(x, -s), "np.roll without `axis` flattens"),
-        (lambda x, s: np.roll(x, (-s, -s), axis=(0, 1)), "you rolled the batch and row axes"),
-        (lambda x, s: np.roll(x, (-s, -s), axis=(2, 1)).transpose(0, 2, 1, 3), "transposed"),
-        (returns_none, "Did you forget the `return`"),
-    ],
     "region_ids": [
         (lambda H, W, M, s: np.zeros((H, W), dtype=int), "must NOT attend to each other"),
         (_region_wrong_bands, "[0, 4), [4, 6), [6, 8)"),
@@ -406,12 +377,6 @@ WRONG = {
         (lambda ids: np.where(ids[:, :, None] != ids[:, None, :], -100, 0), "the dtype differs"),
         (lambda ids: np.where(ids != ids[:, :1], -100.0, 0.0), "the shapes differ"),
     ],
-    "count_shifted_windows": [
-        (lambda H, W, M, s: (H // M) * (W // M), "that is the count before the shift"),
-        (lambda H, W, M, s: (H // M + 1) * (W // M + 1), "with s = 0 nothing is displaced"),
-        (lambda H, W, M, s: (H // M + 1) + (W // M + 1), "multiply the counts"),
-        (lambda H, W, M, s: (H / M + 1) * (W / M + 1), "avoid `/`"),
-    ],
     "relative_position_index": [
         (lambda M: nb_rpi(M, base=2 * M), "multiplied by 2M"),
         (lambda M: nb_rpi(M, base=M - 1), "multiplied by M-1"),
@@ -422,19 +387,6 @@ WRONG = {
         (lambda M: nb_rpi(M, shift_cols=False), "only one offset was shifted"),
         (_rpi_float, "must hold integers"),
         (lambda M: snp.relative_coords(M), "the shapes differ"),
-    ],
-    "bias_from_table": [
-        (lambda table, M: table[snp.relative_position_index(M)], "the axes are in another order"),
-        (lambda table, M: snp.relative_position_bias(table, M).transpose(0, 2, 1),
-         "the index is used transposed"),
-        (lambda table, M: table[snp.relative_position_index(M).ravel()].reshape(-1, M * M, M * M),
-         "all the right numbers are there"),
-    ],
-    "predict_table_shape": [
-        (lambda: (49, 12), "49 = M*M"),
-        (lambda: (12, 169), "offsets are the rows"),
-        (lambda: (169, 384), "one column per head"),
-        (lambda: (170, 12), "rows (you said 170)"),
     ],
     "patch_merging_gather": [
         (lambda x: nb05_gather(x, ((0, 0), (0, 1), (1, 0), (1, 1))), "gather order"),
@@ -538,6 +490,8 @@ def nb05_wrong(kind):
     return nb05._block_wrong(kind)
 
 
+WRONG.update(WRONG_NB01_04)  # the exercises of notebooks 01-04 added by issue #16
+
 CASES = [(name, i) for name in sorted(WRONG) for i in range(len(WRONG[name]))]
 
 
@@ -555,7 +509,7 @@ def test_wrong_answer_is_caught_with_a_specific_message(name, i):
     assert res.status == "failed", res.message
     assert expected in res.message, f"expected {expected!r} in:\n{res.message}"
     assert "Traceback" not in res.message
-    assert "hint:" in res.message or name.startswith("predict"), res.message
+    assert "hint:" in res.message or "stuck? check." in res.message or name.startswith("predict"), res.message
     assert elapsed < FAST_LIMIT + 5, elapsed
 
 
@@ -598,7 +552,7 @@ def test_time_limit_stops_an_infinite_loop_and_the_thread():
     import threading
 
     start = time.perf_counter()
-    res = check.cyclic_shift(loops_forever, time_limit=0.3)
+    res = check.window_partition(loops_forever, time_limit=0.3)
     assert time.perf_counter() - start < 3
     assert "did not finish within 0.3 s" in res.message
     time.sleep(0.2)
@@ -614,7 +568,7 @@ def test_loop_that_swallows_exceptions_still_times_out():
             except Exception:  # the time limit is a BaseException: not caught here
                 pass
 
-    res = check.cyclic_shift(stubborn, time_limit=0.3)
+    res = check.window_partition(stubborn, time_limit=0.3)
     assert "did not finish" in res.message
 
 
@@ -652,12 +606,12 @@ def test_not_implemented_in_a_later_case_is_a_failure_not_unsolved():
 @pytest.mark.parametrize("env", ["NBGRADER_EXECUTION", "SWIN_EDU_STRICT_CHECKS"])
 def test_no_environment_variable_changes_what_a_check_does(monkeypatch, env):
     """A check is practice: it never raises, whatever the environment says (grading happens elsewhere)."""
-    wrong = lambda x, s: np.roll(x, (s, s), axis=(1, 2))  # noqa: E731
-    before = check.cyclic_shift(wrong).message
+    wrong = lambda x, M: x.reshape(-1, M, M, x.shape[-1])  # noqa: E731
+    before = check.window_partition(wrong).message
     monkeypatch.setenv(env, "1")
-    res = check.cyclic_shift(wrong)
-    assert not res and res.message == before and "you rolled down and right" in res.message
-    assert check.cyclic_shift(lambda x, s: (_ for _ in ()).throw(NotImplementedError())).status == "unsolved"
+    res = check.window_partition(wrong)
+    assert not res and res.message == before and "a plain reshape does not cut windows" in res.message
+    assert check.window_partition(lambda x, M: (_ for _ in ()).throw(NotImplementedError())).status == "unsolved"
 
 
 def test_the_package_has_no_grading_switch():
@@ -671,30 +625,30 @@ def test_the_package_has_no_grading_switch():
 
 def test_prints_the_verdict(monkeypatch, capsys):
     monkeypatch.setattr(settings, "quiet", False)
-    check.wmsa_macs(nb02.wmsa_macs_reference)
-    assert "✅ wmsa_macs: passed all 2 cases" in capsys.readouterr().out
+    check.block_macs(nb02.block_macs_reference)
+    assert "✅ block_macs: passed all 3 cases" in capsys.readouterr().out
 
 
 def test_use_or_reference_follows_the_last_check(monkeypatch, capsys):
     monkeypatch.setattr(settings, "quiet", False)
 
-    def cyclic_shift_mine(x, s):
+    def window_partition_mine(x, M):
         raise NotImplementedError()
 
-    check.cyclic_shift(cyclic_shift_mine)
-    chosen = use_or_reference(cyclic_shift_mine, snp.cyclic_shift)
-    assert chosen is snp.cyclic_shift
-    assert "uses the reference `snp.cyclic_shift`" in capsys.readouterr().out
+    check.window_partition(window_partition_mine)
+    chosen = use_or_reference(window_partition_mine, snp.window_partition)
+    assert chosen is snp.window_partition
+    assert "uses the reference `snp.window_partition`" in capsys.readouterr().out
 
-    def cyclic_shift_mine(x, s):  # noqa: F811 - the student fixes the function and re-runs the cells
-        return np.roll(x, (-s, -s), axis=(1, 2))
+    def window_partition_mine(x, M):  # noqa: F811 - the student fixes the function and re-runs the cells
+        return snp.window_partition(x.copy(), M)
 
-    assert last_result(cyclic_shift_mine) is None
-    assert use_or_reference(cyclic_shift_mine, snp.cyclic_shift) is snp.cyclic_shift  # not checked yet
-    assert check.cyclic_shift(cyclic_shift_mine)
-    assert use_or_reference(cyclic_shift_mine, snp.cyclic_shift) is cyclic_shift_mine
-    assert "uses your `cyclic_shift_mine`" in capsys.readouterr().out
-    assert use_or_reference(cyclic_shift_mine, snp.cyclic_shift, False) is snp.cyclic_shift
+    assert last_result(window_partition_mine) is None
+    assert use_or_reference(window_partition_mine, snp.window_partition) is snp.window_partition  # not checked
+    assert check.window_partition(window_partition_mine)
+    assert use_or_reference(window_partition_mine, snp.window_partition) is window_partition_mine
+    assert "uses your `window_partition_mine`" in capsys.readouterr().out
+    assert use_or_reference(window_partition_mine, snp.window_partition, False) is snp.window_partition
 
 
 def test_a_bug_in_the_checker_is_reported_not_raised(monkeypatch):
@@ -706,10 +660,10 @@ def test_a_bug_in_the_checker_is_reported_not_raised(monkeypatch):
 
 
 def test_student_function_that_exits_or_interrupts_is_reported():
-    def exits(x, s):
+    def exits(x, M):
         raise SystemExit(3)
 
-    res = check.cyclic_shift(exits)
+    res = check.window_partition(exits)
     assert "raised SystemExit" in res.message
 
 
@@ -753,17 +707,18 @@ def test_swin_forward_exercise_uses_a_config_with_a_non_shifting_last_stage():
 
 
 # ------------------------------------------------------------------------------------- tiered hints
-def test_hints_are_revealed_one_tier_at_a_time(capsys):
+def test_hints_are_revealed_one_tier_at_a_time(monkeypatch, capsys):
     """A failing check only says that hints exist; ``hint()`` reveals them in order, a nudge first, and a
     tier out of range is answered in words, not with an exception."""
     from swin_edu.exercises import check as chk
 
-    fn = chk.cyclic_shift
+    monkeypatch.setattr(settings, "quiet", False)
+    fn = chk.window_partition
     ex = fn.exercise
     assert ex.hints, "every exercise has at least one hint"
-    fn(lambda x, s: x)
+    fn(lambda x, M: x[:, :M, :M])
     out = capsys.readouterr().out
-    assert "check.cyclic_shift.hint()" in out and not any(h in out for h in ex.hints), out
+    assert "check.window_partition.hint()" in out and not any(h in out for h in ex.hints), out
     for tier in range(1, len(ex.hints) + 1):
         fn.hint()
         out = capsys.readouterr().out

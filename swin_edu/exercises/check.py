@@ -91,7 +91,10 @@ count_params = _make(nb06.COUNT_PARAMS, "06")
 swin_forward = _make(nb06.SWIN_FORWARD, "06")
 # notebook 07: the PyTorch model
 attention_torch = _make(nb07.ATTENTION_TORCH, "07")
-merge_qkv = _make(nb07.MERGE_QKV, "07")
+window_attention_module = _make(nb07.WINDOW_ATTENTION_MODULE, "07")
+swin_block_module = _make(nb07.SWIN_BLOCK_MODULE, "07")
+patch_merging_module = _make(nb07.PATCH_MERGING_MODULE, "07")
+basic_layer_module = _make(nb07.BASIC_LAYER_MODULE, "07")
 
 # notebook 08: train a tiny Swin
 lr_schedule = _make(training.LR_SCHEDULE, "08")

@@ -92,8 +92,10 @@ ATTENTION_TORCH = Exercise(
     guards=("torch.nn.functional:scaled_dot_product_attention",),
     prelude=TORCH_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hints=("logits = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5; add the mask when it is not None "
-         "(it broadcasts); torch.softmax(logits, dim=-1) @ v.",),
+    hints=("It is notebook 02's attention with torch tensors: which dimension holds the keys, and where does "
+           "an additive mask enter?",
+           "Scale the query-key products by 1/√d (d is the last dimension of q), add the mask when there is "
+           "one (it broadcasts), softmax over the keys' dimension, multiply by v; torch operations only."),
     misconceptions=[
         Misconception("you forgot the scale 1/sqrt(d) (d = q.shape[-1]); scaled_dot_product_attention "
                       "applies it by default.", lambda q, k, v, m: _explicit(q, k, v, m, scale=1.0)),

@@ -27,8 +27,6 @@ EXERCISES = {n: e for n, e in ALL_EXERCISES.items() if getattr(check, n).noteboo
 PREDICTIONS = {
     "predict_tokens_shape": (1, 56, 56, 48),
     "predict_table_shape": (169, 12),
-    "predict_stage3_shape": (1, 14, 14, 384),
-    "predict_stage_windows": SwinConfig.preset("tiny").stage_windows(),
 }
 
 
@@ -312,6 +310,12 @@ def _att_torch_mutates(q, k, v, mask):
     return nb07._explicit(q, k, v, mask, scale=1.0)
 
 
+def nb05_kernel(kind):
+    from swin_edu.exercises import nb05
+
+    return nb05._kernel_wrong(kind) if kind else nb05.merge_kernel_reference
+
+
 WRONG = {
     "patch_partition": [
         (raises_inside, "raised ValueError"),
@@ -484,17 +488,19 @@ WRONG = {
         (lambda x, params, num_heads, M, shift: snp.swin_block(x, params, num_heads, M, M),
          "raised ValueError"),
     ],
-    "predict_stage3_shape": [
-        (lambda: (1, 7, 7, 768), "that is stage 4"),
-        (lambda: (1, 28, 28, 192), "that is stage 2"),
-        (lambda: (1, 14, 14, 192), "each merging doubles the channels"),
-        (lambda: (1, 14, 14, 768), "not quadruple"),
-        (lambda: [1, 14, 14, 384.0], "passed"),
+    "tokens_reached": [
+        (lambda b, M, sh: M * M, "that is W-MSA only"),
+        (lambda b, M, sh: (M + (b - 1) * (M // 2)) ** 2 if sh else M * M, "does not move the information by s"),
+        (lambda b, M, sh: (M * (1 + b // 2)) ** 2 if sh else M * M, "the W-MSA blocks grow it too"),
+        (lambda b, M, sh: b * M if sh else M, "the side of the square"),
+        (lambda b, M, sh: float((b * M) ** 2 if sh else M * M), "avoid `/`"),
     ],
-    "predict_stage_windows": [
-        (lambda: ((7, 3),) * 4, "one single window"),
-        (lambda: ((7, 3), (7, 3), (7, 3), (7, 2)), "stage 4 (you said (7, 2))"),
-        (lambda: ((7, 4), (7, 4), (7, 4), (7, 0)), "floor(7/2)"),
+    "merge_kernel": [
+        (nb05_kernel("x1_x2_swapped"), "x1 is the pixel *below*"),
+        (nb05_kernel("interleaved"), "you interleaved them per channel"),
+        (nb05_kernel("transposed"), "(4C, C, 2, 2)"),
+        (nb05_kernel("reversed"), "your order is reversed"),
+        (lambda C: nb05_kernel(None)(C).astype(np.int64), "passed"),
     ],
     "stage_shapes": [
         (_stage_shapes_floor, "odd sizes round *up*"),

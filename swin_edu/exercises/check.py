@@ -83,8 +83,8 @@ predict_table_shape = _make(nb04.PREDICT_TABLE_SHAPE, "04")
 # notebook 05: Swin block & patch merging
 patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
 swin_block = _make(nb05.SWIN_BLOCK, "05")
-predict_stage3_shape = _make(nb05.PREDICT_STAGE3_SHAPE, "05")
-predict_stage_windows = _make(nb05.PREDICT_STAGE_WINDOWS, "05")
+tokens_reached = _make(nb05.TOKENS_REACHED, "05")
+merge_kernel = _make(nb05.MERGE_KERNEL, "05")
 # notebook 06: the whole model in numpy
 stage_shapes = _make(nb06.STAGE_SHAPES, "06")
 count_params = _make(nb06.COUNT_PARAMS, "06")

@@ -162,3 +162,18 @@ def test_release_and_grade_notebook_07_in_the_sandbox(tmp_path):
         "nb07_window_attention_module_check", "nb07_patch_merging_module_check"}
     feedback = (tmp_path / "feedback" / "carol" / name / f"{name}.html").read_text()
     assert "rolled the map by +s first" in feedback
+
+
+# ------------------------------------------------------------------------------------ hints of 05-07
+def test_hints_of_notebooks_05_to_07_come_in_tiers_without_code():
+    """A nudge first, then the method: at least two tiers, and no tier dictates code (no slicing, no calls
+    with arguments such as `.view(`, `np.concatenate(`, `torch.cat(`)."""
+    from swin_edu.exercises import check
+
+    for name, ex in EXERCISES.items():
+        if getattr(check, name).notebook not in ("05", "06", "07"):
+            continue
+        assert len(ex.hints) >= 2, name
+        for hint in ex.hints:
+            for code in ("[:, ", "::2", ".view(", ".permute(", "np.concatenate(", "torch.cat(", "return x", "= x"):
+                assert code not in hint, (name, code, hint)

@@ -1,8 +1,9 @@
-"""The paper's ablations (its Table 4) on digits, on the same budget as the full run, over several seeds.
+"""The paper's ablations (its Table 4) on the course's data, over several seeds, with one honest rule.
 
-    python -m swin_edu.ablation --seeds 0 1 2 --out runs/ablation --docs docs/training.md
+    python -m swin_edu.ablation --seeds 0 1 2 3 4 --out runs/ablation --docs docs/training.md
+    python -m swin_edu.ablation --data straddle --variants swin "w/o shift" --seeds 0 1 2 --docs docs/training.md
 
-Variants (the model is the nano preset; only the named switch changes):
+Variants (only the named switch changes; the model and recipe are those of the data, ``swin_edu.train``):
 
 ==========================  =========================================================================
 ``swin``                    shifted windows + relative position bias (the paper's model)
@@ -12,15 +13,24 @@ Variants (the model is the nano preset; only the named switch changes):
 ``abs. + rel. pos.``        both (``--ape``)
 ==========================  =========================================================================
 
+**The rule** (:func:`paired_difference`), the same for every variant: each variant is compared with
+``swin`` *paired by seed* (the same seed gives both runs the same initial weights where they share
+parameters, and the same batches and augmentations), through the mean of the per-seed differences and
+its 95 % t-interval (``mean ± t(0.975, n-1) * sd / sqrt(n)``). A variant is called *better* or *worse*
+only when the whole interval lies above or below zero; otherwise the table says *not resolved with n
+seeds*, whatever the sign of the mean.
+
 Each run is a fresh ``swin_edu.train.train`` call with the seed changed (the data split stays fixed).
 Results go to ``OUT/results.json`` (every run: test accuracy, wall time, seed, machine) and, with
-``--docs``, to the table between ``<!-- ablation:start -->`` and ``<!-- ablation:end -->`` in that file
-(plus a ``docs/training_results.json`` next to it that notebook 08 reads).
+``--docs``, to the table between ``<!-- KEY:start -->`` and ``<!-- KEY:end -->`` in that file (KEY:
+``ablation`` for digits, ``straddle`` for the straddle task) and to the package's
+``swin_edu/results/training_results.json``, which notebook 08 reads (also from an installed wheel).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import statistics
 import sys
@@ -28,12 +38,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-if __name__ == "__main__" and "torch" not in sys.modules:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see swin_edu/train.py: before torch loads OpenMP
+if __name__ == "__main__":  # before torch loads OpenMP: see swin_edu.train_cli.quiet_openmp
+    from swin_edu.train_cli import quiet_openmp
 
-from .train import TrainArgs, _machine, args_from_namespace, build_parser, train
+    quiet_openmp()
 
-__all__ = ["VARIANTS", "load_results", "main", "markdown_table", "run_ablation", "summarize", "update_docs"]
+from .train import TrainArgs, _machine, data_kind, train
+
+__all__ = ["CONFIDENCE", "RESULTS_PATH", "VARIANTS", "load_results", "main", "markdown_table", "paired_difference",
+           "run_ablation", "summarize", "update_docs", "write_block"]
 
 #: name -> TrainArgs fields that differ from the full model, in the order of the table
 VARIANTS: dict[str, dict] = {
@@ -52,8 +65,44 @@ DESCRIPTIONS = {
     "abs. + rel. pos.": "absolute embedding and relative bias",
 }
 
-START, END = "<!-- ablation:start -->", "<!-- ablation:end -->"
+#: the confidence level of the interval in the rule
+CONFIDENCE = 0.95
 RESULTS_NAME = "training_results.json"
+#: the recorded results, shipped inside the package (notebook 08 reads them, also from an installed wheel)
+RESULTS_PATH = Path(__file__).resolve().parent / "results" / RESULTS_NAME
+
+
+def paired_difference(values, baseline, confidence: float = CONFIDENCE) -> dict:
+    """The rule for comparing a variant with the baseline over seeds: ``values[i]`` and ``baseline[i]``
+    come from the same seed. Returns the per-seed differences, their mean, the ``confidence`` t-interval
+    of the mean (``low``, ``high``; needs two seeds or more, else infinite) and ``verdict``: ``"better"``
+    when ``low > 0``, ``"worse"`` when ``high < 0``, else ``"not resolved"``.
+
+    >>> r = paired_difference([0.98, 0.97, 0.99], [0.97, 0.97, 0.98])
+    >>> round(r["mean"], 4), r["verdict"]
+    (0.0067, 'not resolved')
+    """
+    from scipy import stats
+
+    where = "paired_difference"
+    v, b = list(values), list(baseline)
+    if len(v) != len(b) or not v:
+        raise ValueError(f"{where}: values and baseline must be paired (same length, one per seed), got "
+                         f"{len(v)} and {len(b)}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"{where}: confidence must be in (0, 1), got {confidence!r}")
+    d = [float(x) - float(y) for x, y in zip(v, b)]
+    n = len(d)
+    mean = statistics.fmean(d)
+    if n < 2:
+        low, high, half = -math.inf, math.inf, math.inf
+    else:
+        sd = statistics.stdev(d)
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+        low, high = mean - half, mean + half
+    verdict = "better" if low > 0 else "worse" if high < 0 else "not resolved"
+    return {"differences": d, "n": n, "mean": mean, "low": low, "high": high, "half_width": half,
+            "confidence": confidence, "verdict": verdict}
 
 
 def run_ablation(base: TrainArgs, seeds: Sequence[int], variants: Sequence[str] | None = None,
@@ -64,9 +113,11 @@ def run_ablation(base: TrainArgs, seeds: Sequence[int], variants: Sequence[str] 
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         raise ValueError(f"run_ablation: unknown variant(s) {unknown}; expected some of {list(VARIANTS)}")
+    if not seeds:
+        raise ValueError("run_ablation: seeds must name at least one seed")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    results = {"base": _plain(dataclasses.asdict(base)), "machine_start": _machine(), "runs": []}
+    results = {"base": _plain(dataclasses.asdict(base.resolved())), "machine_start": _machine(), "runs": []}
     for seed in seeds:
         for name in names:
             slug = name.replace("/", "").replace(".", "").replace("+", "plus").replace(" ", "_")
@@ -75,12 +126,12 @@ def run_ablation(base: TrainArgs, seeds: Sequence[int], variants: Sequence[str] 
             t0 = time.perf_counter()
             r = train(args)
             wall = time.perf_counter() - t0
+            vals = [h["val_acc"] for h in r["history"] if h["val_acc"] is not None]
             run = {"variant": name, "seed": int(seed), "test_acc": r["test"]["acc"],
-                   "best_val_acc": max(h["val_acc"] for h in r["history"]),
-                   "final_val_acc": r["history"][-1]["val_acc"], "wall_time_s": wall,
-                   "train_time_s": r["train_time_s"], "params": r["params"], "epochs": len(r["history"]),
-                   "load_before": load_before, "load_after": _load(), "threads": r["machine"]["threads"],
-                   "device": r["device"]}
+                   "best_val_acc": max(vals) if vals else None, "final_val_acc": vals[-1] if vals else None,
+                   "wall_time_s": wall, "train_time_s": r["train_time_s"], "params": r["params"],
+                   "epochs": len(r["history"]), "load_before": load_before, "load_after": _load(),
+                   "threads": r["machine"]["threads"], "device": r["device"]}
             results["runs"].append(run)
             results["machine_end"] = _machine()
             (out / "results.json").write_text(json.dumps(results, indent=2))
@@ -101,39 +152,55 @@ def _plain(d):
 
 
 def summarize(results: dict) -> list[dict]:
-    """One row per variant: mean and std (sample) of the test accuracy and of the wall time."""
+    """One row per variant: mean and std (sample) of the test accuracy, the wall time, and the comparison
+    with ``swin`` by the rule (:func:`paired_difference`, over the seeds both ran)."""
     rows = []
     names = [n for n in VARIANTS if any(r["variant"] == n for r in results["runs"])]
+    base = {r["seed"]: r["test_acc"] for r in results["runs"] if r["variant"] == "swin"}
     for name in names:
-        runs = [r for r in results["runs"] if r["variant"] == name]
+        runs = sorted((r for r in results["runs"] if r["variant"] == name), key=lambda r: r["seed"])
         acc = [r["test_acc"] for r in runs]
         wall = [r["wall_time_s"] for r in runs]
-        rows.append({"variant": name, "description": DESCRIPTIONS[name], "n": len(runs),
-                     "seeds": [r["seed"] for r in runs],
-                     "acc_mean": statistics.fmean(acc), "acc_std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
-                     "acc_all": acc, "wall_mean": statistics.fmean(wall),
-                     "wall_max": max(wall), "params": runs[0]["params"]})
+        row = {"variant": name, "description": DESCRIPTIONS[name], "n": len(runs),
+               "seeds": [r["seed"] for r in runs],
+               "acc_mean": statistics.fmean(acc), "acc_std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
+               "acc_all": acc, "wall_mean": statistics.fmean(wall), "wall_max": max(wall), "params": runs[0]["params"]}
+        paired = [(r["test_acc"], base[r["seed"]]) for r in runs if r["seed"] in base]
+        if name != "swin" and paired:
+            row["vs_swin"] = paired_difference([a for a, _ in paired], [b for _, b in paired])
+        rows.append(row)
     return rows
 
 
+def _verdict(c: dict) -> str:
+    if c["verdict"] == "not resolved":
+        return f"not resolved with {c['n']} seeds"
+    return f"**{c['verdict']}**"
+
+
 def markdown_table(rows: list[dict]) -> str:
-    """The rows as a Markdown table (accuracy in %, mean ± std over the seeds)."""
-    base = next((r for r in rows if r["variant"] == "swin"), None)
-    lines = [("| variant | what changes | test accuracy (%) | Δ vs swin | runs (seeds) | per-seed accuracy (%) "
-             "| wall time per run (s, mean / max) | params |"),
+    """The rows as a Markdown table (accuracy in %, mean ± std over the seeds; the difference to swin as the
+    mean of the per-seed differences with its 95 % t-interval, and the verdict of the rule)."""
+    lines = [("| variant | what changes | test accuracy (%) | Δ vs swin, paired by seed (95 % CI) | verdict "
+              "| per-seed accuracy (%) | wall time per run (s, mean / max) | params |"),
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        delta = "" if base is None or r is base else f"{100 * (r['acc_mean'] - base['acc_mean']):+.2f}"
+        c = r.get("vs_swin")
+        delta = (f"{100 * c['mean']:+.2f} [{100 * c['low']:+.2f}, {100 * c['high']:+.2f}]"
+                 if c and math.isfinite(c["low"]) else f"{100 * c['mean']:+.2f} (one seed)" if c else "")
+        verdict = _verdict(c) if c else ""
         per_seed = ", ".join(f"{100 * a:.2f}" for a in r["acc_all"])
         lines.append(f"| {r['variant']} | {r['description']} | {100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} "
-                     f"| {delta} | {r['n']} ({', '.join(map(str, r['seeds']))}) | {per_seed} "
+                     f"| {delta} | {verdict} | {per_seed} (seeds {', '.join(map(str, r['seeds']))}) "
                      f"| {r['wall_mean']:.0f} / {r['wall_max']:.0f} | {r['params']:,} |")
     return "\n".join(lines)
 
 
-def update_docs(path: str | os.PathLike, results: dict) -> Path:
-    """Write the table between the markers of ``path`` (appended with the markers if they are missing)
-    and the summary to ``training_results.json`` beside it."""
+def update_docs(path: str | os.PathLike, results: dict, *, key: str = "ablation",
+                results_path: str | os.PathLike | None = None) -> Path:
+    """Write the table between the ``<!-- KEY:start -->`` / ``<!-- KEY:end -->`` markers of ``path``
+    (appended with the markers if they are missing) and the summary under ``KEY`` in the results file
+    (default: the package's :data:`RESULTS_PATH`)."""
     path = Path(path)
     rows = summarize(results)
     m = results.get("machine_end") or results.get("machine_start", {})
@@ -141,34 +208,43 @@ def update_docs(path: str | os.PathLike, results: dict) -> Path:
     threads = sorted({r.get("threads") for r in results["runs"] if r.get("threads")})
     note = (f"\n\n_{len(results['runs'])} runs; machine: {m.get('platform', '?')}, {m.get('cpu_count', '?')} CPUs, "
             f"torch {m.get('torch', '?')}, {'/'.join(map(str, threads)) or '?'} thread(s) per run; 1-minute load "
-            f"average before the runs: {min(loads):.2f} to {max(loads):.2f}._" if loads else "")
-    block = f"{START}\n{markdown_table(rows)}{note}\n{END}"
-    text = path.read_text() if path.exists() else ""
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + ("\n\n" if text else "") + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    summary = {"ablation": rows, "base": results["base"], "machine": m, "runs": results["runs"]}
-    existing = {}
-    rp = path.parent / RESULTS_NAME
-    if rp.exists():
-        existing = json.loads(rp.read_text())
-    existing.update(summary)
+            f"average before the runs: {min(loads):.2f} to {max(loads):.2f}. Δ: mean of the per-seed differences "
+            f"to swin with its {100 * CONFIDENCE:.0f} % t-interval; a variant is better or worse only when the "
+            f"interval excludes 0._" if loads else "")
+    write_block(path, key, f"{markdown_table(rows)}{note}")
+    rp = Path(results_path) if results_path is not None else RESULTS_PATH
+    existing = json.loads(rp.read_text()) if rp.exists() else {}
+    existing[key] = {"rows": rows, "base": results["base"], "machine": m, "runs": results["runs"]}
+    rp.parent.mkdir(parents=True, exist_ok=True)
     rp.write_text(json.dumps(existing, indent=2) + "\n")
     return path
 
 
-def load_results(path: str | os.PathLike | None = None) -> dict:
-    """The recorded results (``docs/training_results.json`` of the repository), or ``{}`` when absent."""
-    if path is None:
-        path = Path(__file__).resolve().parents[1] / "docs" / RESULTS_NAME
+def write_block(path: str | os.PathLike, key: str, text: str) -> Path:
+    """Replace what lies between ``<!-- KEY:start -->`` and ``<!-- KEY:end -->`` in the Markdown file
+    ``path`` by ``text`` (the markers are appended when missing)."""
     path = Path(path)
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    block = f"{start}\n{text}\n{end}"
+    old = path.read_text() if path.exists() else ""
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip() + ("\n\n" if old else "") + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new)
+    return path
+
+
+def load_results(path: str | os.PathLike | None = None) -> dict:
+    """The recorded results (default: the package's :data:`RESULTS_PATH`), or ``{}`` when absent."""
+    path = Path(path) if path is not None else RESULTS_PATH
     return json.loads(path.read_text()) if path.exists() else {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .train_cli import args_from_namespace, build_parser
+
     parser = build_parser()
     parser.prog = "python -m swin_edu.ablation"
     parser.description = ("Run the ablation grid (variants x seeds) with the training options below and "
@@ -177,19 +253,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     g.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), metavar="NAME",
                    help=f"some of: {', '.join(repr(v) for v in VARIANTS)}")
-    g.add_argument("--docs", default=None, help="Markdown file whose ablation table to (re)write")
+    g.add_argument("--docs", default=None, help="Markdown file whose table to (re)write (and the package's "
+                   "results file)")
+    g.add_argument("--key", default=None, help="the table's marker and results key (default: 'ablation' for "
+                   "digits, else the kind of data)")
     g.add_argument("--from-results", nargs="+", default=None, metavar="RESULTS_JSON",
                    help="do not train: merge these results.json files (e.g. of grids run in parallel) and "
                         "print / write the table")
     parser.set_defaults(out="runs/ablation", progress=False, verbose=False)
     ns = parser.parse_args(argv)
+    key = ns.key or ("ablation" if data_kind(ns.data) == "digits" else data_kind(ns.data))
     if ns.from_results:
         parts = [json.loads(Path(f).read_text()) for f in ns.from_results]
         results = {**parts[0], "runs": [r for p in parts for r in p["runs"]],
                    "machine_end": parts[-1].get("machine_end", parts[-1].get("machine_start", {}))}
     else:
         seeds, variants, docs = ns.seeds, ns.variants, ns.docs
-        for k in ("seeds", "variants", "docs", "from_results"):
+        for k in ("seeds", "variants", "docs", "from_results", "key"):
             delattr(ns, k)
         out = ns.out
         try:
@@ -200,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns.docs = docs
     print(markdown_table(summarize(results)))
     if ns.docs:
-        print(f"wrote {update_docs(ns.docs, results)}")
+        print(f"wrote {update_docs(ns.docs, results, key=key)}")
     return 0
 
 

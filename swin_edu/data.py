@@ -44,7 +44,12 @@ __all__ = [
     "load_data",
     "load_digits",
     "load_image_folder",
+    "load_straddle",
+    "make_straddle",
+    "parse_straddle",
     "resize_images",
+    "straddle_geometry",
+    "straddle_residual",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -200,6 +205,174 @@ def load_digits(img_size=32, in_chans: int = 1, *, split_seed: int = 0, val_frac
                       info={"split_seed": split_seed, "original_size": (8, 8)})
 
 
+# ----------------------------------------------------------------------------------------- straddle
+#: the two mark colours of the straddle task: Okabe-Ito orange and blue (also apart in grey: luma 0.63 vs 0.34)
+STRADDLE_COLOURS = ((230 / 255, 159 / 255, 0.0), (0.0, 114 / 255, 178 / 255))
+STRADDLE_CLASSES = ["same", "different"]
+
+
+def straddle_geometry(cfg) -> dict:
+    """Where the marks of the straddle task go for a model ``cfg`` (a :class:`~swin_edu.config.SwinConfig`).
+
+    Returns ``region`` (the side, in pixels, of the windows that keep the two marks apart: the windows of
+    the last stage, which contain those of every earlier stage because patch merging halves the map and
+    the window stays ``window_size`` tokens), ``patch`` (pixels per token) and ``cap_holds``: whether a
+    model without shifted windows can never bring the two marks together (every stage's map is larger
+    than its window and divided by it). When a later stage's map is no larger than the window, its single
+    window sees everything: then ``region`` is that of the last partitioned stage and ``cap_holds`` False.
+    """
+    from .config import SwinConfig
+
+    if not isinstance(cfg, SwinConfig):
+        raise TypeError(f"straddle_geometry: cfg must be a SwinConfig, got {type(cfg).__name__}")
+    H, W = cfg.img_hw
+    p, M = cfg.patch_size, cfg.window_size
+    if H != W or H % p:
+        raise ValueError(f"straddle_geometry: the straddle task needs a square image that patch_size divides, "
+                         f"got img_size={cfg.img_size}, patch_size={p}")
+    partitioned = []
+    for k, (h, w) in enumerate(cfg.stage_resolutions()):
+        if min(h, w) > M and h % M == 0 and w % M == 0:
+            partitioned.append(k)
+        else:
+            break
+    if not partitioned:
+        raise ValueError(f"straddle_geometry: stage 1's map ({H // p}x{W // p} tokens) must be larger than the window "
+                         f"(window_size={M}) and divided by it: with one window there is no border to straddle")
+    last = partitioned[-1]
+    return {"region": M * p * 2 ** last, "patch": p, "img_size": H, "cap_holds": last == cfg.num_layers - 1,
+            "stages_partitioned": len(partitioned)}
+
+
+def make_straddle(n: int, *, img_size: int = 16, patch: int = 2, region: int = 8, distance=(1, 2), seed: int = 0,
+                  background: float = 0.0, noise: float = 0.0, jitter: float = 0.1) -> ImageSet:
+    """``n`` images of the straddle task: two marks in two different windows; label 0 (``"same"``) when
+    they have the same colour, 1 (``"different"``) when not.
+
+    Geometry (in tokens of ``patch`` x ``patch`` pixels): the windows are squares of ``region`` pixels
+    (``R = region // patch`` tokens); a mark is one token painted in one of the :data:`STRADDLE_COLOURS`;
+    the two marks sit in the same token row (or column), ``d`` tokens apart (``d`` drawn from ``distance``),
+    at a uniformly drawn place that puts them in different windows. With ``d < R`` they straddle one border
+    (the default, 1 or 2 tokens: the two tokens next to a border); with ``d = k * R`` they are exactly ``k``
+    windows apart. The background is ``background`` (black) plus uniform noise of up to ``noise`` per pixel
+    and channel (none by default: noise makes the task much slower to learn, see ``docs/training.md``);
+    each mark's colour is jittered by up to ``jitter`` per channel.
+
+    Balanced by construction: the images come in groups of four that share everything (places, noise,
+    jitter) except the two colours, which take all four combinations (same, same, different, different).
+    So ``n`` must be a multiple of 4. Deterministic: the same arguments give the same images.
+    """
+    where = "make_straddle"
+    n = check_int(n, "n", where=where)
+    if n % 4:
+        raise ValueError(f"{where}: n must be a multiple of 4 (groups of four colour pairs), got {n}")
+    img_size = check_int(img_size, "img_size", where=where)
+    patch = check_int(patch, "patch", where=where)
+    region = check_int(region, "region", where=where)
+    seed = check_int(seed, "seed", minimum=0, where=where)
+    background = check_float(background, "background", minimum=0.0, maximum=1.0, where=where)
+    noise = check_float(noise, "noise", minimum=0.0, maximum=0.5, where=where)
+    jitter = check_float(jitter, "jitter", minimum=0.0, maximum=0.5, where=where)
+    if region % patch or img_size % region or img_size // region < 2:
+        raise ValueError(f"{where}: region={region} must be a multiple of patch={patch} and divide img_size={img_size} "
+                         f"at least twice (there must be a border between two windows)")
+    dists = (distance,) if isinstance(distance, int) and not isinstance(distance, bool) else tuple(distance)
+    R, G = region // patch, img_size // patch  # window side and map side, in tokens
+    starts = {}  # distance -> the places of the first mark that put the second one into another window
+    for d in dists:
+        check_int(d, "distance", where=where)
+        if d > G - 1:
+            raise ValueError(f"{where}: distance={d} tokens does not fit a map of {G} tokens (at most {G - 1})")
+        starts[d] = np.array([x for x in range(G - d) if x // R != (x + d) // R])
+    rng = np.random.default_rng([seed, 0x57AD])
+    scenes = n // 4
+    d = np.asarray(dists)[rng.integers(len(dists), size=scenes)]
+    pick = rng.random(scenes)
+    first_at = np.array([starts[int(di)][int(p * len(starts[int(di)]))] for di, p in zip(d, pick)])
+    along = rng.integers(0, G, size=scenes)                      # the shared row (or column)
+    vertical = rng.random(scenes) < 0.5                          # True: a vertical border, marks side by side
+    back = background + (rng.random((scenes, 3, img_size, img_size), dtype=np.float32) * 2 - 1) * noise
+    back = np.clip(back, 0.0, 1.0)
+    jit = (rng.random((scenes, 2, 3)) * 2 - 1) * jitter
+    colours = np.asarray(STRADDLE_COLOURS)
+    pairs = np.array([(0, 0), (1, 1), (0, 1), (1, 0)])
+    images = np.repeat(back, 4, axis=0)
+    labels = np.tile([0, 0, 1, 1], scenes)
+    for i in range(scenes):
+        first, second = first_at[i], first_at[i] + d[i]
+        for j, (c1, c2) in enumerate(pairs):
+            img = images[4 * i + j]
+            for pos, c, k in ((first, c1, 0), (second, c2, 1)):
+                r, col = (along[i], pos) if vertical[i] else (pos, along[i])
+                img[:, r * patch:(r + 1) * patch, col * patch:(col + 1) * patch] = \
+                    np.clip(colours[c] + jit[i, k], 0.0, 1.0)[:, None, None]
+    return ImageSet(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
+
+
+@torch.no_grad()
+def straddle_residual(model, images: torch.Tensor, normalize=None) -> dict:
+    """How far a model's score on straddle images is from a sum of one term per window.
+
+    ``images``: straddle images in groups of four (:func:`make_straddle`'s order: same, same, different,
+    different colours, everything else shared). With ``s = logit("different") - logit("same")``, returns
+    ``residual``, the largest ``|s(o,o) + s(b,b) - s(o,b) - s(b,o)|`` over the groups, ``scale``, the largest
+    ``|s|``, and ``best_per_group``, the most images of a group that a threshold at 0 gets right. The residual
+    is 0 (up to rounding: run the model in float64 to see tiny interactions) whenever no token of the model
+    ever holds information from both marks; then ``best_per_group <= 3``: at most 75 %, whatever the weights.
+    ``normalize``: applied to the images first (e.g. ``DataSplits.normalize``); the images take the model's dtype.
+    """
+    where = "straddle_residual"
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or len(images) % 4 or len(images) == 0:
+        raise ValueError(f"{where}: images must be a tensor (N, C, H, W) with N a multiple of 4 (groups of four), got "
+                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    p = next(iter(model.parameters()), None)
+    x = normalize(images) if normalize is not None else images
+    if p is not None:
+        x = x.to(p.device, p.dtype)
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        logits = model(x).double()
+    finally:
+        model.train(was_training)
+    if logits.dim() != 2 or logits.shape[1] != 2:
+        raise ValueError(f"{where}: the model must give two logits (same, different), got shape {tuple(logits.shape)}")
+    s = (logits[:, 1] - logits[:, 0]).view(-1, 4)
+    right = (s[:, :2] <= 0).sum(1) + (s[:, 2:] > 0).sum(1)  # "different" when s > 0 (argmax: ties go to "same")
+    return {"residual": float((s[:, 0] + s[:, 1] - s[:, 2] - s[:, 3]).abs().max()), "scale": float(s.abs().max()),
+            "best_per_group": int(right.max())}
+
+
+def load_straddle(cfg=None, *, split_seed: int = 0, n_train: int = 2048, n_val: int = 512, n_test: int = 1024,
+                  distance=(1, 2), noise: float = 0.0, jitter: float = 0.1) -> DataSplits:
+    """The straddle task for the model ``cfg`` (default: the one ``swin_edu.train`` recommends for it), made
+    by :func:`make_straddle` with the borders of :func:`straddle_geometry`: train / validation / test
+    sets of independent scenes, each fixed by ``split_seed``. Images are RGB (``cfg.in_chans=1`` gets
+    their luma). ``info`` records the geometry and whether the no-shift cap of 75 % holds for ``cfg``.
+    """
+    where = "load_straddle"
+    if cfg is None:
+        from .config import SwinConfig
+
+        cfg = SwinConfig.preset("nano", **STRADDLE_MODEL)
+    geo = straddle_geometry(cfg)
+    split_seed = check_int(split_seed, "split_seed", minimum=0, where=where)
+    kw = {"img_size": geo["img_size"], "patch": geo["patch"], "region": geo["region"], "distance": distance,
+          "noise": noise, "jitter": jitter}
+    parts = [make_straddle(n, seed=3 * split_seed + k, **kw) for k, n in enumerate((n_train, n_val, n_test))]
+    parts = [ImageSet(_channels(p.images, cfg.in_chans, where).contiguous(), p.labels) for p in parts]
+    mean, std = _stats(parts[0].images)
+    dist = list(distance) if not isinstance(distance, int) else [distance]
+    return DataSplits(*parts, classes=list(STRADDLE_CLASSES), mean=mean, std=std, source="straddle",
+                      info={"split_seed": split_seed, **geo, "distance": dist, "noise": noise, "jitter": jitter})
+
+
+#: the model the straddle task is made for (fields of SwinConfig over the nano preset): one stage of a W-MSA
+#: and an SW-MSA block on 8 x 8 tokens in 4 x 4 windows, so that without the shift the marks never meet
+STRADDLE_MODEL = {"img_size": 16, "patch_size": 2, "in_chans": 3, "num_classes": 2, "embed_dim": 32,
+                  "depths": (2,), "num_heads": (2,), "window_size": 4, "mlp_ratio": 2.0}
+
+
 # ----------------------------------------------------------------------------------------- folders
 def _class_dirs(root: Path, where: str) -> list[Path]:
     dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -312,12 +485,51 @@ def load_image_folder(root, img_size=32, in_chans: int = 3, *, split_seed: int =
                       source=str(root), info={"split_seed": split_seed})
 
 
-def load_data(source: str = "digits", img_size=32, in_chans: int = 1, *, split_seed: int = 0) -> DataSplits:
-    """``"digits"`` (bundled) or the path of an image folder (see :func:`load_image_folder`)."""
+def parse_straddle(source: str) -> dict:
+    """The options of a ``"straddle[:key=value,...]"`` data source: ``distance`` (tokens; ``1+2`` for
+    several), ``noise``, ``jitter``, ``n_train``, ``n_val``, ``n_test`` (see :func:`load_straddle`).
+
+    >>> parse_straddle("straddle:distance=3,n_train=4096")
+    {'distance': (3,), 'n_train': 4096}
+    """
+    where = "load_data"
+    name, _, opts = str(source).partition(":")
+    if name != "straddle":
+        raise ValueError(f"{where}: not a straddle source: {source!r}")
+    out: dict = {}
+    for item in filter(None, (o.strip() for o in opts.split(","))):
+        key, eq, value = item.partition("=")
+        try:
+            if key == "distance" and eq:
+                out[key] = tuple(int(v) for v in value.split("+"))
+            elif key in ("noise", "jitter") and eq:
+                out[key] = float(value)
+            elif key in ("n_train", "n_val", "n_test") and eq:
+                out[key] = int(value)
+            else:
+                raise ValueError(key)
+        except ValueError:
+            raise ValueError(f"{where}: cannot read the straddle option {item!r} of {source!r}; expected "
+                             f"distance=N (or N+M+...), noise=X, jitter=X, n_train=N, n_val=N or n_test=N, "
+                             f"separated by commas") from None
+    return out
+
+
+def load_data(source: str = "digits", img_size=32, in_chans: int = 1, *, split_seed: int = 0,
+              cfg=None) -> DataSplits:
+    """``"digits"`` (bundled), ``"straddle"`` or ``"straddle:key=value,..."`` (made by :func:`load_straddle` for
+    the model ``cfg``, whose window borders it straddles; options: :func:`parse_straddle`), or the path
+    of an image folder (see :func:`load_image_folder`)."""
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"load_data: source must be 'digits' or a folder path, got {type(source).__name__}")
+        raise TypeError(f"load_data: source must be 'digits', 'straddle' or a folder path, got "
+                        f"{type(source).__name__}")
     if str(source) == "digits":
         return load_digits(img_size, in_chans, split_seed=split_seed)
+    if str(source).partition(":")[0] == "straddle":
+        if cfg is None:
+            raise ValueError("load_data: a straddle source needs the model's cfg (the marks straddle its window "
+                             "borders)")
+        return load_straddle(cfg, split_seed=split_seed, **parse_straddle(str(source)))
     return load_image_folder(source, img_size, in_chans, split_seed=split_seed)
 
 

@@ -6,12 +6,25 @@ cpu: AMD EPYC (2 threads), torch 2.13.0
 """
 from __future__ import annotations
 
+import contextlib
 import platform
 from typing import Any
 
 import torch
 
-__all__ = ["DEVICE_TYPES", "amp_dtype", "available_devices", "describe", "describe_device", "pick_device", "synchronize"]
+__all__ = [
+    "AMP_MODES",
+    "DEVICE_TYPES",
+    "amp_dtype",
+    "autocast",
+    "autocast_dtype",
+    "available_devices",
+    "cpu_has_native_bf16",
+    "describe",
+    "describe_device",
+    "pick_device",
+    "synchronize",
+]
 
 DEVICE_TYPES = ("cuda", "mps", "cpu")
 
@@ -103,6 +116,50 @@ def amp_dtype(device: str | torch.device | None = None) -> torch.dtype:
     if dev.type == "cuda" and not torch.cuda.is_bf16_supported():
         return torch.float16
     return torch.bfloat16
+
+
+#: the mixed-precision modes of training (``--amp``): see :func:`autocast_dtype`
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU computes bfloat16 matrix products natively (x86 AVX512-BF16 or AMX). Elsewhere
+    bf16 on the CPU is emulated and slower than float32."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - other torch builds / platforms
+        return False
+
+
+def autocast_dtype(mode: str, device: str | torch.device) -> torch.dtype | None:
+    """The ``torch.autocast`` dtype of an AMP ``mode`` (one of :data:`AMP_MODES`) on ``device``, or
+    ``None`` for float32.
+
+    ``"off"``: float32. ``"bf16"`` / ``"fp16"``: that dtype (on a CPU without native bf16, bf16 is
+    emulated: correct but slow). ``"auto"``: on CUDA bf16 where supported, else fp16 (with loss
+    scaling); on MPS float32; on a CPU float32 as well: for the small models this course trains on a
+    CPU, autocast's casts cost more than bf16 matrix products save (``docs/training.md``).
+    """
+    if mode not in AMP_MODES:
+        raise ValueError(f"autocast_dtype: mode must be one of {AMP_MODES}, got {mode!r}")
+    dev = torch.device(device) if not isinstance(device, torch.device) else device
+    if mode == "off":
+        return None
+    if mode == "bf16":
+        return torch.bfloat16
+    if mode == "fp16":
+        return torch.float16
+    if dev.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return None
+
+
+def autocast(device: str | torch.device, dtype: torch.dtype | None):
+    """``torch.autocast`` on ``device`` with ``dtype``, or a no-op context when ``dtype`` is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    dev = torch.device(device) if not isinstance(device, torch.device) else device
+    return torch.autocast(device_type=dev.type, dtype=dtype)
 
 
 def synchronize(device: str | torch.device | None = None) -> None:

@@ -1,53 +1,57 @@
 """Train a (tiny) Swin Transformer: one process on a laptop CPU, a GPU, or several processes (torchrun).
 
-Command line (``python -m swin_edu.train --help`` lists every option)::
-
-    python -m swin_edu.train --preset nano --out runs/nano                      # digits, CPU, minutes
-    python -m swin_edu.train --preset nano --set window_size=2 depths=2,2 num_heads=3,6
-    python -m swin_edu.train --data path/to/folder --set img_size=64 in_chans=3   # your own images
-    python -m swin_edu.train --out runs/nano --resume auto                        # go on from the last epoch
-    python -m swin_edu.train --no-shift | --no-rpb | --ape                        # the paper's ablations
-    torchrun --standalone --nproc_per_node 2 -m swin_edu.train --preset nano      # DDP (gloo / nccl)
-
 From Python (the notebook)::
 
     from swin_edu.train import train
-    result = train(epochs=3, out="runs/demo")       # returns the trained model, curves, test accuracy
+    result = train(epochs=3, out="runs/demo")     # returns the trained model, curves, test accuracy
 
-The recipe follows the paper's (AdamW, cosine schedule with linear warm-up, label smoothing 0.1, weight
-decay 0.05 except on norms, biases and position tables, stochastic depth, gradient clipping at 5) with
-the augmentations that fit 32x32 grey digits (see :class:`swin_edu.data.Augment`).
+Command line (``python -m swin_edu.train --help``; the parser lives in :mod:`swin_edu.train_cli`)::
 
+    python -m swin_edu.train --out runs/digits                                 # digits, CPU, about a minute
+    python -m swin_edu.train --data straddle --out runs/straddle [--no-shift]  # where the shift matters
+    python -m swin_edu.train --preset nano --set img_size=32 window_size=2     # any SwinConfig
+    python -m swin_edu.train --data path/to/folder --set img_size=64            # your own images
+    python -m swin_edu.train --out runs/digits --resume auto                   # go on from the last checkpoint
+    torchrun --standalone --nproc_per_node 2 -m swin_edu.train                 # DDP (gloo / nccl)
+
+The data decides the recipe (:data:`RECIPES`) and the model (:data:`MODELS`, over the ``nano`` preset)
+unless you set them: ``digits`` (scikit-learn's bundled handwritten digits at 16 x 16), ``straddle``
+(two marks on both sides of a window border, same or different colour: :func:`swin_edu.data.load_straddle`)
+or a folder of images. The recipe follows the paper's (AdamW, cosine schedule with linear warm-up, label
+smoothing 0.1, weight decay 0.05 except on norms, biases and position tables, stochastic depth, gradient
+clipping at 5) with the augmentations that fit tiny images (:class:`swin_edu.data.Augment`).
+
+The loop is :func:`train` = :func:`setup`, then :func:`run_epoch` for every epoch, then :func:`finish`.
 Reproducible: every random number comes from generators re-seeded from ``(seed, epoch, rank)`` at the
-start of each epoch, so a run resumed from its epoch-``k`` checkpoint gives the same weights as the
-run that never stopped; on the CPU ``torch.use_deterministic_algorithms(True)`` is on.
+start of each epoch, so a run resumed from a checkpoint gives the same weights as the run that never
+stopped; on the CPU ``torch.use_deterministic_algorithms(True)`` is on.
 
-Outputs in ``--out`` (rank 0 only): ``checkpoint.pth`` after every epoch (``{"model": state_dict}`` in the
-official layout, plus optimizer, scheduler, epoch and history), ``metrics.json`` (history, test result,
-timings, machine), ``metrics.csv`` (one row per epoch), ``curves.png`` (loss and accuracy).
+Outputs in ``out`` (rank 0 only): ``checkpoint.pth`` (``{"model": state_dict}`` in the official layout,
+plus optimizer, scheduler, epoch, arguments and history) at the end and at most every
+``checkpoint_every_s`` seconds in between, ``metrics.json`` (history, test result, timings, machine),
+``metrics.csv`` (one row per epoch) and ``curves.png`` (loss and accuracy).
 """
 from __future__ import annotations
 
-import argparse
+import os
+import sys
+
+if __name__ == "__main__":  # python -m swin_edu.train: the command line, defined in swin_edu.train_cli
+    from swin_edu.train_cli import run_from_command_line
+
+    sys.exit(run_from_command_line())
+
 import contextlib
 import csv
 import dataclasses
 import json
 import math
-import os
 import platform
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-if __name__ == "__main__" and "torch" not in sys.modules:
-    # Command line: let idle OpenMP threads sleep instead of spinning. On a machine shared with other
-    # jobs, spinning threads that lose their core make every barrier wait for a time slice (measured on
-    # 2 busy cores: 40-150 images/s spinning vs 160-230 sleeping). Must be set before torch loads OpenMP.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch
@@ -55,53 +59,88 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import PRESETS, SwinConfig
-from .data import Augment, DataSplits, ImageSet, batches, check_images, load_data
+from .data import STRADDLE_MODEL, Augment, DataSplits, ImageSet, batches, check_images, load_data
+from .device import AMP_MODES, autocast, autocast_dtype, pick_device
 
 __all__ = [
+    "CHECKPOINT_NAME",
+    "MODELS",
+    "RECIPES",
     "ModelEMA",
+    "Run",
     "TrainArgs",
-    "attention_maps",
-    "attention_to",
+    "TrainingInterrupted",
     "build_config",
     "build_model",
     "confusion_matrix",
-    "cpu_has_native_bf16",
+    "data_kind",
     "evaluate",
+    "finish",
     "load_trained",
     "lr_at",
-    "main",
     "make_optimizer",
-    "parse_overrides",
-    "plot_attention",
-    "plot_confusion",
-    "plot_curves",
+    "run_epoch",
+    "setup",
     "smoothed_cross_entropy",
     "train",
 ]
 
 CHECKPOINT_NAME = "checkpoint.pth"
 
+#: the model trained on each kind of data unless ``preset`` is given: SwinConfig fields over the nano preset
+MODELS: dict[str, dict] = {
+    # the architecture of the peer run in docs/training.md: 8 x 8 tokens in 4 x 4 windows, then one global window
+    "digits": {"img_size": 16, "patch_size": 2, "in_chans": 1, "embed_dim": 32, "depths": (2, 2),
+               "num_heads": (2, 4), "window_size": 4, "mlp_ratio": 2.0},
+    "straddle": STRADDLE_MODEL,
+    "folder": {"in_chans": 3},
+}
+
+#: the TrainArgs fields left at None take these values, by kind of data (docs/training.md: how they were chosen)
+RECIPES: dict[str, dict] = {
+    "digits": {"epochs": 160, "lr": 4e-3, "warmup_epochs": 5.0, "drop_path": 0.1, "augment": True},
+    # no augmentation: a shift or a rotation would move the marks across the window borders
+    "straddle": {"epochs": 6, "lr": 5e-3, "warmup_epochs": 1.0, "drop_path": 0.0, "augment": False},
+    "folder": {"epochs": 40, "lr": 1e-3, "warmup_epochs": 1.0, "drop_path": 0.1, "augment": True},
+}
+
+#: the arguments that define a run: resuming with another value of one of them is refused (the weights
+#: would continue a run that never was); the others (epochs, device, threads, ...) may change
+RUN_FIELDS = ("preset", "overrides", "data", "split_seed", "batch_size", "lr", "min_lr", "warmup_epochs",
+              "weight_decay", "label_smoothing", "grad_clip", "drop_path", "augment", "translate", "degrees",
+              "scale", "erase", "mixup", "cutmix", "ema", "no_shift", "no_rpb", "ape", "seed")
+
+
+def data_kind(source) -> str:
+    """``"digits"``, ``"straddle"`` (also ``"straddle:distance=3"``, ...) or ``"folder"`` (anything else is
+    read as an image folder)."""
+    s = str(source)
+    if s == "digits":
+        return s
+    return "straddle" if s.partition(":")[0] == "straddle" else "folder"
+
 
 # ============================================================================================ arguments
 @dataclass
 class TrainArgs:
-    """Everything a run depends on. The defaults are the recorded 3-minute CPU run on digits."""
+    """Everything a run depends on. Fields left at ``None`` take the recipe of the data (:data:`RECIPES`)
+    when the run starts (:meth:`resolved`); ``preset=None`` trains the model of the data (:data:`MODELS`)."""
 
-    preset: str = "nano"
-    overrides: dict = field(default_factory=dict)   # SwinConfig fields, e.g. {"window_size": 2}
-    data: str = "digits"                             # "digits" or an image folder
+    preset: str | None = None                        # a SwinConfig preset; None: MODELS[kind of data]
+    overrides: dict = field(default_factory=dict)    # SwinConfig fields, e.g. {"window_size": 2}
+    data: str = "digits"                             # "digits", "straddle" or an image folder
     split_seed: int = 0
-    epochs: int = 40
+    epochs: int | None = None
     batch_size: int = 64                             # global batch (split over the processes)
-    lr: float = 1e-3                                 # peak learning rate (for the global batch)
+    lr: float | None = None                          # peak learning rate (for the global batch)
     min_lr: float = 1e-5
-    warmup_epochs: float = 1.0
+    warmup_epochs: float | None = None
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
     grad_clip: float | None = 5.0
-    drop_path: float | None = 0.0                    # stochastic depth; None keeps the preset's (--set wins)
+    drop_path: float | None = None                   # stochastic depth of the last block (--set drop_path_rate wins)
     # augmentation (see swin_edu.data.Augment); augment=False turns all of them off
-    augment: bool = True
+    augment: bool | None = None
     translate: float = 0.0625
     degrees: float = 10.0
     scale: tuple = (0.95, 1.05)
@@ -115,17 +154,20 @@ class TrainArgs:
     ape: bool = False
     # machinery
     seed: int = 0
-    out: str | None = "runs/nano"
-    resume: str | None = None                        # a checkpoint path, or "auto" (out/checkpoint.pth)
+    out: str | None = None                           # output folder (None: write nothing)
+    resume: str | None = None                        # a checkpoint path, or "auto" (out/checkpoint.pth if there)
     device: str = "auto"                             # auto | cpu | cuda | cuda:1 | mps
-    amp: str = "auto"                                # auto (GPU: bf16/fp16; CPU: bf16 where native) | off | bf16 | fp16
+    amp: str = "auto"                                # auto | off | bf16 | fp16 (swin_edu.device.autocast_dtype)
     attn_impl: str = "sdpa"
-    threads: int | None = None
+    threads: int | None = None                       # torch CPU threads (None: torch's choice)
     deterministic: bool = True
     max_steps: int | None = None                     # stop after this many optimizer steps (smoke tests)
-    eval_batch_size: int = 256
-    progress: bool = True                            # tqdm progress bars
-    verbose: bool = True                             # one log line per epoch (stderr)
+    eval_batch_size: int = 512
+    eval_every: int = 1                              # validate every k epochs (and after the last); 0: only at the end
+    checkpoint_every_s: float | None = 30.0          # save at most this often (s) and at the end; 0: every epoch
+    progress: bool = True                            # one progress bar for the run (tqdm)
+    verbose: bool = True                             # log lines (stdout), about ten per run
+    log_every: int = 0                               # a log line every k epochs (0: about ten lines per run)
     save: bool = True
     plot: bool = True
 
@@ -133,35 +175,57 @@ class TrainArgs:
         where = "TrainArgs"
         if not isinstance(self.overrides, dict):
             raise TypeError(f"{where}: overrides must be a dict of SwinConfig fields, got {self.overrides!r}")
-        for name in ("epochs", "batch_size", "eval_batch_size"):
+        if self.preset is not None and (not isinstance(self.preset, str) or self.preset.lower() not in PRESETS):
+            raise ValueError(f"{where}: unknown preset {self.preset!r}; expected one of {sorted(PRESETS)} "
+                             f"(or None: the model recommended for the data)")
+        if not isinstance(self.data, (str, os.PathLike)):
+            raise TypeError(f"{where}: data must be 'digits', 'straddle' or a folder path, got {self.data!r}")
+        self.data = str(self.data)
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("eval_batch_size", 1), ("max_steps", 1),
+                              ("threads", 1), ("eval_every", 0), ("log_every", 0), ("seed", 0), ("split_seed", 0)):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{where}: {name} must be a positive int, got {v!r}")
-        if self.max_steps is not None and (isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int)
-                                           or self.max_steps < 1):
-            raise ValueError(f"{where}: max_steps must be a positive int or None, got {self.max_steps!r}")
+            if v is None and name in ("epochs", "max_steps", "threads"):
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+                kind = "a positive int" if minimum == 1 else "an int >= 0"
+                extra = " or None" if name in ("epochs", "max_steps", "threads") else ""
+                raise ValueError(f"{where}: {name} must be {kind}{extra}, got {v!r}")
         for name in ("lr", "min_lr", "warmup_epochs", "weight_decay", "label_smoothing", "translate", "degrees",
-                     "erase", "mixup", "cutmix"):
+                     "erase", "mixup", "cutmix", "drop_path", "checkpoint_every_s", "grad_clip"):
             v = getattr(self, name)
+            if v is None and name in ("lr", "warmup_epochs", "drop_path", "checkpoint_every_s", "grad_clip"):
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"{where}: {name} must be a non-negative number, got {v!r}")
-        if self.lr <= 0:
+        if self.lr is not None and self.lr <= 0:
             raise ValueError(f"{where}: lr must be > 0, got {self.lr}")
+        if self.drop_path is not None and self.drop_path >= 1:
+            raise ValueError(f"{where}: drop_path must be in [0, 1), got {self.drop_path}")
         if not isinstance(self.ema, (int, float)) or isinstance(self.ema, bool) or not 0 <= self.ema < 1:
             raise ValueError(f"{where}: ema must be a decay in [0, 1) (0: off), got {self.ema!r}")
         if self.label_smoothing >= 1 or self.erase > 1:
             raise ValueError(f"{where}: label_smoothing must be < 1 and erase <= 1, got "
                              f"{self.label_smoothing}, {self.erase}")
-        if self.amp not in ("auto", "off", "bf16", "fp16"):
-            raise ValueError(f"{where}: amp must be one of auto, off, bf16, fp16, got {self.amp!r}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"{where}: amp must be one of {', '.join(AMP_MODES)}, got {self.amp!r}")
         if self.attn_impl not in ("sdpa", "explicit"):
             raise ValueError(f"{where}: attn_impl must be 'sdpa' or 'explicit', got {self.attn_impl!r}")
-        if not isinstance(self.preset, str) or self.preset.lower() not in PRESETS:
-            raise ValueError(f"{where}: unknown preset {self.preset!r}; expected one of {sorted(PRESETS)}")
+        for name in ("augment", "no_shift", "no_rpb", "ape", "deterministic", "progress", "verbose", "save", "plot"):
+            v = getattr(self, name)
+            if not isinstance(v, bool) and not (v is None and name == "augment"):
+                raise TypeError(f"{where}: {name} must be True or False, got {v!r}")
+        if not isinstance(self.scale, (tuple, list)) or len(self.scale) != 2:
+            raise ValueError(f"{where}: scale must be a pair (min, max), got {self.scale!r}")
         self.scale = tuple(float(s) for s in self.scale)
 
+    def resolved(self) -> TrainArgs:
+        """A copy with every field left at None set from the recipe of the data (:data:`RECIPES`)."""
+        recipe = RECIPES[data_kind(self.data)]
+        changes = {k: v for k, v in recipe.items() if getattr(self, k) is None}
+        return dataclasses.replace(self, **changes) if changes else self
+
     def augmentation(self) -> Augment:
-        if not self.augment:
+        if not self.resolved().augment:
             return Augment.none()
         return Augment(translate=self.translate, degrees=self.degrees, scale=self.scale, erase=self.erase,
                        mixup=self.mixup, cutmix=self.cutmix)
@@ -170,49 +234,20 @@ class TrainArgs:
         return dataclasses.asdict(self)
 
 
-def _parse_value(text: str):
-    t = text.strip()
-    low = t.lower()
-    if low in ("true", "yes", "on"):
-        return True
-    if low in ("false", "no", "off"):
-        return False
-    if low in ("none", "null"):
-        return None
-    if "," in t:
-        return tuple(_parse_value(p) for p in t.split(",") if p.strip())
-    for conv in (int, float):
-        try:
-            return conv(t)
-        except ValueError:
-            pass
-    return t
-
-
-def parse_overrides(items: Sequence[str] | None) -> dict:
-    """``["window_size=2", "depths=2,2"]`` -> ``{"window_size": 2, "depths": (2, 2)}``, checked against
-    SwinConfig's fields (a tuple field given one number, e.g. ``depths=2``, becomes ``(2,)``)."""
-    fields = {f.name: f for f in dataclasses.fields(SwinConfig)}
-    out: dict[str, Any] = {}
-    for item in items or ():
-        if not isinstance(item, str) or "=" not in item:
-            raise ValueError(f"--set: expected FIELD=VALUE (e.g. window_size=2 or depths=2,2), got {item!r}")
-        key, _, value = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if key not in fields:
-            raise ValueError(f"--set: unknown SwinConfig field {key!r}; fields are {sorted(fields)}")
-        v = _parse_value(value)
-        if key in ("depths", "num_heads") and not isinstance(v, tuple):
-            v = (v,)
-        out[key] = v
-    return out
-
-
 # ============================================================================================ model
 def build_config(args: TrainArgs, data: DataSplits | None = None) -> SwinConfig:
-    """The preset with the overrides; ``in_chans`` and ``num_classes`` follow the data unless given."""
+    """The model of a run: ``preset`` (or the model of the data, :data:`MODELS`) with the overrides and the
+    ablation switches; ``in_chans`` and ``num_classes`` follow ``data`` when it is given."""
+    args = args.resolved()
+    kind = data_kind(args.data)
     over = dict(args.overrides)
-    if args.drop_path is not None and "drop_path_rate" not in over:
+    if args.preset is None:
+        preset, over = "nano", {**MODELS[kind], **over}
+    else:
+        preset = args.preset
+        if kind == "digits":
+            over.setdefault("in_chans", 1)
+    if "drop_path_rate" not in over:
         over["drop_path_rate"] = args.drop_path
     if args.ape:
         over["ape"] = True
@@ -220,10 +255,12 @@ def build_config(args: TrainArgs, data: DataSplits | None = None) -> SwinConfig:
         over["shift_windows"] = False
     if args.no_rpb:
         over["rel_pos_bias"] = False
-    cfg = SwinConfig.preset(args.preset, **over)
+    cfg = SwinConfig.preset(preset, **over)
+    if args.preset is None:
+        cfg = cfg.replace(name=kind)
     if data is not None:
-        if "num_classes" in over and over["num_classes"] != data.num_classes:
-            raise ValueError(f"train: num_classes={over['num_classes']} was set but the data has "
+        if "num_classes" in args.overrides and args.overrides["num_classes"] != data.num_classes:
+            raise ValueError(f"train: num_classes={args.overrides['num_classes']} was set but the data has "
                              f"{data.num_classes} classes ({data.classes})")
         cfg = cfg.replace(in_chans=data.in_chans, num_classes=data.num_classes)
     return cfg
@@ -337,22 +374,14 @@ class _Dist:
         return self.rank == 0
 
 
-def _pick_device(name: str) -> torch.device:
-    """``"auto"``: CUDA, else MPS, else the CPU (:func:`swin_edu.device.pick_device`); else that device,
-    with a ``ValueError`` listing the available ones if it is not here."""
-    from .device import pick_device
-
-    return torch.device(pick_device(None if name == "auto" else name))
-
-
 def _init_distributed(args: TrainArgs) -> tuple[_Dist, torch.device]:
+    device = torch.device(pick_device(None if args.device == "auto" else args.device))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return _Dist(), _pick_device(args.device)
+        return _Dist(), device
     import torch.distributed as dist
 
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    device = _pick_device(args.device)
     if device.type == "cuda":
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
@@ -362,49 +391,13 @@ def _init_distributed(args: TrainArgs) -> tuple[_Dist, torch.device]:
     return _Dist(rank=rank, world=world, local_rank=local_rank, enabled=True), device
 
 
-def cpu_has_native_bf16() -> bool:
-    """True when this CPU computes bfloat16 matrix products natively (x86 AVX512-BF16 or AMX): there,
-    bf16 autocast trains the nano model 1.2-1.7x faster; elsewhere bf16 is emulated and slower."""
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except (AttributeError, RuntimeError):  # pragma: no cover - other torch builds / platforms
-        return False
-
-
-def _amp_dtype(args: TrainArgs, device: torch.device):
-    if args.amp == "off":
-        return None
-    if args.amp == "auto" and device.type == "cpu":
-        return torch.bfloat16 if cpu_has_native_bf16() else None
-    if args.amp == "bf16":
-        return torch.bfloat16
-    if args.amp == "fp16":
-        return torch.float16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return None  # MPS: float32 unless --amp bf16 / fp16 is asked for
-
-
-def _autocast(device: torch.device, dtype):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
 def _epoch_seed(seed: int, epoch: int, rank: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, rank, stream]).generate_state(1)[0])
 
 
-def _set_determinism(args: TrainArgs, device: torch.device) -> None:
-    if args.threads is not None:
-        torch.set_num_threads(int(args.threads))
-    if args.deterministic and device.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
 # ============================================================================================ evaluation
 @torch.no_grad()
-def evaluate(model: nn.Module, dataset: ImageSet, normalize, *, batch_size: int = 256, device=None,
+def evaluate(model: nn.Module, dataset: ImageSet, normalize, *, batch_size: int = 512, device=None,
              amp_dtype=None, shard: tuple[int, int] = (0, 1), smoothing: float = 0.0) -> dict:
     """Loss, accuracy and predictions of ``model`` on ``dataset`` (sums and counts for all-reduce).
 
@@ -418,7 +411,7 @@ def evaluate(model: nn.Module, dataset: ImageSet, normalize, *, batch_size: int 
     loss_sum, correct, preds = 0.0, 0, []
     for x, y in batches(dataset, idx, batch_size):
         x, y = normalize(x.to(device)), y.to(device)
-        with _autocast(device, amp_dtype):
+        with autocast(device, amp_dtype):
             logits = model(x)
         loss_sum += float(F.cross_entropy(logits.float(), y, label_smoothing=smoothing, reduction="sum"))
         p = logits.argmax(dim=-1)
@@ -441,6 +434,314 @@ def confusion_matrix(preds, labels, num_classes: int) -> np.ndarray:
 
 
 # ============================================================================================ the loop
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a notebook's interrupt) during :func:`train`; the message says where the last checkpoint is."""
+
+
+@dataclass
+class Run:
+    """The state of a training run between :func:`setup` and :func:`finish` (one per process)."""
+
+    args: TrainArgs
+    cfg: SwinConfig
+    data: DataSplits
+    model: nn.Module
+    net: nn.Module                       # the model, wrapped in DistributedDataParallel under torchrun
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: Any
+    ema: ModelEMA | None
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    dist: _Dist
+    out: Path | None
+    sampler: Any
+    train_set: ImageSet
+    augment: Augment
+    local_batch: int
+    steps_per_epoch: int
+    start_epoch: int = 0
+    step: int = 0
+    history: list = field(default_factory=list)
+    elapsed_before: float = 0.0          # training seconds of the run before it was resumed
+    t_start: float = 0.0
+    t_loop: float = 0.0
+    saved_epoch: int = 0                 # the epoch of the checkpoint on disk (0: none)
+    t_saved: float = 0.0
+    stopped: bool = False                # max_steps reached
+    bar: Any = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.t_loop
+
+
+def setup(args: TrainArgs, data: DataSplits | None = None) -> Run:
+    """Devices, data, model, optimizer, schedule and, with ``args.resume``, the state of a checkpoint."""
+    t_start = time.perf_counter()
+    args = args.resolved()
+    dist_info, device = _init_distributed(args)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.deterministic and device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    amp_dtype = autocast_dtype(args.amp, device)
+
+    cfg0 = build_config(args)
+    if data is None:
+        data = load_data(args.data, cfg0.img_size, cfg0.in_chans, split_seed=args.split_seed, cfg=cfg0)
+    elif not isinstance(data, DataSplits):
+        raise TypeError(f"train: data must be a swin_edu.data.DataSplits (e.g. load_digits()), "
+                        f"got {type(data).__name__}")
+    cfg = build_config(args, data)
+    for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
+        check_images(part.images, cfg.img_size, cfg.in_chans, name=f"data.{name}.images", where="train")
+    if len(data.train) < args.batch_size:
+        raise ValueError(f"train: the training split has {len(data.train)} images, fewer than "
+                         f"batch_size={args.batch_size}")
+    if args.batch_size % dist_info.world:
+        raise ValueError(f"train: batch_size={args.batch_size} (the global batch) must be divisible by the "
+                         f"number of processes ({dist_info.world})")
+    local_bs = args.batch_size // dist_info.world
+
+    torch.manual_seed(args.seed)
+    model = build_model(cfg, attn_impl=args.attn_impl).to(device)
+    optimizer = make_optimizer(model, args.lr, args.weight_decay)
+    from torch.utils.data import DistributedSampler
+
+    sampler = DistributedSampler(data.train, num_replicas=dist_info.world, rank=dist_info.rank, shuffle=True,
+                                 seed=args.seed, drop_last=False)
+    steps_per_epoch = len(sampler) // local_bs
+    total_steps = args.epochs * steps_per_epoch
+    warmup_steps = round(args.warmup_epochs * steps_per_epoch)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_at(s, total_steps, warmup_steps, args.lr, args.min_lr) / args.lr)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    ema = ModelEMA(model, args.ema) if args.ema else None
+    # the whole training set is a few MB: on a GPU keep it there (augmentations run on the device too)
+    train_set = data.train if device.type == "cpu" else ImageSet(data.train.images.to(device),
+                                                                 data.train.labels.to(device))
+    out = Path(args.out) if args.out else None
+    run = Run(args=args, cfg=cfg, data=data, model=model, net=model, optimizer=optimizer, scheduler=scheduler,
+              scaler=scaler, ema=ema, device=device, amp_dtype=amp_dtype, dist=dist_info, out=out, sampler=sampler,
+              train_set=train_set, augment=args.augmentation(), local_batch=local_bs,
+              steps_per_epoch=steps_per_epoch, t_start=t_start)
+    if args.resume:
+        if args.resume == "auto" and out is None:
+            raise ValueError("train: resume='auto' needs an out folder")
+        path = (out / CHECKPOINT_NAME) if args.resume == "auto" else Path(args.resume)
+        if path.exists():
+            _resume(run, path)
+        elif args.resume != "auto":
+            raise FileNotFoundError(f"train: resume={str(path)!r}: no such checkpoint")
+    if dist_info.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        run.net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+    if out is not None and dist_info.main and (args.save or args.plot):
+        out.mkdir(parents=True, exist_ok=True)
+    if args.progress and dist_info.main:
+        from tqdm.auto import tqdm
+
+        run.bar = tqdm(total=args.epochs * steps_per_epoch, initial=run.start_epoch * steps_per_epoch,
+                       desc=f"{cfg.name} on {data_kind(args.data)}", unit="step", dynamic_ncols=True)
+    for note in run.notes:
+        _log(run, note)
+    run.t_loop = run.t_saved = time.perf_counter()
+    return run
+
+
+def run_epoch(run: Run, epoch: int) -> dict | None:
+    """One epoch: shuffle, augment, forward, smoothed cross-entropy, backward, clip, AdamW, schedule; then
+    validate (every ``eval_every`` epochs) and save (every ``checkpoint_every_s`` seconds). Returns the
+    epoch's history row, or None when ``max_steps`` cut the epoch short (it is not recorded)."""
+    args, dist_info = run.args, run.dist
+    run.sampler.set_epoch(epoch)
+    torch.manual_seed(_epoch_seed(args.seed, epoch, dist_info.rank, 0))  # drop path, dropout
+    gen = torch.Generator().manual_seed(_epoch_seed(args.seed, epoch, dist_info.rank, 1))  # augmentation
+    run.net.train()
+    t0 = time.perf_counter()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=run.device)
+    correct = torch.zeros((), dtype=torch.int64, device=run.device)
+    seen = 0
+    for x, y in batches(run.train_set, list(run.sampler), run.local_batch, drop_last=True):
+        y2, lam = None, 1.0
+        if run.augment.active:
+            x, y, y2, lam = run.augment(x, y, gen)
+        x = run.data.normalize(x.to(run.device, non_blocking=True))
+        y = y.to(run.device, non_blocking=True)
+        with autocast(run.device, run.amp_dtype):
+            logits = run.net(x)
+        loss = smoothed_cross_entropy(logits, y, args.label_smoothing)
+        if y2 is not None:
+            loss = lam * loss + (1 - lam) * smoothed_cross_entropy(logits, y2.to(run.device), args.label_smoothing)
+        run.optimizer.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()
+        if args.grad_clip:
+            run.scaler.unscale_(run.optimizer)
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), args.grad_clip)
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+        run.scheduler.step()
+        run.step += 1
+        if run.ema is not None:
+            run.ema.update(run.model, run.step)
+        with torch.no_grad():  # summed on the device: no synchronisation per step
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.detach().argmax(-1) == y).sum()
+            seen += len(y)
+        if run.bar is not None:
+            run.bar.update(1)
+        if args.max_steps is not None and run.step >= args.max_steps:
+            run.stopped = True
+            break
+    if run.stopped and seen < run.steps_per_epoch * run.local_batch:
+        return None  # a cut-short epoch: not recorded, not saved (a resume redoes it from its start)
+    train_time = time.perf_counter() - t0
+    last = epoch + 1 == args.epochs or run.stopped
+    val_loss = val_acc = None
+    if last or (args.eval_every and (epoch + 1) % args.eval_every == 0):
+        with run.ema.applied(run.model) if run.ema is not None else contextlib.nullcontext():
+            val = evaluate(run.model, run.data.val, run.data.normalize, batch_size=args.eval_batch_size,
+                           device=run.device, amp_dtype=run.amp_dtype, shard=(dist_info.rank, dist_info.world))
+        vl, vc, vn = _reduce([val["loss_sum"], val["correct"], val["count"]], dist_info, run.device)
+        val_loss, val_acc = vl / max(vn, 1), vc / max(vn, 1)
+    ls, cs, ns = _reduce([float(loss_sum), int(correct), seen], dist_info, run.device)
+    row = {"epoch": epoch + 1, "step": run.step, "lr": run.optimizer.param_groups[0]["lr"],
+           "train_loss": ls / max(ns, 1), "train_acc": cs / max(ns, 1), "val_loss": val_loss, "val_acc": val_acc,
+           "epoch_time_s": time.perf_counter() - t0, "images_per_s": ns / max(train_time, 1e-9)}
+    run.history.append(row)
+    row["elapsed_s"] = run.elapsed()
+    if dist_info.main:
+        every = args.log_every or max(1, round(args.epochs / 10))
+        if val_acc is not None and run.bar is not None:
+            run.bar.set_postfix(epoch=epoch + 1, loss=f"{row['train_loss']:.3f}", val_acc=f"{val_acc:.3f}",
+                                refresh=False)
+        if args.verbose and (last or (epoch + 1) % every == 0):
+            val = f"val loss {val_loss:.4f} acc {val_acc:.4f}  " if val_acc is not None else ""
+            _log(run, f"epoch {epoch + 1:3d}/{args.epochs}  train loss {row['train_loss']:.4f} acc "
+                      f"{row['train_acc']:.4f}  {val}{row['images_per_s']:.0f} img/s  {row['elapsed_s']:.1f} s")
+        every_s = args.checkpoint_every_s
+        if (run.out is not None and args.save
+                and (last or (every_s is not None and time.perf_counter() - run.t_saved >= every_s))):
+            _save(run)
+    return row
+
+
+def finish(run: Run) -> dict:
+    """Test the model, write metrics.json / metrics.csv / curves.png, close the progress bar; returns the
+    result dict of :func:`train`."""
+    args, dist_info = run.args, run.dist
+    if run.bar is not None:
+        run.bar.close()
+        run.bar = None
+    train_wall = run.elapsed()
+    if run.out is not None and args.save and dist_info.main and run.saved_epoch < run.epochs_done:
+        _save(run)
+    if run.ema is not None:  # from here on the model holds the averaged weights: they are the result
+        with torch.no_grad():
+            for k, v in run.model.state_dict().items():
+                if k in run.ema.shadow:
+                    v.copy_(run.ema.shadow[k])
+    test = evaluate(run.model, run.data.test, run.data.normalize, batch_size=args.eval_batch_size,
+                    device=run.device, amp_dtype=run.amp_dtype, shard=(dist_info.rank, dist_info.world))
+    tl, tc, tn = _reduce([test["loss_sum"], test["correct"], test["count"]], dist_info, run.device)
+    test_preds = _gather_preds(test, len(run.data.test), dist_info, run.device) if dist_info.enabled \
+        else test["preds"]
+    sync_diff = _ranks_max_diff(run.model, dist_info, run.device)
+    wall = time.perf_counter() - run.t_start
+    summary = {
+        "config": run.cfg.to_dict(), "args": _json_safe(args.to_dict()), "data": run.data.describe(),
+        "history": run.history, "test": {"loss": tl / max(tn, 1), "acc": tc / max(tn, 1), "count": int(tn)},
+        "params": sum(p.numel() for p in run.model.parameters()), "steps": run.step,
+        "epochs_done": run.epochs_done, "stopped_early": run.stopped, "train_time_s": train_wall, "wall_time_s": wall,
+        "device": str(run.device), "amp": str(run.amp_dtype).replace("torch.", "") if run.amp_dtype else "off",
+        "world_size": dist_info.world, "rank_param_max_diff": sync_diff, "machine": _machine(),
+        "checkpoint": str(run.out / CHECKPOINT_NAME) if run.out is not None and run.saved_epoch else None,
+    }
+    if dist_info.main and run.out is not None:
+        if args.save:
+            _write_metrics(run.out, summary)
+        if args.plot and run.history:
+            from .viz.style import save_png
+            from .viz.training import plot_curves
+
+            save_png(plot_curves(run.history, title=f"{run.cfg.name}: test acc {summary['test']['acc']:.4f}"),
+                     run.out / "curves.png")
+    if dist_info.main and args.verbose:
+        _log(run, f"test loss {summary['test']['loss']:.4f}  test acc {summary['test']['acc']:.4f}  "
+                  f"({run.epochs_done} epochs, {run.step} steps, train {train_wall:.1f} s, total {wall:.1f} s)")
+    run.model.eval()
+    return {**summary, "model": run.model, "cfg": run.cfg, "data_splits": run.data, "test_preds": test_preds,
+            "out": run.out}
+
+
+def train(args: TrainArgs | None = None, *, data: DataSplits | str | None = None, **kwargs) -> dict:
+    """Train and evaluate; returns a dict with ``model`` (trained, eval mode), ``cfg``, ``data_splits``,
+    ``history`` (one dict per epoch), ``test`` (loss, acc), ``test_preds``, ``wall_time_s`` and ``out``.
+
+    ``args``: a :class:`TrainArgs`, or its fields as keyword arguments (``train(epochs=3)``). ``data``: a
+    :class:`~swin_edu.data.DataSplits` to use instead of ``args.data`` (its images must already have the
+    model's size), or a data source like ``args.data`` (``"digits"``, ``"straddle"`` or a folder). Under
+    ``torchrun`` every process calls this; rank 0 writes. The number of torch threads and the
+    deterministic-algorithms switch are restored afterwards. Ctrl-C raises :class:`TrainingInterrupted`,
+    whose message says where the last checkpoint is.
+    """
+    if args is None:
+        args = TrainArgs(**kwargs)
+    elif kwargs:
+        args = dataclasses.replace(args, **kwargs)
+    if not isinstance(args, TrainArgs):
+        raise TypeError(f"train: args must be a TrainArgs, got {type(args).__name__}")
+    if isinstance(data, (str, os.PathLike)):  # a data source ("digits", "straddle" or a folder), as TrainArgs.data
+        args, data = dataclasses.replace(args, data=str(data)), None
+    elif isinstance(data, DataSplits) and data_kind(data.source) != data_kind(args.data):
+        args = dataclasses.replace(args, data=data.source)  # the recipe and the model follow the data given
+    saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled())
+    run = None
+    try:
+        run = setup(args, data)
+        for epoch in range(run.start_epoch, run.args.epochs):
+            if run_epoch(run, epoch) is None or run.stopped:
+                break
+        return finish(run)
+    except KeyboardInterrupt as e:
+        if run is None or isinstance(e, TrainingInterrupted):
+            raise
+        if run.bar is not None:
+            run.bar.close()
+        raise TrainingInterrupted(_interrupted(run)) from None
+    finally:
+        if torch.get_num_threads() != saved[0]:
+            torch.set_num_threads(saved[0])
+        torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
+
+
+# ============================================================================================ helpers
+def _log(run: Run, text: str) -> None:
+    """A log line on stdout (above the progress bar when there is one): stdout, so that a notebook shows
+    it as plain output and not as an error."""
+    if run.bar is not None:
+        run.bar.write(text, file=sys.stdout)
+    else:
+        print(text, flush=True)
+
+
+def _interrupted(run: Run) -> str:
+    where = f"interrupted in epoch {run.epochs_done + 1} of {run.args.epochs} (step {run.step})"
+    if run.out is None or not run.args.save:
+        return f"{where}; nothing was saved (no out folder)"
+    if not run.saved_epoch:
+        return f"{where}; no checkpoint was written yet (the first one comes after {run.args.checkpoint_every_s} s)"
+    return (f"{where}; the last checkpoint, after epoch {run.saved_epoch}, is {run.out / CHECKPOINT_NAME}: go on "
+            f"with `python -m swin_edu.train --out {run.out} --resume auto` and the same arguments")
+
+
 def _reduce(values: Sequence[float], dist_info: _Dist, device) -> list[float]:
     if not dist_info.enabled:
         return list(values)
@@ -451,20 +752,26 @@ def _reduce(values: Sequence[float], dist_info: _Dist, device) -> list[float]:
     return t.tolist()
 
 
-def _param_vector(model: nn.Module) -> torch.Tensor:
-    return torch.cat([p.detach().float().reshape(-1) for p in model.parameters()])
-
-
 def _ranks_max_diff(model: nn.Module, dist_info: _Dist, device) -> float:
     """Largest difference between any rank's parameters and rank 0's (0.0 for one process)."""
     if not dist_info.enabled:
         return 0.0
     import torch.distributed as dist
 
-    v = _param_vector(model).to(device)
+    v = torch.cat([p.detach().float().reshape(-1) for p in model.parameters()]).to(device)
     gathered = [torch.empty_like(v) for _ in range(dist_info.world)]
     dist.all_gather(gathered, v)
     return max(float((g - gathered[0]).abs().max()) for g in gathered)
+
+
+def _gather_preds(test: dict, n: int, dist_info: _Dist, device) -> torch.Tensor:
+    import torch.distributed as dist
+
+    full = torch.full((n,), -1, dtype=torch.long, device=device)
+    full[test["indices"].to(device)] = test["preds"].to(device)
+    # every slot is written by exactly one rank; -1 elsewhere: max over ranks gives the predictions
+    dist.all_reduce(full, op=dist.ReduceOp.MAX)
+    return full.cpu()
 
 
 def _write_metrics(out: Path, summary: dict) -> None:
@@ -493,13 +800,26 @@ def _json_default(o):
     return str(o)
 
 
-def _save(model, optimizer, scheduler, path: Path, extra: dict) -> None:
+def _json_safe(d: dict) -> dict:
+    return json.loads(json.dumps(d, default=_json_default))
+
+
+def _save(run: Run) -> None:
+    """The checkpoint of the last complete epoch (written to a temporary file, then renamed)."""
     from .model import save_checkpoint
 
+    path = run.out / CHECKPOINT_NAME
     tmp = path.with_suffix(".tmp")
-    save_checkpoint(model, tmp, extra={"optimizer": optimizer.state_dict(), "lr_scheduler": scheduler.state_dict(),
-                                       **extra})
+    data = run.data
+    save_checkpoint(run.model, tmp, extra={
+        "optimizer": run.optimizer.state_dict(), "lr_scheduler": run.scheduler.state_dict(),
+        "epoch": run.epochs_done, "step": run.step, "config": run.cfg.to_dict(), "args": _json_safe(run.args.to_dict()),
+        "history": run.history, "elapsed_s": run.elapsed(), "scaler": run.scaler.state_dict(),
+        **({"model_ema": run.ema.state_dict()} if run.ema is not None else {}),
+        "data_stats": {"mean": data.mean.tolist(), "std": data.std.tolist(), "classes": data.classes},
+    })
     os.replace(tmp, path)
+    run.saved_epoch, run.t_saved = run.epochs_done, time.perf_counter()
 
 
 def _machine() -> dict:
@@ -514,251 +834,66 @@ def _machine() -> dict:
     return info
 
 
-def train(args: TrainArgs | None = None, *, data: DataSplits | None = None, **kwargs) -> dict:
-    """Train and evaluate; returns a dict with ``model`` (trained, eval mode), ``cfg``, ``data_splits``,
-    ``history`` (one dict per epoch), ``test`` (loss, acc), ``test_preds``, ``wall_time_s`` and ``out``.
+def _read_training_checkpoint(path: Path, where: str) -> dict:
+    """A checkpoint written by :func:`train`, read with the model's safe loader (tensors and plain data
+    only; a :class:`~swin_edu.model.CheckpointError` for a truncated, corrupted or pickled file)."""
+    from .model import CheckpointError, read_checkpoint
 
-    ``args``: a :class:`TrainArgs`, or its fields as keyword arguments (``train(epochs=3, out=None)``).
-    ``data``: a :class:`~swin_edu.data.DataSplits` to use instead of ``args.data`` (its images must
-    already have the model's size), or a data source like ``args.data`` (``"digits"`` or a folder). Under ``torchrun`` every process calls this; rank 0 writes.
-    The number of torch threads and the deterministic-algorithms switch are restored afterwards.
-    """
-    if args is None:
-        args = TrainArgs(**kwargs)
-    elif kwargs:
-        args = dataclasses.replace(args, **kwargs)
-    if not isinstance(args, TrainArgs):
-        raise TypeError(f"train: args must be a TrainArgs, got {type(args).__name__}")
-    if isinstance(data, (str, os.PathLike)):  # a data source ("digits" or a folder), as TrainArgs.data
-        args, data = dataclasses.replace(args, data=str(data)), None
-    saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
-             torch.is_deterministic_algorithms_warn_only_enabled())
-    try:
-        return _train(args, data)
-    finally:
-        if torch.get_num_threads() != saved[0]:
-            torch.set_num_threads(saved[0])
-        torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
+    read_checkpoint(path)  # the safe loader: raises CheckpointError with a clear message
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "config" not in ckpt:
+        raise CheckpointError(f"{where}: {str(path)!r} holds weights but no 'config': it was not written by "
+                              f"swin_edu.train (use swin_edu.model.load_checkpoint with a model you build yourself)")
+    return ckpt
 
 
-def _train(args: TrainArgs, data: DataSplits | None) -> dict:
-    t_start = time.perf_counter()
-    dist_info, device = _init_distributed(args)
-    _set_determinism(args, device)
-    amp_dtype = _amp_dtype(args, device)
-
-    # ---- data and model
-    cfg0 = SwinConfig.preset(args.preset, **args.overrides)
-    if data is None:
-        in_chans = args.overrides.get("in_chans", 1 if args.data == "digits" else 3)
-        data = load_data(args.data, cfg0.img_size, in_chans, split_seed=args.split_seed)
-    elif not isinstance(data, DataSplits):
-        raise TypeError(f"train: data must be a swin_edu.data.DataSplits (e.g. load_digits()), "
-                        f"got {type(data).__name__}")
-    cfg = build_config(args, data)
-    for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
-        check_images(part.images, cfg.img_size, cfg.in_chans, name=f"data.{name}.images", where="train")
-    if len(data.train) < args.batch_size:
-        raise ValueError(f"train: the training split has {len(data.train)} images, fewer than "
-                         f"batch_size={args.batch_size}")
-    if args.batch_size % dist_info.world:
-        raise ValueError(f"train: batch_size={args.batch_size} (the global batch) must be divisible by the "
-                         f"number of processes ({dist_info.world})")
-    local_bs = args.batch_size // dist_info.world
-
-    torch.manual_seed(args.seed)
-    model = build_model(cfg, attn_impl=args.attn_impl).to(device)
-    n_params = sum(p.numel() for p in model.parameters())
-    optimizer = make_optimizer(model, args.lr, args.weight_decay)
-    from torch.utils.data import DistributedSampler
-
-    sampler = DistributedSampler(data.train, num_replicas=dist_info.world, rank=dist_info.rank, shuffle=True,
-                                 seed=args.seed, drop_last=False)
-    steps_per_epoch = len(sampler) // local_bs
-    total_steps = args.epochs * steps_per_epoch
-    warmup_steps = round(args.warmup_epochs * steps_per_epoch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_at(s, total_steps, warmup_steps, args.lr, args.min_lr) / args.lr)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
-    ema = ModelEMA(model, args.ema) if args.ema else None
-
-    # ---- resume
-    out = Path(args.out) if args.out else None
-    history: list[dict] = []
-    start_epoch, step = 0, 0
-    elapsed_before = 0.0
-    if args.resume:
-        path = (out / CHECKPOINT_NAME) if args.resume == "auto" and out else Path(args.resume)
-        if args.resume == "auto" and out is None:
-            raise ValueError("train: resume='auto' needs an out folder")
-        if path.exists():
-            start_epoch, step, history, elapsed_before = _resume(model, optimizer, scheduler, scaler, path, args, cfg,
-                                                                 ema)
-        elif args.resume != "auto":
-            raise FileNotFoundError(f"train: resume={str(path)!r}: no such checkpoint")
-    if dist_info.enabled:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
-    else:
-        net = model
-    if out is not None and dist_info.main and (args.save or args.plot):
-        out.mkdir(parents=True, exist_ok=True)
-
-    augment = args.augmentation()
-    # the whole training set is a few MB: on a GPU keep it there (augmentations run on the device too)
-    train_set = data.train if device.type == "cpu" else ImageSet(data.train.images.to(device), data.train.labels.to(device))
-    bar_ok = args.progress and dist_info.main
-    if bar_ok:
-        from tqdm.auto import tqdm
-    summary: dict[str, Any] = {}
-    stop = False
-    t_loop = time.perf_counter()
-    for epoch in range(start_epoch, args.epochs):
-        sampler.set_epoch(epoch)
-        torch.manual_seed(_epoch_seed(args.seed, epoch, dist_info.rank, 0))  # drop path, dropout
-        gen = torch.Generator().manual_seed(_epoch_seed(args.seed, epoch, dist_info.rank, 1))  # augmentation
-        net.train()
-        t0 = time.perf_counter()
-        loss_sum, correct, seen = 0.0, 0, 0
-        it = batches(train_set, list(sampler), local_bs, drop_last=True)
-        if bar_ok:
-            it = tqdm(it, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
-                      dynamic_ncols=True)
-        for x, y in it:
-            if augment.active:
-                x, y, y2, lam = augment(x, y, gen)
-            else:
-                y2, lam = None, 1.0
-            x = data.normalize(x.to(device, non_blocking=True))
-            y = y.to(device, non_blocking=True)
-            with _autocast(device, amp_dtype):
-                logits = net(x)
-            loss = smoothed_cross_entropy(logits, y, args.label_smoothing)
-            if y2 is not None:
-                loss = lam * loss + (1 - lam) * smoothed_cross_entropy(logits, y2.to(device), args.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if args.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            step += 1
-            if ema is not None:
-                ema.update(model, step)
-            with torch.no_grad():
-                loss_sum += float(loss.detach()) * len(y)
-                correct += int((logits.detach().argmax(-1) == y).sum())
-                seen += len(y)
-            if bar_ok:
-                it.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
-            if args.max_steps is not None and step >= args.max_steps:
-                stop = True
-                break
-        train_time = time.perf_counter() - t0
-        with ema.applied(model) if ema is not None else contextlib.nullcontext():
-            val = evaluate(model, data.val, data.normalize, batch_size=args.eval_batch_size, device=device,
-                           amp_dtype=amp_dtype, shard=(dist_info.rank, dist_info.world))
-        ls, cs, ns, vl, vc, vn = _reduce([loss_sum, correct, seen, val["loss_sum"], val["correct"], val["count"]],
-                                         dist_info, device)
-        row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"],
-               "train_loss": ls / max(ns, 1), "train_acc": cs / max(ns, 1),
-               "val_loss": vl / max(vn, 1), "val_acc": vc / max(vn, 1),
-               "epoch_time_s": time.perf_counter() - t0, "images_per_s": ns / max(train_time, 1e-9)}
-        history.append(row)
-        elapsed = elapsed_before + time.perf_counter() - t_loop
-        if dist_info.main:
-            if args.verbose:
-                print(f"epoch {epoch + 1:3d}/{args.epochs}  train loss {row['train_loss']:.4f} acc "
-                      f"{row['train_acc']:.4f}  val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}  "
-                      f"{row['images_per_s']:.0f} img/s  {elapsed:.1f} s", file=sys.stderr, flush=True)
-            if out is not None and args.save:
-                _save(model, optimizer, scheduler, out / CHECKPOINT_NAME, {
-                    "epoch": epoch + 1, "step": step, "config": cfg.to_dict(),
-                    "args": _json_safe(args.to_dict()), "history": history,
-                    "elapsed_s": elapsed, "scaler": scaler.state_dict(),
-                    **({"model_ema": ema.state_dict()} if ema is not None else {}),
-                    "data_stats": {"mean": data.mean.tolist(), "std": data.std.tolist(), "classes": data.classes},
-                })
-        if stop:
-            break
-
-    # ---- test, summary
-    train_wall = elapsed_before + time.perf_counter() - t_loop
-    if ema is not None:  # from here on the model holds the averaged weights: they are the result
-        with torch.no_grad():
-            for k, v in model.state_dict().items():
-                if k in ema.shadow:
-                    v.copy_(ema.shadow[k])
-    test = evaluate(model, data.test, data.normalize, batch_size=args.eval_batch_size, device=device,
-                    amp_dtype=amp_dtype, shard=(dist_info.rank, dist_info.world))
-    tl, tc, tn = _reduce([test["loss_sum"], test["correct"], test["count"]], dist_info, device)
-    if dist_info.enabled:  # every rank's predictions, in test order
-        test_preds = _gather_preds(test, len(data.test), dist_info, device)
-    else:
-        test_preds = test["preds"]
-    sync_diff = _ranks_max_diff(model, dist_info, device)
-    wall = time.perf_counter() - t_start
-    summary = {
-        "config": cfg.to_dict(), "args": _json_safe(args.to_dict()), "data": data.describe(),
-        "history": history, "test": {"loss": tl / max(tn, 1), "acc": tc / max(tn, 1), "count": int(tn)},
-        "params": n_params, "steps": step, "epochs_done": len(history),
-        "train_time_s": train_wall, "wall_time_s": wall,
-        "device": str(device), "amp": str(amp_dtype).replace("torch.", "") if amp_dtype else "off",
-        "world_size": dist_info.world, "rank_param_max_diff": sync_diff, "machine": _machine(),
-    }
-    if dist_info.main and out is not None:
-        if args.save:
-            _write_metrics(out, summary)
-        if args.plot and history:
-            from .viz.style import save_png
-
-            save_png(plot_curves(history, title=f"{cfg.name}: test acc {summary['test']['acc']:.4f}"),
-                     out / "curves.png")
-    if dist_info.main and args.verbose:
-        print(f"test loss {summary['test']['loss']:.4f}  test acc {summary['test']['acc']:.4f}  "
-              f"({len(history)} epochs, {step} steps, train {train_wall:.1f} s, total {wall:.1f} s)",
-              file=sys.stderr, flush=True)
-    model.eval()
-    return {**summary, "model": model, "cfg": cfg, "data_splits": data, "test_preds": test_preds, "out": out}
-
-
-def _gather_preds(test: dict, n: int, dist_info: _Dist, device) -> torch.Tensor:
-    import torch.distributed as dist
-
-    full = torch.full((n,), -1, dtype=torch.long, device=device)
-    full[test["indices"].to(device)] = test["preds"].to(device)
-    # every slot is written by exactly one rank; -1 elsewhere: max over ranks gives the predictions
-    dist.all_reduce(full, op=dist.ReduceOp.MAX)
-    return full.cpu()
-
-
-def _json_safe(d: dict) -> dict:
-    return json.loads(json.dumps(d, default=_json_default))
-
-
-def _resume(model, optimizer, scheduler, scaler, path: Path, args: TrainArgs, cfg: SwinConfig,
-            ema: ModelEMA | None = None):
+def _resume(run: Run, path: Path) -> None:
+    """Load the state of a checkpoint into ``run``; refuses one of another model or another run."""
     from .model import load_checkpoint
 
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    saved_cfg = ckpt.get("config")
-    if saved_cfg is not None and SwinConfig(**saved_cfg) != cfg:
-        raise ValueError(f"train: cannot resume from {str(path)!r}: it was trained with another config "
-                         f"({SwinConfig(**saved_cfg)}) than this run ({cfg})")
-    load_checkpoint(model, ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    scheduler.load_state_dict(ckpt["lr_scheduler"])
+    where = "train: resume"
+    ckpt = _read_training_checkpoint(path, where)
+    missing = [k for k in ("optimizer", "lr_scheduler", "epoch", "step") if k not in ckpt]
+    if missing:
+        raise ValueError(f"{where}: {str(path)!r} is not a training checkpoint (it lacks {missing}); load its "
+                         f"weights with swin_edu.train.load_trained instead")
+    saved_cfg = SwinConfig(**ckpt["config"])
+    if saved_cfg != run.cfg:
+        diff = {f.name: (getattr(saved_cfg, f.name), getattr(run.cfg, f.name)) for f in dataclasses.fields(SwinConfig)
+                if f.compare and getattr(saved_cfg, f.name) != getattr(run.cfg, f.name)}
+        raise ValueError(f"{where}: cannot resume from {str(path)!r}: it was trained with another config ("
+                         + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in diff.items()) + ")")
+    saved_args, now = ckpt.get("args", {}), _json_safe(run.args.to_dict())
+    changed = [k for k in RUN_FIELDS if k in saved_args and saved_args[k] != now[k]]
+    if changed:
+        raise ValueError(f"{where}: cannot resume from {str(path)!r} with other training arguments: "
+                         + ", ".join(f"{k} {saved_args[k]!r} -> {now[k]!r}" for k in changed)
+                         + " (use the saved values, or another --out to start a new run)")
+    if run.ema is not None and "model_ema" not in ckpt:
+        raise ValueError(f"{where}: cannot resume from {str(path)!r} with ema={run.args.ema}: it holds no model_ema "
+                         f"(it was trained without --ema)")
+    load_checkpoint(run.model, ckpt["model"])
+    run.optimizer.load_state_dict(ckpt["optimizer"])
+    run.scheduler.load_state_dict(ckpt["lr_scheduler"])
     if ckpt.get("scaler"):
-        scaler.load_state_dict(ckpt["scaler"])
-    if ema is not None:
-        if "model_ema" not in ckpt:
-            raise ValueError(f"train: cannot resume from {str(path)!r} with ema={args.ema}: it holds no model_ema "
-                             f"(it was trained without --ema)")
-        ema.load_state_dict(ckpt["model_ema"])
-    return int(ckpt["epoch"]), int(ckpt["step"]), list(ckpt.get("history", [])), float(ckpt.get("elapsed_s", 0.0))
+        run.scaler.load_state_dict(ckpt["scaler"])
+    if run.ema is not None:
+        run.ema.load_state_dict(ckpt["model_ema"])
+    run.start_epoch, run.step = int(ckpt["epoch"]), int(ckpt["step"])
+    run.history, run.elapsed_before = list(ckpt.get("history", [])), float(ckpt.get("elapsed_s", 0.0))
+    run.saved_epoch = run.start_epoch
+    run.notes.append(f"resumed from {path} after epoch {run.start_epoch} (step {run.step})")
+    if saved_args.get("epochs") not in (None, run.args.epochs):
+        run.notes.append(f"note: the checkpoint's run had {saved_args['epochs']} epochs, this one {run.args.epochs}: "
+                         f"the cosine schedule is recomputed over {run.args.epochs} epochs from here (learning rate "
+                         f"now {run.optimizer.param_groups[0]['lr']:.3g}; a run of {run.args.epochs} epochs from the "
+                         f"start would differ)")
+    for k in ("amp", "attn_impl", "deterministic"):
+        if k in saved_args and saved_args[k] != now[k]:
+            run.notes.append(f"note: {k} {saved_args[k]!r} -> {now[k]!r}: the numbers round differently from here")
+    if run.start_epoch >= run.args.epochs:
+        run.notes.append(f"the checkpoint is complete ({run.start_epoch} of {run.args.epochs} epochs): nothing "
+                         f"to train; evaluating it")
 
 
 def load_trained(path, *, attn_impl: str = "sdpa") -> tuple[nn.Module, dict]:
@@ -771,269 +906,10 @@ def load_trained(path, *, attn_impl: str = "sdpa") -> tuple[nn.Module, dict]:
         path = path / CHECKPOINT_NAME
     if not path.exists():
         raise FileNotFoundError(f"load_trained: no checkpoint at {str(path)!r}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if "config" not in ckpt:
-        raise ValueError(f"load_trained: {str(path)!r} holds no 'config' (not written by swin_edu.train); use "
-                         f"swin_edu.model.load_checkpoint with a model you build yourself")
+    ckpt = _read_training_checkpoint(path, "load_trained")
     cfg = SwinConfig(**ckpt["config"])
     model = build_model(cfg, attn_impl=attn_impl)
     load_checkpoint(model, ckpt["model"])
     if "model_ema" in ckpt:  # trained with --ema: the averaged weights are the ones that were evaluated
         model.load_state_dict(ckpt["model_ema"], strict=False)
     return model.eval(), ckpt
-
-
-# ============================================================================================ attention
-@torch.no_grad()
-def attention_maps(model: nn.Module, images: torch.Tensor, stage: int, block: int) -> dict:
-    """The attention weights of one block for a batch of (normalised) images.
-
-    Takes the stage's input from ``model.forward_stages`` (patch merging applied to the previous stage's
-    output), runs the blocks before ``block`` one by one, then recomputes the block's (S)W-MSA with
-    ``return_attn=True``. Returns a dict with ``attn`` ``(B, nW, nH, N, N)`` (softmax rows: query ->
-    keys inside its window, in the *shifted* frame for SW-MSA), ``window_size``, ``shift_size``,
-    ``grid`` (the padded token map ``(Hp, Wp)``) and ``resolution`` (``(H, W)``).
-    """
-    if not 0 <= stage < len(model.layers):
-        raise ValueError(f"attention_maps: stage must be in 0..{len(model.layers) - 1}, got {stage}")
-    blocks = model.layers[stage].blocks
-    if not 0 <= block < len(blocks):
-        raise ValueError(f"attention_maps: block must be in 0..{len(blocks) - 1} for stage {stage}, got {block}")
-    was_training = model.training
-    model.eval()
-    try:
-        _, stages = model.forward_stages(images)
-        x = stages[0] if stage == 0 else model.layers[stage - 1].downsample(stages[stage])
-        for blk in blocks[:block]:
-            x = blk(x)
-        blk = blocks[block]
-        B, H, W, _ = x.shape
-        _, attn = blk.window_msa(blk.norm1(x), return_attn=True)
-    finally:
-        model.train(was_training)
-    M = blk.window_size
-    Hp, Wp = -(-H // M) * M, -(-W // M) * M
-    nW = (Hp // M) * (Wp // M)
-    return {"attn": attn.view(B, nW, blk.num_heads, M * M, M * M).float().cpu(), "window_size": M,
-            "shift_size": blk.shift_size, "grid": (Hp, Wp), "resolution": (H, W)}
-
-
-def attention_to(maps: dict, query: tuple[int, int], image: int = 0, head: int | None = None) -> np.ndarray:
-    """How much the token at ``query=(row, col)`` of the (unshifted) map attends to every token: an
-    ``(H, W)`` array, zero outside the query's window, averaged over heads unless ``head`` is given.
-
-    For SW-MSA the map is rolled back, so the picture is in the image's own coordinates: the window is
-    displaced by ``shift_size`` and, at the border, the keys that the cyclic shift brought in from the
-    other side get (almost) zero weight from the -100 mask.
-    """
-    attn = maps["attn"][image]  # (nW, nH, N, N)
-    M, s = maps["window_size"], maps["shift_size"]
-    Hp, Wp = maps["grid"]
-    H, W = maps["resolution"]
-    r, c = int(query[0]), int(query[1])
-    if not (0 <= r < H and 0 <= c < W):
-        raise ValueError(f"attention_to: query must be inside the {H}x{W} token map, got {query}")
-    rs, cs = (r - s) % Hp, (c - s) % Wp  # position in the shifted frame
-    w = (rs // M) * (Wp // M) + cs // M
-    q = (rs % M) * M + cs % M
-    row = attn[w, :, q, :] if head is None else attn[w, head:head + 1, q, :]
-    row = row.mean(dim=0).numpy()  # (N,)
-    out = np.zeros((Hp, Wp), dtype=np.float32)
-    wr, wc = (rs // M) * M, (cs // M) * M
-    for k in range(M * M):
-        kr, kc = wr + k // M, wc + k % M
-        out[(kr + s) % Hp, (kc + s) % Wp] = row[k]  # back to the unshifted frame
-    return out[:H, :W]
-
-
-# ============================================================================================ figures
-def plot_curves(history: Sequence[dict], title: str | None = None):
-    """Loss and accuracy per epoch (train and validation), as a matplotlib Figure."""
-    from .viz.style import new_figure, use_style
-
-    ep = [h["epoch"] for h in history]
-    with use_style():
-        fig = new_figure(8, 3.2)
-        ax1, ax2 = fig.subplots(1, 2)
-        ax1.plot(ep, [h["train_loss"] for h in history], marker="o", ms=3, label="train (label-smoothed)")
-        ax1.plot(ep, [h["val_loss"] for h in history], marker="s", ms=3, ls="--", label="validation")
-        ax1.set(xlabel="epoch", ylabel="loss (cross-entropy)", title="loss")
-        ax2.plot(ep, [h["train_acc"] for h in history], marker="o", ms=3, label="train (augmented)")
-        ax2.plot(ep, [h["val_acc"] for h in history], marker="s", ms=3, ls="--", label="validation")
-        ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
-        for ax in (ax1, ax2):
-            ax.legend()
-            ax.grid(alpha=0.3)
-        if title:
-            fig.suptitle(title)
-    return fig
-
-
-def plot_confusion(cm: np.ndarray, classes: Sequence[str] | None = None, title: str = "confusion matrix (test)"):
-    """A confusion matrix with the counts printed in each cell (cividis, readable in grayscale)."""
-    from .viz.style import SEQ_CMAP, new_figure, use_style
-
-    n = cm.shape[0]
-    classes = list(classes) if classes is not None else [str(i) for i in range(n)]
-    with use_style():
-        fig = new_figure(4.4, 4.0)
-        ax = fig.subplots()
-        im = ax.imshow(cm, cmap=SEQ_CMAP)
-        vmax = cm.max() if cm.size else 1
-        for i in range(n):
-            for j in range(n):
-                if cm[i, j]:
-                    ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
-                            color="black" if cm[i, j] > 0.6 * vmax else "white")
-        ax.set(xticks=range(n), yticks=range(n), xticklabels=classes, yticklabels=classes,
-               xlabel="predicted class", ylabel="true class", title=title)
-        fig.colorbar(im, ax=ax, shrink=0.8, label="images")
-    return fig
-
-
-def plot_attention(image: np.ndarray, maps_list: Sequence[dict], labels: Sequence[str],
-                   queries: Sequence[tuple[int, int]], patch_size: int, image_index: int = 0):
-    """For each query token (rows) and each block (columns): the digit, the query (red square) and the
-    attention weights over the token map (cividis), with the windows drawn (dashed)."""
-    from matplotlib.patches import Rectangle
-
-    from .viz.style import HIGHLIGHT, SEQ_CMAP, new_figure, use_style
-
-    img = np.asarray(image)
-    rows, cols = len(queries), len(maps_list) + 1
-    with use_style():
-        fig = new_figure(2.1 * cols, 2.1 * rows)
-        axes = np.atleast_2d(fig.subplots(rows, cols))
-        for i, q in enumerate(queries):
-            ax = axes[i, 0]
-            ax.imshow(img, cmap="gray_r")
-            ax.add_patch(Rectangle((q[1] * patch_size - 0.5, q[0] * patch_size - 0.5), patch_size, patch_size,
-                                   fill=False, ec=HIGHLIGHT, lw=2))
-            ax.set_title(f"query token {tuple(q)}" if i == 0 else f"{tuple(q)}", fontsize=8)
-            for j, (maps, label) in enumerate(zip(maps_list, labels), start=1):
-                a = attention_to(maps, q, image=image_index)
-                ax = axes[i, j]
-                ax.imshow(a, cmap=SEQ_CMAP, vmin=0)
-                M, s = maps["window_size"], maps["shift_size"]
-                H, W = a.shape
-                for k in range(0, H + 1, M):  # window borders of this block, in image coordinates
-                    y = (k + s) % H if s else k
-                    ax.axhline(y - 0.5, color="white", lw=0.6, ls="--")
-                for k in range(0, W + 1, M):
-                    x = (k + s) % W if s else k
-                    ax.axvline(x - 0.5, color="white", lw=0.6, ls="--")
-                ax.add_patch(Rectangle((q[1] - 0.5, q[0] - 0.5), 1, 1, fill=False, ec=HIGHLIGHT, lw=1.5))
-                if i == 0:
-                    ax.set_title(label, fontsize=8)
-        for ax in axes.ravel():
-            ax.set_xticks([])
-            ax.set_yticks([])
-    return fig
-
-
-# ============================================================================================ CLI
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except for on/off flags (where "default: True" would read backwards)."""
-
-    def _get_help_string(self, action):
-        if action.nargs == 0:
-            return action.help
-        return super()._get_help_string(action)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    d = TrainArgs()
-    p = argparse.ArgumentParser(
-        prog="python -m swin_edu.train",
-        description="Train a Swin Transformer on scikit-learn's bundled digits (or your own image folder). "
-                    "Several processes: torchrun --standalone --nproc_per_node N -m swin_edu.train ...",
-        formatter_class=_Help)
-    g = p.add_argument_group("model")
-    g.add_argument("--preset", default=d.preset, help=f"SwinConfig preset: {', '.join(sorted(PRESETS))}")
-    g.add_argument("--set", dest="overrides", nargs="+", metavar="FIELD=VALUE", default=[],
-                   help="override SwinConfig fields, e.g. --set window_size=2 depths=2,2 num_heads=3,6")
-    g.add_argument("--attn-impl", default=d.attn_impl, choices=("sdpa", "explicit"))
-    g.add_argument("--no-shift", action="store_true",
-                   help="ablation: W-MSA in every block, no shifted windows (SwinConfig shift_windows=False)")
-    g.add_argument("--no-rpb", action="store_true",
-                   help="ablation: no relative position bias (SwinConfig rel_pos_bias=False)")
-    g.add_argument("--ape", action="store_true", help="ablation: add the absolute position embedding")
-    g = p.add_argument_group("data")
-    g.add_argument("--data", default=d.data, help="'digits' (bundled with scikit-learn) or an image folder "
-                   "root/<class>/<images> (or root/{train,val,test}/<class>/...)")
-    g.add_argument("--split-seed", type=int, default=d.split_seed, help="seed of the train/val/test split")
-    g.add_argument("--no-augment", dest="augment", action="store_false", help="turn every augmentation off")
-    g.add_argument("--translate", type=float, default=d.translate, help="max shift, fraction of the side")
-    g.add_argument("--degrees", type=float, default=d.degrees, help="max rotation")
-    g.add_argument("--scale", type=float, nargs=2, default=list(d.scale), metavar=("MIN", "MAX"))
-    g.add_argument("--erase", type=float, default=d.erase, help="random erasing probability")
-    g.add_argument("--mixup", type=float, default=d.mixup, help="mixup Beta alpha (0: off)")
-    g.add_argument("--cutmix", type=float, default=d.cutmix, help="cutmix Beta alpha (0: off)")
-    g = p.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=int, default=d.epochs)
-    g.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch (all processes)")
-    g.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
-    g.add_argument("--min-lr", type=float, default=d.min_lr)
-    g.add_argument("--warmup-epochs", type=float, default=d.warmup_epochs)
-    g.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    g.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    g.add_argument("--grad-clip", type=float, default=d.grad_clip, help="max gradient norm (0: off)")
-    g.add_argument("--drop-path", type=float, default=d.drop_path,
-                   help="stochastic depth rate of the last block (a negative value keeps the preset's)")
-    g.add_argument("--ema", type=float, default=d.ema,
-                   help="evaluate and keep an exponential moving average of the weights with this decay per step "
-                        "(0: off)")
-    g.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke tests)")
-    g = p.add_argument_group("run")
-    g.add_argument("--seed", type=int, default=d.seed)
-    g.add_argument("--out", default=d.out, help="output folder (checkpoint, metrics.json/csv, curves.png)")
-    g.add_argument("--resume", default=None, metavar="PATH|auto",
-                   help="go on from a checkpoint ('auto': OUT/checkpoint.pth if it exists)")
-    g.add_argument("--device", default=d.device, help="auto | cpu | cuda | cuda:N | mps")
-    g.add_argument("--amp", default=d.amp, choices=("auto", "off", "bf16", "fp16"),
-                   help="autocast dtype (auto: bf16 or fp16 on a GPU; bf16 on a CPU with native bf16 "
-                        "(AVX512-BF16, AMX), else float32)")
-    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    g.add_argument("--nondeterministic", dest="deterministic", action="store_false",
-                   help="do not call torch.use_deterministic_algorithms on the CPU")
-    g.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
-    g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    g.add_argument("--quiet", dest="verbose", action="store_false", help="no log line per epoch (implies --no-progress)")
-    g.add_argument("--no-plot", dest="plot", action="store_false", help="do not write curves.png")
-    return p
-
-
-def args_from_namespace(ns: argparse.Namespace) -> TrainArgs:
-    kw = vars(ns).copy()
-    kw["overrides"] = parse_overrides(kw.pop("overrides"))
-    kw["scale"] = tuple(kw["scale"])
-    kw["grad_clip"] = kw["grad_clip"] or None
-    if kw["drop_path"] is not None and kw["drop_path"] < 0:
-        kw["drop_path"] = None
-    if not kw["verbose"]:
-        kw["progress"] = False
-    return TrainArgs(**kw)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    ns = parser.parse_args(argv)
-    try:
-        args = args_from_namespace(ns)
-        SwinConfig.preset(args.preset, **args.overrides)  # validate before loading data
-        result = train(args)
-    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as e:
-        parser.error(str(e))
-    if result["out"] is not None and (int(os.environ.get("RANK", "0")) == 0):
-        print(json.dumps({"test_acc": result["test"]["acc"], "wall_time_s": round(result["wall_time_s"], 2),
-                          "out": str(result["out"])}))
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        import torch.distributed as dist
-
-        if dist.is_initialized():
-            dist.destroy_process_group()
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

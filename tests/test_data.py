@@ -1,11 +1,17 @@
-"""swin_edu.data: the bundled digits, the image-folder loader, the augmentations, and their errors."""
+"""swin_edu.data: the bundled digits, the straddle task (and its 75 % cap without shifted windows), the
+image-folder loader, the augmentations, and their errors."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from swin_edu.config import SwinConfig
 from swin_edu.data import (
+    STRADDLE_COLOURS,
+    STRADDLE_MODEL,
     Augment,
     DataSplits,
     ImageSet,
@@ -14,7 +20,12 @@ from swin_edu.data import (
     load_data,
     load_digits,
     load_image_folder,
+    load_straddle,
+    make_straddle,
+    parse_straddle,
     resize_images,
+    straddle_geometry,
+    straddle_residual,
 )
 
 
@@ -239,3 +250,148 @@ def test_cutmix_lambda_is_the_kept_area():
 def test_datasplits_is_what_load_returns(digits):
     assert isinstance(digits, DataSplits)
     assert digits.mean.shape == (1,) and digits.std.shape == (1,)
+
+
+# ----------------------------------------------------------------------------------------- straddle
+def _marks(img: torch.Tensor, patch: int):
+    """The token coordinates of the marks of one straddle image (black background: any lit pixel)."""
+    lit = img.abs().sum(0) > 0
+    tokens = lit.view(lit.shape[0] // patch, patch, lit.shape[1] // patch, patch).any(3).any(1)
+    return [tuple(int(v) for v in rc) for rc in torch.nonzero(tokens)]
+
+
+@settings(max_examples=25)
+@given(img=st.sampled_from([16, 32]), patch=st.sampled_from([1, 2]), windows=st.sampled_from([2, 4]),
+       dists=st.lists(st.integers(1, 15), min_size=1, max_size=3), seed=st.integers(0, 50))
+def test_straddle_images_put_two_marks_into_two_windows(img, patch, windows, dists, seed):
+    """Every image: two one-token marks in one row (or column), ``d`` tokens apart with ``d`` drawn from
+    ``distance``, in two different windows of ``region`` pixels; ``d`` a multiple of the window: exactly
+    ``d / R`` windows apart."""
+    region = img // windows
+    R, G = region // patch, img // patch
+    dists = [d for d in dists if d < G] or [1]
+    s = make_straddle(16, img_size=img, patch=patch, region=region, distance=dists, seed=seed)
+    assert s.images.shape == (16, 3, img, img) and s.labels.tolist() == [0, 0, 1, 1] * 4
+    for image in s.images:
+        (r1, c1), (r2, c2) = sorted(_marks(image, patch))
+        a, b = (c1, c2) if r1 == r2 else (r1, r2)  # side by side, or one above the other
+        assert r1 == r2 or c1 == c2
+        assert b - a in dists and a // R != b // R
+        if (b - a) % R == 0:
+            assert b // R - a // R == (b - a) // R
+
+
+def test_straddle_groups_of_four_differ_only_in_the_two_colours():
+    s = make_straddle(40, seed=3)
+    orange, blue = (torch.tensor(c, dtype=torch.float32) for c in STRADDLE_COLOURS)
+    for g in range(10):
+        imgs = s.images[4 * g:4 * g + 4]
+        where = [_marks(im, 2) for im in imgs]
+        assert all(w == where[0] for w in where)                      # the same places
+        lit = imgs.abs().sum(1) > 0
+        assert torch.equal(lit, lit[:1].expand_as(lit))               # nothing else changes
+        kinds = []
+        for im in imgs:
+            kinds.append(tuple(int((im[:, r * 2, c * 2] - blue).abs().max() < (im[:, r * 2, c * 2] - orange).abs().max())
+                               for r, c in where[0]))
+        assert kinds == [(0, 0), (1, 1), (0, 1), (1, 0)]             # same, same, different, different
+    assert torch.equal(make_straddle(40, seed=3).images, s.images)   # deterministic
+    assert not torch.equal(make_straddle(40, seed=4).images, s.images)
+
+
+def test_straddle_geometry_follows_the_model():
+    nano = SwinConfig.preset("nano", **STRADDLE_MODEL)
+    assert straddle_geometry(nano) == {"region": 8, "patch": 2, "img_size": 16, "cap_holds": True,
+                                       "stages_partitioned": 1}
+    two = nano.replace(img_size=32, depths=(2, 2), num_heads=(2, 4))   # 16x16 then 8x8 tokens, window 4
+    assert straddle_geometry(two)["region"] == 16 and straddle_geometry(two)["cap_holds"]
+    glob = nano.replace(depths=(2, 2), num_heads=(2, 4))               # stage 2: 4x4 tokens = one window
+    g = straddle_geometry(glob)
+    assert g["region"] == 8 and not g["cap_holds"]
+    with pytest.raises(ValueError, match="no border to straddle"):
+        straddle_geometry(nano.replace(window_size=8))
+    with pytest.raises(TypeError, match="cfg must be a SwinConfig"):
+        straddle_geometry({"img_size": 16})
+
+
+def test_load_straddle_and_its_options():
+    s = load_data("straddle:distance=3,n_train=64,n_val=8,n_test=16", cfg=SwinConfig.preset("nano", **STRADDLE_MODEL))
+    assert (len(s.train), len(s.val), len(s.test)) == (64, 8, 16) and s.classes == ["same", "different"]
+    assert s.info["distance"] == [3] and s.info["cap_holds"] and s.source == "straddle"
+    assert not torch.equal(s.train.images[:8], s.test.images[:8])    # the splits are different scenes
+    grey = load_straddle(SwinConfig.preset("nano", **{**STRADDLE_MODEL, "in_chans": 1}), n_train=8, n_val=4, n_test=4)
+    assert grey.train.images.shape[1] == 1
+    assert parse_straddle("straddle") == {} and parse_straddle("straddle:distance=1+2") == {"distance": (1, 2)}
+    with pytest.raises(ValueError, match="cannot read the straddle option 'colour=red'"):
+        parse_straddle("straddle:colour=red")
+    with pytest.raises(ValueError, match="needs the model's cfg"):
+        load_data("straddle")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n": 10}, "n must be a multiple of 4"),
+    ({"n": 8, "distance": 8}, "distance=8 tokens does not fit a map of 8 tokens"),
+    ({"n": 8, "region": 6}, "region=6 must be a multiple of patch=2 and divide img_size=16"),
+    ({"n": 8, "region": 16}, "at least twice"),
+    ({"n": 8, "noise": 0.9}, "noise must be <= 0.5"),
+])
+def test_make_straddle_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_straddle(**kwargs)
+
+
+@pytest.mark.parametrize("over", [{}, {"ape": True}, {"img_size": 32, "depths": (2, 2), "num_heads": (2, 4)}])
+def test_without_the_shift_the_score_is_additive_over_windows_so_at_most_75_percent(over):
+    """The cap, checked on the model itself with random (scaled-up) weights: without shifted windows, and
+    when the last stage still has several windows, the logit difference is a sum of one term per window,
+    so within a group s(same1) + s(same2) = s(diff1) + s(diff2), and a threshold gets at most 3 of the 4
+    right. The same weights with the shift are not additive."""
+    from swin_edu.model import SwinTransformer
+
+    cfg = SwinConfig.preset("nano", **{**STRADDLE_MODEL, **over}, shift_windows=False, drop_path_rate=0.0)
+    data = load_straddle(cfg, n_train=16, n_val=4, n_test=256)
+    assert data.info["cap_holds"]
+    for shift in (False, True):
+        torch.manual_seed(1)
+        model = SwinTransformer(cfg.replace(shift_windows=shift)).eval()
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() > 1:
+                    p.mul_(8.0)  # sharp attention and strong non-linearities: interactions show if allowed
+        r = straddle_residual(model, data.test.images, data.normalize)
+        # float32: the four scores of a group come from the same window terms summed in float32; measured
+        # residual <= 7e-7 of the largest score here, 2e-5 leaves a margin for other BLAS and thread counts
+        tolerance = 2e-5 * r["scale"] + 1e-6
+        if not shift:
+            assert r["residual"] <= tolerance and r["best_per_group"] <= 3, (r, tolerance)
+        else:
+            assert r["residual"] > 20 * tolerance, (r, tolerance)
+
+
+@pytest.mark.parametrize("depth, shift, reach", [(2, False, 0), (2, True, 1), (4, True, 3)])
+def test_each_pair_of_blocks_with_the_shift_reaches_further(depth, shift, reach):
+    """16 x 16 tokens in 4 x 4 windows, marks k windows apart (k = 1, 2, 3). In float64 (rounding 1e-16) the
+    score is exactly additive when no token ever sees both marks: without the shift never; with one W-MSA +
+    SW-MSA pair for neighbouring windows only; with two pairs up to three windows apart."""
+    from swin_edu.model import SwinTransformer
+
+    cfg = SwinConfig.preset("nano", **{**STRADDLE_MODEL, "img_size": 32, "depths": (depth,)}, shift_windows=shift,
+                            drop_path_rate=0.0)
+    torch.manual_seed(0)
+    model = SwinTransformer(cfg).double().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.mul_(8.0)
+    for k in (1, 2, 3):
+        images = make_straddle(64, img_size=32, patch=2, region=8, distance=4 * k, seed=k).images
+        r = straddle_residual(model, images, lambda x: (x - 0.05) / 0.2)
+        connected = r["residual"] > 1e-10 * r["scale"]  # measured: 1e-15 when additive, >= 3e-8 when not
+        assert connected == (k <= reach), (k, r)
+
+
+def test_straddle_residual_checks_its_input():
+    with pytest.raises(ValueError, match="multiple of 4"):
+        straddle_residual(torch.nn.Identity(), torch.zeros(6, 3, 16, 16))
+
+

@@ -4,6 +4,8 @@
   --out figures`` regenerates the course's ``figures/`` (deterministic PNGs + alt text).
 * :mod:`swin_edu.viz.widgets`: ipywidgets explorers (mask, complexity, patches, relative bias).
 * :mod:`swin_edu.viz.style`: the colour-vision-safe palette, hatches and ``use_style()``.
+* :mod:`swin_edu.viz.attention`: what a trained model attends to (``attention_maps``, ``plot_attention``).
+* :mod:`swin_edu.viz.training`: training curves, confusion matrix, straddle-task examples.
 
 Names are loaded on first use, so ``import swin_edu.viz`` stays cheap and ``python -m
 swin_edu.viz.figures`` does not import the module twice.
@@ -18,6 +20,8 @@ _LAZY = {
     "figure_markdown": "figures", "show_figure": "figures",
     "MaskExplorer": "widgets", "ComplexityExplorer": "widgets", "PatchExplorer": "widgets",
     "RelativeBiasExplorer": "widgets",
+    "attention_maps": "attention", "attention_to": "attention", "plot_attention": "attention",
+    "plot_curves": "training", "plot_confusion": "training", "plot_straddle_examples": "training",
 }
 __all__ = list(_LAZY)
 

@@ -1,0 +1,230 @@
+"""Where the time of a training epoch goes: ``swin_edu.train``'s loop against a plain loop, one feature at a time.
+
+    python -m swin_edu.train_bench                      # about 5 minutes on 2 CPU cores
+    python -m swin_edu.train_bench --docs docs/training.md
+
+Every variant trains the digits model (16 x 16 images, patch 2, C = 32, depths (2, 2), heads (2, 4), window 4,
+MLP ratio 2: the architecture of the peer run in ``docs/training.md``) with batch 64 (19 steps per epoch) in a
+fresh process, for ``--epochs`` epochs; the variants alternate in ``--rounds`` rounds (the order rotates every
+round), so that a change in the machine's load hits them all alike. The figure per variant is the median,
+over rounds, of the median wall time of an epoch (epoch 1 left out: warm-up), everything the loop does in an
+epoch included (validation, checkpoint, progress bar).
+
+The ladder starts from a plain loop (shuffle, forward, smoothed cross-entropy, backward, clip, AdamW, schedule:
+:func:`plain_loop`), then runs :func:`swin_edu.train.train` with every extra off, and adds one feature per
+row (determinism, augmentation, validation every epoch, progress bar, sleeping OpenMP threads); ``train()
+defaults`` is the command line as shipped, and the rows after it change one thing of the defaults (a checkpoint
+every epoch; bf16 autocast, only when asked for with ``--variants``: where the CPU has no native bf16 it is
+several times slower). With transformers installed, the same plain loop also trains HF transformers' Swin of
+the same architecture (the peer).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+
+__all__ = ["LADDER", "bench", "main", "markdown", "plain_loop"]
+
+#: the digits model (SwinConfig fields over the nano preset), the batch and the peer's learning rate
+ARCH = {"img_size": 16, "patch_size": 2, "in_chans": 1, "embed_dim": 32, "depths": (2, 2), "num_heads": (2, 4),
+        "window_size": 4, "mlp_ratio": 2.0, "drop_path_rate": 0.1}
+BATCH, LR = 64, 4e-3
+
+#: every extra of the loop off (TrainArgs fields)
+_BARE = {"eval_every": 0, "checkpoint_every_s": None, "augment": False, "amp": "off", "deterministic": False,
+         "progress": False, "verbose": False, "plot": False}
+
+_LOOP = {**_BARE, "deterministic": True, "augment": True, "eval_every": 1, "progress": True}
+
+#: name -> (kind, TrainArgs fields, extra environment); each train() row of the ladder adds one feature to the
+#: row above; the rows after the defaults change one thing of the defaults
+LADDER: dict[str, tuple[str, dict, dict]] = {
+    "plain loop (ours)": ("plain", {}, {}),
+    "train(), every extra off": ("train", _BARE, {}),
+    "+ deterministic algorithms": ("train", {**_BARE, "deterministic": True}, {}),
+    "+ augmentation": ("train", {**_BARE, "deterministic": True, "augment": True}, {}),
+    "+ validation every epoch": ("train", {**_BARE, "deterministic": True, "augment": True, "eval_every": 1}, {}),
+    "+ progress bar": ("train", _LOOP, {}),
+    "+ OMP_WAIT_POLICY=PASSIVE": ("train", _LOOP, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "train() defaults (the command line)": ("cli", {}, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "defaults + a checkpoint every epoch": ("cli", {"checkpoint_every_s": 0.0}, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "defaults + bf16 autocast": ("cli", {"amp": "bf16"}, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "plain loop (HF transformers)": ("plain-hf", {}, {}),
+}
+#: the rows run unless --variants names others (bf16 autocast is slow where the CPU has no native bf16)
+DEFAULT_ROWS = [n for n in LADDER if "bf16" not in n]
+
+
+def _hf_model(cfg):
+    """HF transformers' Swin with the same architecture (random weights; only the time is compared)."""
+    import transformers
+
+    hcfg = transformers.SwinConfig(image_size=cfg.img_size, patch_size=cfg.patch_size, num_channels=cfg.in_chans,
+                                   embed_dim=cfg.embed_dim, depths=list(cfg.depths), num_heads=list(cfg.num_heads),
+                                   window_size=cfg.window_size, mlp_ratio=cfg.mlp_ratio,
+                                   drop_path_rate=cfg.drop_path_rate, num_labels=cfg.num_classes)
+    model = transformers.SwinForImageClassification(hcfg)
+    return lambda x: model(pixel_values=x).logits, model
+
+
+def plain_loop(epochs: int, *, hf: bool = False, seed: int = 0) -> list[float]:
+    """The plain loop: shuffle, forward, smoothed cross-entropy, backward, clip, AdamW, cosine schedule;
+    no augmentation, no validation, float32. Returns the wall time at the end of every epoch (s)."""
+    import torch
+    import torch.nn.functional as F
+
+    from .config import SwinConfig
+    from .data import load_digits
+    from .model import SwinTransformer
+    from .train import lr_at
+
+    cfg = SwinConfig.preset("nano", **ARCH)
+    data = load_digits(img_size=cfg.img_size)
+    torch.manual_seed(seed)
+    if hf:
+        forward, model = _hf_model(cfg)
+    else:
+        model = SwinTransformer(cfg)
+        forward = model
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.05)
+    x_all, y_all = data.normalize(data.train.images), data.train.labels
+    steps = len(x_all) // BATCH
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_at(s, epochs * steps, steps, LR, 1e-5) / LR)
+    model.train()
+    t0, ends = time.perf_counter(), []
+    for _ in range(epochs):
+        perm = torch.randperm(len(x_all))
+        for i in range(steps):
+            j = perm[i * BATCH:(i + 1) * BATCH]
+            loss = F.cross_entropy(forward(x_all[j]), y_all[j], label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+        ends.append(time.perf_counter() - t0)
+    return ends
+
+
+def _worker(name: str, epochs: int) -> dict:
+    kind, fields, _ = LADDER[name]
+    t0 = time.perf_counter()
+    if kind.startswith("plain"):
+        ends = plain_loop(epochs, hf=kind == "plain-hf")
+        return {"ends": ends, "process_s": time.perf_counter() - t0}
+    from .train import train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind == "cli":
+            r = train(epochs=epochs, out=tmp, **fields)
+        else:
+            r = train(epochs=epochs, out=tmp, lr=LR, warmup_epochs=1.0, drop_path=0.1, **fields)
+    return {"ends": [h["elapsed_s"] for h in r["history"]], "process_s": time.perf_counter() - t0,
+            "train_s": r["train_time_s"], "test_acc": r["test"]["acc"]}
+
+
+def _epoch_times(ends: Sequence[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(ends)]  # epoch 1 (warm-up) is left out
+
+
+def bench(names: Sequence[str] | None = None, *, epochs: int = 12, rounds: int = 3, threads: int = 2,
+          log=print) -> dict:
+    """Run the variants (each in its own process) ``rounds`` times, alternating; returns per-variant
+    per-epoch times and the machine's load before and after."""
+    names = list(names or DEFAULT_ROWS)
+    unknown = [n for n in names if n not in LADDER]
+    if unknown:
+        raise ValueError(f"train_bench: unknown variant(s) {unknown}; expected some of {list(LADDER)}")
+    if "plain loop (HF transformers)" in names:
+        try:
+            import transformers  # noqa: F401
+        except ImportError:
+            names.remove("plain loop (HF transformers)")
+            log("transformers is not installed: the HF row is left out")
+    runs: dict[str, list] = {n: [] for n in names}
+    loads = [os.getloadavg()[0]]
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            env = {**os.environ, **LADDER[name][2], "OMP_NUM_THREADS": str(threads)}
+            if "OMP_WAIT_POLICY" not in LADDER[name][2]:
+                env.pop("OMP_WAIT_POLICY", None)
+            cmd = [sys.executable, "-m", "swin_edu.train_bench", "--worker", name, "--epochs", str(epochs)]
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+            wall = time.perf_counter() - t0
+            if p.returncode != 0:
+                raise RuntimeError(f"train_bench: {name!r} failed:\n{p.stderr[-2000:]}")
+            res = json.loads(p.stdout.strip().splitlines()[-1])
+            res["wall_s"] = wall
+            runs[name].append(res)
+            med = statistics.median(_epoch_times(res["ends"]))
+            log(f"round {r + 1}  {name:<38s} {med:.3f} s/epoch  (process {wall:.1f} s)")
+        loads.append(os.getloadavg()[0])
+    rows = []
+    base = None
+    for name in names:
+        per = [statistics.median(_epoch_times(x["ends"])) for x in runs[name]]
+        row = {"variant": name, "epoch_s": statistics.median(per), "rounds": per,
+               "process_s": statistics.median(x["wall_s"] for x in runs[name])}
+        base = base or row["epoch_s"]
+        row["vs_plain"] = row["epoch_s"] / base
+        rows.append(row)
+    from .train import _machine
+
+    return {"rows": rows, "epochs": epochs, "rounds": rounds, "threads": threads, "load": loads,
+            "machine": _machine()}
+
+
+def markdown(result: dict) -> str:
+    """The result as a Markdown table with the machine and its load."""
+    lines = ["| variant | s per epoch (median) | vs plain loop | per round | whole process (s) |",
+             "|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['variant']} | {r['epoch_s']:.3f} | {r['vs_plain']:.2f}x | "
+                     f"{', '.join(f'{v:.3f}' for v in r['rounds'])} | {r['process_s']:.1f} |")
+    m = result["machine"]
+    lines.append("")
+    lines.append(f"_{result['rounds']} rounds x {result['epochs']} epochs per variant, {result['threads']} thread(s); "
+                 f"{m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']}; 1-minute load average "
+                 f"{', '.join(f'{v:.2f}' for v in result['load'])} (before the first round, then after each)._")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m swin_edu.train_bench", description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--variants", nargs="+", default=None, metavar="NAME", help=f"some of {list(LADDER)}")
+    p.add_argument("--docs", default=None, help="Markdown file whose <!-- loop-bench:start/end --> block to rewrite")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ns = p.parse_args(argv)
+    if ns.epochs < 2 or ns.rounds < 1 or ns.threads < 1:
+        p.error("--epochs must be >= 2, --rounds and --threads >= 1")
+    if ns.worker:
+        print(json.dumps(_worker(ns.worker, ns.epochs)))
+        return 0
+    result = bench(ns.variants, epochs=ns.epochs, rounds=ns.rounds, threads=ns.threads,
+                   log=lambda s: print(s, flush=True))
+    table = markdown(result)
+    print(table)
+    if ns.docs:
+        from .ablation import write_block
+
+        write_block(ns.docs, "loop-bench", table)
+        print(f"wrote {ns.docs}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -219,7 +219,6 @@ def _variant(base_name: str, kind: str):
 
 
 def _torch_map(rng_or_seed, *shape):
-    import numpy as np
     import torch
 
     if isinstance(rng_or_seed, int):

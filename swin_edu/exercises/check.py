@@ -84,15 +84,18 @@ source_offset = _make(nb04.SOURCE_OFFSET, "04")
 # notebook 05: Swin block & patch merging
 patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
 swin_block = _make(nb05.SWIN_BLOCK, "05")
-predict_stage3_shape = _make(nb05.PREDICT_STAGE3_SHAPE, "05")
-predict_stage_windows = _make(nb05.PREDICT_STAGE_WINDOWS, "05")
+tokens_reached = _make(nb05.TOKENS_REACHED, "05")
+merge_kernel = _make(nb05.MERGE_KERNEL, "05")
 # notebook 06: the whole model in numpy
 stage_shapes = _make(nb06.STAGE_SHAPES, "06")
 count_params = _make(nb06.COUNT_PARAMS, "06")
 swin_forward = _make(nb06.SWIN_FORWARD, "06")
 # notebook 07: the PyTorch model
 attention_torch = _make(nb07.ATTENTION_TORCH, "07")
-merge_qkv = _make(nb07.MERGE_QKV, "07")
+window_attention_module = _make(nb07.WINDOW_ATTENTION_MODULE, "07")
+swin_block_module = _make(nb07.SWIN_BLOCK_MODULE, "07")
+patch_merging_module = _make(nb07.PATCH_MERGING_MODULE, "07")
+basic_layer_module = _make(nb07.BASIC_LAYER_MODULE, "07")
 
 # notebook 08: train a tiny Swin
 lr_schedule = _make(training.LR_SCHEDULE, "08")

@@ -126,8 +126,9 @@ def open_notebook(page, url: str, token: str, name: str, timeout_ms: int = 120_0
     page.wait_for_function(KERNEL_IDLE, timeout=timeout_ms)
 
 
-def run_all(page, timeout_ms: int = 600_000) -> None:
-    """Run every cell and wait until each code cell has run and the kernel is idle."""
+def run_all(page, timeout_ms: int = 1_200_000) -> None:
+    """Run every cell and wait until each code cell has run and the kernel is idle (notebook 08 trains for
+    minutes: 310 s under nbclient on a loaded 2-core machine, more in the browser)."""
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(ALL_RUN, timeout=timeout_ms, polling=500)
 

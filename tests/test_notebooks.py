@@ -154,12 +154,14 @@ def test_exercises_have_solutions_and_graded_self_checks(name):
         assert "### BEGIN SOLUTION" in sol.source and "### END SOLUTION" in sol.source
         begin = [ln for ln in sol.source.splitlines() if "BEGIN SOLUTION" in ln][0]
         assert begin.startswith("    "), "the answer lives inside a function body"
-        assert re.match(r"def \w+\(", sol.source), "an exercise is a function to complete"
+        # an exercise is a function to complete, or (07) an nn.Module class whose cell ends with the given function
+        assert re.match(r"(def|class) \w+\(", sol.source), "an exercise is a function or a class to complete"
         assert gmeta["grade"] is True and gmeta["locked"] is True and gmeta["solution"] is False
         assert gmeta["points"] > 0 and gmeta["schema_version"] == 3
         m = re.search(r"check\.(\w+)\((\w+)\)", graded.source)
         assert m and m.group(1) in EXERCISES, graded.source
-        assert re.match(rf"def {m.group(2)}\(", sol.source), "the check runs the function just defined"
+        assert re.match(rf"def {m.group(2)}\(", sol.source) or (sol.source.startswith("class ") and re.search(
+            rf"^def {m.group(2)}\(", sol.source, re.MULTILINE)), "the check runs the function just defined"
         assert graded.source.strip() == f"passed = check.{m.group(1)}({m.group(2)})", "hidden cases live with " \
             "the instructor (classroom/autograder), not in the notebook"
     for c in nb.cells:  # nbgrader treats these words as markers anywhere

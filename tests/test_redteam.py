@@ -38,11 +38,11 @@ CELL_TIMEOUT, VERDICT_TIMEOUT = 10.0, 15.0
 
 #: (notebook, grade id of the answer cell, of the graded cell, points)
 EXERCISES = {
-    "P": ("01_patch_embedding", "nb01_predict_tokens_shape", 1),
+    "P": ("01_patch_embedding", "nb01_patch_pixel", 2),
     "A": ("02_window_attention", "nb02_attention", 2),
     "WP": ("02_window_attention", "nb02_window_partition", 2),
     "WR": ("02_window_attention", "nb02_window_reverse", 1),
-    "M": ("02_window_attention", "nb02_wmsa_macs", 1),
+    "M": ("02_window_attention", "nb02_block_macs", 2),
 }
 SETUP = (
     "import os\nimport numpy as np\nfrom swin_edu import numpy_ref as snp\n"
@@ -118,13 +118,13 @@ ATTACKS: dict[str, tuple[dict, list]] = {
         """,
             ),
             "P": fn(
-                "predict_tokens_shape()",
+                "patch_pixel_mine(i, j, k, p=4, C=3)",
                 """
             class Eq(int):
                 def __eq__(self, other):
                     return True
                 __hash__ = int.__hash__
-            return (Eq(0), Eq(0), Eq(0), Eq(0))
+            return (Eq(0), Eq(0), Eq(0))
         """,
             ),
         },
@@ -165,7 +165,7 @@ ATTACKS: dict[str, tuple[dict, list]] = {
             "A": "from swin_edu.exercises.nb02 import attention_reference\n"
             + fn("attention_mine(q, k, v)", "return attention_reference(q, k, v)"),
             "M": "from swin_edu import complexity\n"
-            + fn("wmsa_macs_mine(h, w, C, M)", "return complexity.wmsa_macs(h, w, C, M)"),
+            + fn("block_macs_mine(h, w, C, M)", "return complexity.block_macs(h, w, C, M)"),
             "WR": "import importlib\nimportlib.reload(snp.windows)\nimportlib.reload(snp)\n"
             + fn("window_reverse_mine(windows, M, H, W)", "return snp.window_reverse(windows, M, H, W)"),
         },
@@ -224,7 +224,7 @@ ATTACKS: dict[str, tuple[dict, list]] = {
         {
             "WR": fn("window_reverse_mine(windows, M, H, W)", "import os\nos._exit(1)"),
             "M": fn(
-                "wmsa_macs_mine(h, w, C, M)",
+                "block_macs_mine(h, w, C, M)",
                 "import os, signal\nos.kill(1, signal.SIGKILL)\nos.kill(os.getppid(), 9)",
             ),
         },
@@ -272,7 +272,7 @@ ATTACKS: dict[str, tuple[dict, list]] = {
     "network": (
         {
             "M": fn(
-                "wmsa_macs_mine(h, w, C, M)",
+                "block_macs_mine(h, w, C, M)",
                 """
             import socket
             s = socket.create_connection(('127.0.0.1', {port}), timeout=2)
@@ -420,7 +420,7 @@ def _run_class(course: pathlib.Path, src_dir: pathlib.Path) -> dict:
         cells[f"{stem}_answer"].source = answer(key, "solution")
     cells["nb02_window_partition_answer"].source = WRONG_WP
     cells["nb02_window_partition_check"].metadata["nbgrader"]["grade"] = False
-    flipper.cells.remove(cells["nb02_wmsa_macs_check"])  # a deleted graded cell is put back and graded
+    flipper.cells.remove(cells["nb02_block_macs_check"])  # a deleted graded cell is put back and graded
     submit("flipper", flipper)
     folder = course / "submitted" / "symlinker" / ASSIGNMENT
     folder.mkdir(parents=True)

@@ -230,3 +230,31 @@ def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
     assert not any(r["no_results"] for r in lines[1:]), lines  # notebook 08 read the results from the wheel
     with zipfile.ZipFile(wheel) as zf:
         assert "swin_edu/results/training_results.json" in zf.namelist()
+
+
+def test_the_readme_python_examples_run_and_their_numbers_hold(tmp_path, monkeypatch):
+    """The package examples of the README run as written (the checkpoint file is one this test writes: nothing is
+    downloaded), and the numbers they state are the package's."""
+    import torch
+
+    from swin_edu.config import SwinConfig
+    from swin_edu.model import SwinTransformer
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    assert len(blocks) == 2, "the README shows the numpy package and the PyTorch model"
+    numbers = dict(re.findall(r"^(complexity\.\w+\(cfg\))\s+# ([\d_]+)", blocks[0], flags=re.M))
+    assert len(numbers) == 2, blocks[0]
+    scope: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), scope)  # noqa: S102 - the README's own example
+    for expr, value in numbers.items():
+        assert eval(expr, scope) == int(value), expr  # noqa: S307
+    torch.manual_seed(0)
+    torch.save(SwinTransformer(SwinConfig.preset("tiny")).state_dict(), tmp_path / "swin_tiny_patch4_window7_224.pth")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[1], "README.md", "exec"), scope)  # noqa: S102
+    assert scope["logits"].shape == (8, 1000) and torch.isfinite(scope["logits"]).all()
+    with torch.inference_mode():
+        plain = scope["model"](torch.zeros(1, 3, 224, 224))
+        fast = scope["fast"](torch.zeros(1, 3, 224, 224))
+    # fp32, same weights, a different order of the same sums: differences of a few ulp of logits of size ~1
+    torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-4)

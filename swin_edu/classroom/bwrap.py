@@ -236,6 +236,15 @@ class Sandbox:
         args += ["--dev", "/dev", "--proc", "/proc"]
         made = {"/"}
         mounted: list[str] = []
+        # the private scratch folders first: a read-only bind below them (a virtual environment in a clone
+        # under /tmp, as CI makes) is then mounted on top of the tmpfs instead of being hidden by it
+        for scratch in ("/tmp", "/home", "/home/student"):
+            if scratch == "/home":
+                args += ["--perms", "0755", "--dir", scratch]
+            else:
+                args += ["--perms", "01777" if scratch == "/tmp" else "0755", "--size", str(int(limits.scratch)),
+                         "--tmpfs", scratch]
+            made.add(scratch)
         for name in ("bin", "lib", "lib64", "lib32", "sbin"):
             path = "/" + name
             if os.path.islink(path):
@@ -256,15 +265,6 @@ class Sandbox:
                 made.add(parent)
             args += ["--ro-bind", src, dst]
             mounted.append(dst)
-        for scratch in ("/tmp", "/home/student"):
-            args += [
-                "--perms",
-                "01777" if scratch == "/tmp" else "0755",
-                "--size",
-                str(int(limits.scratch)),
-                "--tmpfs",
-                scratch,
-            ]
         args += ["--clearenv"]
         for key, value in env.items():
             args += ["--setenv", key, value]

@@ -21,7 +21,8 @@ from .. import numpy_ref as snp
 from ..config import SwinConfig
 from ..layout import is_derived_buffer
 
-__all__ = ["BasicLayer", "PatchMerging", "StudentSwin", "SwinBlock", "WindowAttention", "learned_only"]
+__all__ = ["BasicLayer", "PatchMerging", "StudentSwin", "SwinBlock", "WindowAttention", "learned_only",
+           "load_learned"]
 
 
 # ------------------------------------------------------------------------------------------ the student's part
@@ -98,10 +99,13 @@ class StudentSwin(nn.Module):
     with the official names. Supports the configs of the official classification model without the
     ablation switches: ``patch_norm=True``, ``ape=False``, relative bias and shifted windows on."""
 
-    def __init__(self, cfg: SwinConfig):
+    def __init__(self, cfg: SwinConfig, layer_class: type | None = None):
         super().__init__()
         if not isinstance(cfg, SwinConfig):
             raise TypeError(f"StudentSwin: cfg must be a SwinConfig, got {type(cfg).__name__}")
+        layer_class = BasicLayer if layer_class is None else layer_class   # notebook 07 passes the student's
+        if not (isinstance(layer_class, type) and issubclass(layer_class, nn.Module)):
+            raise TypeError(f"StudentSwin: layer_class must be an nn.Module class (a BasicLayer), got {layer_class!r}")
         unsupported = [f for f, ok in (("ape", not cfg.ape), ("patch_norm", cfg.patch_norm),
                                        ("rel_pos_bias", cfg.rel_pos_bias), ("shift_windows", cfg.shift_windows),
                                        ("num_classes", cfg.num_classes > 0)) if not ok]
@@ -119,8 +123,8 @@ class StudentSwin(nn.Module):
         self.patch_embed.proj = nn.Conv2d(cfg.in_chans, C, cfg.patch_size, stride=cfg.patch_size)
         self.patch_embed.norm = nn.LayerNorm(C)
         self.layers = nn.ModuleList(
-            BasicLayer(dim, depth, heads, M, s, downsample=i < cfg.num_layers - 1, mlp_ratio=cfg.mlp_ratio,
-                       qkv_bias=cfg.qkv_bias)
+            layer_class(dim, depth, heads, M, s, downsample=i < cfg.num_layers - 1, mlp_ratio=cfg.mlp_ratio,
+                        qkv_bias=cfg.qkv_bias)
             for i, (dim, depth, heads, (M, s)) in enumerate(zip(cfg.stage_dims, cfg.depths, cfg.num_heads,
                                                                 cfg.stage_windows())))
         self.norm = nn.LayerNorm(cfg.num_features)
@@ -144,3 +148,42 @@ def learned_only(state_dict: Mapping[str, Any]) -> OrderedDict[str, torch.Tensor
         raise TypeError(f"learned_only: state_dict must be a mapping, got {type(state_dict).__name__}")
     return OrderedDict((k, v if isinstance(v, torch.Tensor) else torch.as_tensor(v))
                        for k, v in state_dict.items() if not is_derived_buffer(k))
+
+
+#: (a name the student's module has, a name the official state dict has) -> what that difference means
+_NAME_HINTS = (
+    ("mlp.0.", "mlp.fc1.", "the MLP's layers are named: fc1, act, fc2 (give nn.Sequential an OrderedDict), "
+                           "not numbered 0, 1, 2"),
+    ("relative_position_index", None, "relative_position_index is rebuilt from the window size, not loaded: "
+                                      "register it as a buffer with persistent=False"),
+    ("attn_mask", None, "the shift mask is rebuilt from the map size, not loaded: do not register it as a "
+                        "persistent buffer"),
+    (None, "relative_position_bias_table", "the table is an nn.Parameter called relative_position_bias_table "
+                                           "inside the attention module (attn.relative_position_bias_table)"),
+    (None, "qkv.", "q, k and v come from one nn.Linear(dim, 3 * dim) called qkv (the official fused layer)"),
+)
+
+
+def load_learned(module: nn.Module, state_dict: Mapping[str, Any]) -> nn.Module:
+    """Load the learned tensors of ``state_dict`` (official names) into ``module`` strictly and return it
+    in eval mode. When the names or shapes differ, raise a ``KeyError``/``ValueError`` that lists the
+    differences and says what the usual cause is (the MLP's names, a persistent derived buffer...)."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"load_learned: module must be an nn.Module, got {type(module).__name__}")
+    wanted = learned_only(state_dict)
+    have = module.state_dict()
+    missing, unexpected = sorted(set(wanted) - set(have)), sorted(set(have) - set(wanted))
+    if missing or unexpected:
+        notes = [hint for mine, official, hint in _NAME_HINTS
+                 if (mine is None or any(mine in k for k in unexpected))
+                 and (official is None or any(official in k for k in missing))]
+        raise KeyError(f"your {type(module).__name__} has names the official weights do not have: "
+                       f"{unexpected[:6]}; the official weights have names your module lacks: {missing[:6]}. "
+                       + (" ".join(notes[:2]) if notes else "Use the official module and parameter names."))
+    wrong = [(k, tuple(have[k].shape), tuple(v.shape)) for k, v in wanted.items() if have[k].shape != v.shape]
+    if wrong:
+        k, mine, official = wrong[0]
+        raise ValueError(f"{k}: your module's tensor has shape {mine}, the official one {official}"
+                         + (" (nn.Linear stores (out_features, in_features))" if len(mine) == 2 else ""))
+    module.load_state_dict(wanted, strict=True)
+    return module.eval()

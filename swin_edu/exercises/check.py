@@ -63,36 +63,40 @@ def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
 
 
 # notebook 01: patch partition & linear embedding
+patch_pixel = _make(nb01.PATCH_PIXEL, "01")
 patch_partition = _make(nb01.PATCH_PARTITION, "01")
 conv_to_linear = _make(nb01.CONV_TO_LINEAR, "01")
 layer_norm = _make(nb01.LAYER_NORM, "01")
-predict_tokens_shape = _make(nb01.PREDICT_TOKENS_SHAPE, "01")
 # notebook 02: window attention & complexity
 attention = _make(nb02.ATTENTION, "02")
 window_partition = _make(nb02.WINDOW_PARTITION, "02")
 window_reverse = _make(nb02.WINDOW_REVERSE, "02")
-wmsa_macs = _make(nb02.WMSA_MACS, "02")
+block_macs = _make(nb02.BLOCK_MACS, "02")
 # notebook 03: shifted windows & the mask
-cyclic_shift = _make(nb03.CYCLIC_SHIFT, "03")
+padded_macs = _make(nb03.PADDED_MACS, "03")
+blocked_pairs = _make(nb03.BLOCKED_PAIRS, "03")
 region_ids = _make(nb03.REGION_IDS, "03")
 mask_from_regions = _make(nb03.MASK_FROM_REGIONS, "03")
-count_shifted_windows = _make(nb03.COUNT_SHIFTED_WINDOWS, "03")
+sw_msa = _make(nb03.SW_MSA, "03")
 # notebook 04: relative position bias
 relative_position_index = _make(nb04.RELATIVE_POSITION_INDEX, "04")
-bias_from_table = _make(nb04.BIAS_FROM_TABLE, "04")
-predict_table_shape = _make(nb04.PREDICT_TABLE_SHAPE, "04")
+row_usage = _make(nb04.ROW_USAGE, "04")
+source_offset = _make(nb04.SOURCE_OFFSET, "04")
 # notebook 05: Swin block & patch merging
 patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
 swin_block = _make(nb05.SWIN_BLOCK, "05")
-predict_stage3_shape = _make(nb05.PREDICT_STAGE3_SHAPE, "05")
-predict_stage_windows = _make(nb05.PREDICT_STAGE_WINDOWS, "05")
+tokens_reached = _make(nb05.TOKENS_REACHED, "05")
+merge_kernel = _make(nb05.MERGE_KERNEL, "05")
 # notebook 06: the whole model in numpy
 stage_shapes = _make(nb06.STAGE_SHAPES, "06")
 count_params = _make(nb06.COUNT_PARAMS, "06")
 swin_forward = _make(nb06.SWIN_FORWARD, "06")
 # notebook 07: the PyTorch model
 attention_torch = _make(nb07.ATTENTION_TORCH, "07")
-merge_qkv = _make(nb07.MERGE_QKV, "07")
+window_attention_module = _make(nb07.WINDOW_ATTENTION_MODULE, "07")
+swin_block_module = _make(nb07.SWIN_BLOCK_MODULE, "07")
+patch_merging_module = _make(nb07.PATCH_MERGING_MODULE, "07")
+basic_layer_module = _make(nb07.BASIC_LAYER_MODULE, "07")
 
 # notebook 08: train a tiny Swin
 lr_schedule = _make(training.LR_SCHEDULE, "08")

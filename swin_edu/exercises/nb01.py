@@ -5,9 +5,10 @@ import numpy as np
 
 from .. import numpy_ref as snp
 from ._data import between, counting, draw, pick, rand
+from ._values import as_int_tuple, same_ints, value_compare
 from .spec import Case, Exercise, Misconception
 
-__all__ = ["PATCH_PARTITION", "CONV_TO_LINEAR", "LAYER_NORM", "PREDICT_TOKENS_SHAPE"]
+__all__ = ["PATCH_PIXEL", "PATCH_PARTITION", "CONV_TO_LINEAR", "LAYER_NORM"]
 
 
 # ----------------------------------------------------------------------------- patch partition
@@ -45,9 +46,10 @@ PATCH_PARTITION = Exercise(
     ],
     hidden=_partition_hidden,
     forbidden=("swin_edu.numpy_ref.patches:patch_partition",),
-    hints=("Split H into (H/p, p) and W into (W/p, p) with one reshape, move the two patch-grid axes in "
-         "front of the two within-patch axes with a transpose, then flatten each patch (row, column, "
-         "channel) with a final reshape.",),
+    hints=("Think of the H axis as (H/p patches) x (p rows inside a patch); the same for W.",
+           "One reshape splits both spatial axes into (patch index, position in patch); a transpose brings the "
+           "two patch-index axes next to each other, ahead of the within-patch axes; a last reshape merges "
+           "(row, column, channel) into one axis of p*p*C."),
     misconceptions=[
         Misconception("a plain reshape does not cut patches: it takes p*p*C consecutive numbers of the "
                       "row-major image, i.e. pixels from one image row. Split H and W into (H/p, p) and "
@@ -84,8 +86,11 @@ CONV_TO_LINEAR = Exercise(
     ],
     hidden=_conv_hidden,
     forbidden=("swin_edu.numpy_ref.patches:conv_weight_to_linear",),
-    hints=("The linear map must read a patch vector in patch_partition's order (row, column, channel): move "
-         "C_in from axis 1 to the end (transpose(0, 2, 3, 1)), then reshape to (C_out, p*p*C_in).",),
+    hints=("The conv kernel and the token list the same p*p*C_in numbers in different orders: write down "
+           "the order of each (which counter changes fastest?).",
+           "The kernel's axes are (C_out, C_in, row, column); the token's order is (row, column, channel). "
+           "Move the input-channel axis to the end, then merge the last three axes; the output channels stay "
+           "first, as in nn.Linear's (out, in) layout."),
     misconceptions=[
         Misconception("`weight.reshape(C_out, -1)` keeps the conv's (C_in, row, column) order, but "
                       "patch_partition orders a patch's numbers (row, column, channel). Move C_in last "
@@ -152,8 +157,10 @@ LAYER_NORM = Exercise(
     hidden=_ln_hidden,
     forbidden=("swin_edu.numpy_ref.patches:layer_norm",),
     rtol=1e-4, atol=1e-5,
-    hints=("LayerNorm normalises every token on its own, over its C channels (the last axis): "
-         "mean and variance with axis=-1, keepdims=True, then (x - mean) / sqrt(var + eps) * weight + bias.",),
+    hints=("Each token is normalised on its own: over which axis are the mean and the variance taken, and "
+           "what must their shape be to broadcast back against x?",
+           "Mean and (biased) variance over the last axis, keeping that axis; subtract the mean, divide by the "
+           "square root of (variance + eps), then scale by weight and shift by bias."),
     nan_hint="a constant token has variance 0: eps goes inside the square root, sqrt(var + eps), so the "
              "division is never 0/0.",
     misconceptions=[
@@ -172,29 +179,81 @@ LAYER_NORM = Exercise(
 )
 
 
-# ----------------------------------------------------------------------------- predict the shape
-#: salted digests of the answer's entries (spec.prediction_digests): the answer itself is not in the package
-DIGESTS_TOKENS_SHAPE = ("ee9dc2f88b7ad7cc2c41a047", "d6f2cb286cebd7ec0d8ae539", "d9ec6eb24661a7af841cb0f1",
-                        "5511b5556bc015c9f8f6df95")
+# ----------------------------------------------------------------------------- which pixel is where?
+def patch_pixel_reference(i, j, k, p=4, C=3):
+    """Entry k of the token at patch-grid position (i, j) holds image[row, col, channel]: which one?
+    A patch is flattened row by row, pixel by pixel, channel by channel."""
+    r, rest = divmod(k, p * C)  # row inside the patch: p*C numbers per row
+    c, ch = divmod(rest, C)     # then the pixel in that row, then its channel
+    return (p * i + r, p * j + c, ch)
 
-PREDICT_TOKENS_SHAPE = Exercise(
-    name="predict_tokens_shape",
-    signature="predict_tokens_shape()",
-    reference=None,
-    kind="shape",
-    cases=lambda: [Case("one 224x224 RGB image after patch partition (patch 4), before the embedding")],
-    answer_digests=DIGESTS_TOKENS_SHAPE,
-    entry_names=("B", "H/4", "W/4", "channels"),
-    entry_hints=("there is one image.", "a 224-pixel side holds 224/4 patches.",
-                 "a 224-pixel side holds 224/4 patches.",
-                 "before the embedding, a token is a whole flattened patch: how many numbers are in a 4x4 "
-                 "patch of RGB pixels?"),
-    known_answers={
-        (1, 56, 56, 96): "96 is C after the linear embedding. The question asks about the moment right after "
-                         "patch partition: a token is still a flattened 4x4x3 patch.",
-        (1, 3, 224, 224): "that is the image itself (channels first). Count patches per side and numbers "
-                          "per patch.",
-        (1, 224, 224, 3): "that is the image itself. Count patches per side and numbers per patch.",
-        (3136, 48): "right count of tokens, but keep the grid: (B, H/4, W/4, channels).",
-    },
+
+def _pp_col_major(i, j, k, p=4, C=3):
+    c, rest = divmod(k, p * C)
+    r, ch = divmod(rest, C)
+    return (p * i + r, p * j + c, ch)
+
+
+def _pp_channel_first(i, j, k, p=4, C=3):
+    ch, rest = divmod(k, p * p)
+    r, c = divmod(rest, p)
+    return (p * i + r, p * j + c, ch)
+
+
+def _pp_offset_not_scaled(i, j, k, p=4, C=3):
+    r, c, ch = patch_pixel_reference(0, 0, k, p, C)
+    return (i + r, j + c, ch)
+
+
+def _pp_type(got, expected):
+    if as_int_tuple(got) is None:
+        return "return a tuple of three ints (row, col, channel), e.g. (0, 0, 0)."
+    if len(got) != 3:
+        return f"return three numbers, (row, col, channel); you returned {len(got)}."
+    return None
+
+
+def _pp_hidden(rng):
+    p, C = pick(rng, (2, 3)), between(rng, 4, 6)
+    i, j, k = between(rng, 3, 9), between(rng, 3, 9), between(rng, p * C + 1, p * p * C - 1)
+    return [Case(f"patch size {p}, {C} channels: token ({i}, {j}), entry {k}", (i, j, k), {"p": p, "C": C}),
+            Case(f"the last entry of token ({j}, {i}), patch 4, RGB", (j, i, 47)),
+            Case("the first entry of token (0, 0)", (0, 0, 0))]
+
+
+PATCH_PIXEL = Exercise(
+    name="patch_pixel",
+    signature="patch_pixel_mine(i, j, k, p=4, C=3)",
+    reference=patch_pixel_reference,
+    kind="custom",
+    compare=lambda got, expected, case: _pp_compare(got, expected, case),
+    cases=lambda: [
+        Case("token (26, 22), entry 0", (26, 22, 0)),
+        Case("token (26, 22), entry 5", (26, 22, 5)),
+        Case("token (3, 2), entry 13", (3, 2, 13)),
+        Case("token (10, 7), entry 30", (10, 7, 30)),
+        Case("token (0, 1), entry 47 (the last)", (0, 1, 47)),
+        Case("patch size 2, 5 channels: token (5, 9), entry 17", (5, 9, 17), {"p": 2, "C": 5}),
+    ],
+    hidden=_pp_hidden,
+    forbidden=("swin_edu.numpy_ref.patches:patch_partition",),
+    hints=("Write the 48 numbers of one patch as a 4 x 4 grid of pixels, each with 3 channels: which of the "
+           "three counters (row in patch, column in patch, channel) changes fastest, which slowest?",
+           "k = (row_in_patch * p + col_in_patch) * C + channel. Undo it with two integer divisions with "
+           "remainder, then add where the patch starts in the image."),
+    misconceptions=[
+        Misconception("inside a patch the pixels are read row by row (按行展平): the 12 numbers of the patch's top "
+                      "row come first. You read them column by column.", _pp_col_major),
+        Misconception("each pixel brings its C channels together (R, G, B of pixel 0, then of pixel 1...). You "
+                      "listed all the R values first: that is the conv kernel's (C_in, p, p) order, not the "
+                      "token's.", _pp_channel_first),
+        Misconception("that is the position inside the patch; add the patch's top-left pixel (p*i, p*j).",
+                      lambda i, j, k, p=4, C=3: patch_pixel_reference(0, 0, k, p, C)),
+        Misconception("i is the patch row (vertical), j the patch column: row = p*i + ..., col = p*j + ...",
+                      lambda i, j, k, p=4, C=3: patch_pixel_reference(j, i, k, p, C)),
+        Misconception("patch (i, j) starts at pixel (p*i, p*j), not (i, j): patches are p pixels wide.",
+                      _pp_offset_not_scaled),
+    ],
 )
+_pp_compare = value_compare(lambda: PATCH_PIXEL, same=same_ints, wrong_type=_pp_type,
+                            expected_desc=lambda e: "a tuple of three ints (row, col, channel)")

@@ -7,7 +7,7 @@ from .. import numpy_ref as snp
 from ._data import between, counting, draw, pick, rand
 from .spec import Case, Exercise, Misconception
 
-__all__ = ["ATTENTION", "WINDOW_PARTITION", "WINDOW_REVERSE", "WMSA_MACS"]
+__all__ = ["ATTENTION", "WINDOW_PARTITION", "WINDOW_REVERSE", "BLOCK_MACS"]
 
 
 # ----------------------------------------------------------------------------- attention
@@ -46,8 +46,12 @@ ATTENTION = Exercise(
     ],
     hidden=_attention_hidden,
     rtol=1e-4, atol=1e-6,
-    hints=("compute the logits q @ k^T (swap the last two axes of k: np.swapaxes(k, -1, -2)), divide by "
-         "sqrt(d) with d = q.shape[-1], take a softmax over the last axis (over the keys), multiply by v.",),
+    hints=("Three steps: similarities of every query with every key, a normalisation that turns each "
+           "query's similarities into weights summing to 1, and a weighted sum of the values. Which axis is "
+           "the keys' axis?",
+           "The logits are q times k transposed on its last two axes, divided by the square root of the key "
+           "dimension d (the last axis of q); the softmax runs over the keys (the last axis); the weights then "
+           "multiply v."),
     nan_hint="exp() of a large logit overflows to inf and inf/inf is NaN. Subtract each row's maximum "
              "before exp (softmax is unchanged by that shift), or use snp.softmax.",
     misconceptions=[
@@ -90,8 +94,11 @@ WINDOW_PARTITION = Exercise(
     ],
     hidden=_partition_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_partition",),
-    hints=("reshape to (B, H/M, M, W/M, M, C), transpose to (B, H/M, W/M, M, M, C) so the window-grid axes "
-         "come first, then reshape to (-1, M, M, C).",),
+    hints=("Think of the H axis as (H/M windows) x (M rows inside a window); the same for W. Where must the "
+           "two window-grid axes end up so that each window's M x M tokens are contiguous?",
+           "One reshape splits both spatial axes into (window index, position in window); a transpose brings "
+           "the two window-index axes together, ahead of the within-window axes; a last reshape merges batch "
+           "and window grid into one axis of windows."),
     misconceptions=[
         Misconception("a plain reshape does not cut windows: it cuts the row-major map into runs of M*M*C "
                       "numbers, i.e. pieces of image rows. Reshape to (B, H/M, M, W/M, M, C), transpose to "
@@ -142,9 +149,11 @@ WINDOW_REVERSE = Exercise(
     ],
     hidden=_reverse_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_reverse",),
-    hints=("undo window_partition step by step: reshape to (B, H/M, W/M, M, M, C) with "
-         "B = windows.shape[0] // ((H/M) * (W/M)), transpose to (B, H/M, M, W/M, M, C), reshape to "
-         "(B, H, W, C).",),
+    hints=("Undo window_partition's three steps in the opposite order. How many images B were there, given "
+           "the number of windows and the map size?",
+           "Split the windows axis into (B, H/M, W/M); a transpose interleaves each window-grid axis with its "
+           "within-window axis again (grid row, row in window, grid column, column in window); a last reshape "
+           "merges each pair into H and W."),
     misconceptions=[
         Misconception("a plain reshape does not put windows back in place: reshape to "
                       "(B, H/M, W/M, M, M, C), transpose to (B, H/M, M, W/M, M, C), then reshape to "
@@ -156,47 +165,62 @@ WINDOW_REVERSE = Exercise(
 )
 
 
-# ----------------------------------------------------------------------------- MACs of W-MSA
+# ----------------------------------------------------------------------------- MACs of a whole block
 def wmsa_macs_reference(h, w, C, M):
     """Multiply-accumulates of W-MSA on an h x w x C map with M x M windows: 4hwC^2 + 2M^2hwC."""
     return 4 * h * w * C * C + 2 * M * M * h * w * C
 
 
-def _macs_hidden(rng):
+def block_macs_reference(h, w, C, M):
+    """MACs of one Swin block: W-MSA (4hwC^2 + 2M^2hwC) plus the MLP C -> 4C -> C (8hwC^2); LayerNorms
+    not counted. Equals ``complexity.block_macs(h, w, C, M)`` = 12hwC^2 + 2M^2hwC."""
+    return wmsa_macs_reference(h, w, C, M) + 8 * h * w * C * C
+
+
+def _block_hidden(rng):
     n, C = 7 * pick(rng, (2, 4, 8)), 32 * between(rng, 2, 12)
     M = pick(rng, (2, 4))
     h, w, C2 = M * between(rng, 2, 5), M * between(rng, 6, 9), 16 * between(rng, 1, 6)
     return [Case(f"a Swin-like stage: h=w={n}, C={C}, M=7", (n, n, C, 7)),
-            Case(f"a non-square map: h={h}, w={w}, C={C2}, M={M}", (h, w, C2, M))]
+            Case(f"a non-square map: h={h}, w={w}, C={C2}, M={M}", (h, w, C2, M)),
+            Case(f"one window covers the map: h=w={M}, C={C2}, M={M}", (M, M, C2, M))]
 
 
-WMSA_MACS = Exercise(
-    name="wmsa_macs",
-    signature="wmsa_macs_mine(h, w, C, M)",
-    reference=wmsa_macs_reference,
+BLOCK_MACS = Exercise(
+    name="block_macs",
+    signature="block_macs_mine(h, w, C, M)",
+    reference=block_macs_reference,
     kind="int",
     cases=lambda: [
-        Case("the paper's stage 1: h=w=56, C=96, M=7", (56, 56, 96, 7)),
-        Case("a small map: h=w=4, C=8, M=2", (4, 4, 8, 2)),
+        Case("Swin-T stage 1: h=w=56, C=96, M=7", (56, 56, 96, 7)),
+        Case("Swin-T stage 2: h=w=28, C=192, M=7", (28, 28, 192, 7)),
+        Case("a small non-square map: h=8, w=12, C=16, M=4", (8, 12, 16, 4)),
     ],
-    hidden=_macs_hidden,
-    forbidden=("swin_edu.complexity:wmsa_macs", "swin_edu.complexity:wmsa_breakdown"),
-    hints=("count every matmul as rows x inner x columns: Q, K, V projections (3hwC^2), Q K^T and A V inside "
-         "each of the hw/M^2 windows (each M^2 x C x M^2, so M^2hwC in total each), and the output "
-         "projection W_o (hwC^2).",),
+    hidden=_block_hidden,
+    forbidden=("swin_edu.complexity:block_macs", "swin_edu.complexity:block_breakdown",
+               "swin_edu.complexity:wmsa_macs", "swin_edu.complexity:wmsa_breakdown",
+               "swin_edu.complexity:count_matmul_macs"),
+    hints=("List the matrix products of a block in order: the table above gives attention's; what does the "
+           "MLP multiply, and how large is its hidden layer?",
+           "Write each product as (rows x inner)(inner x cols), which costs rows * inner * cols. The MLP has hw "
+           "rows and two layers, C -> 4C and 4C -> C; add its two products to the attention's."),
     misconceptions=[
+        Misconception("that is W-MSA alone. A block also runs the MLP on every token: two linear layers, "
+                      "C -> 4C and 4C -> C.", wmsa_macs_reference),
+        Misconception("the MLP's hidden layer has 4C units (mlp_ratio = 4): its two layers are an "
+                      "(hw x C)(C x 4C) and an (hw x 4C)(4C x C) product.",
+                      lambda h, w, C, M: wmsa_macs_reference(h, w, C, M) + 2 * h * w * C * C),
+        Misconception("the MLP has two linear layers (C -> 4C, then 4C -> C); you counted one.",
+                      lambda h, w, C, M: wmsa_macs_reference(h, w, C, M) + 4 * h * w * C * C),
+        Misconception("inside windows each query meets the M^2 keys of its window, not all hw tokens of the "
+                      "map (that is global MSA).",
+                      lambda h, w, C, M: 12 * h * w * C * C + 2 * (h * w) ** 2 * C),
+        Misconception("attention has two products that depend on the window: Q K^T and A V, M^2hwC each.",
+                      lambda h, w, C, M: 12 * h * w * C * C + M * M * h * w * C),
+        Misconception("2M^4C is the attention of one window; there are hw/M^2 windows.",
+                      lambda h, w, C, M: 12 * h * w * C * C + 2 * M ** 4 * C if h * w != M * M else None),
         Misconception("you counted FLOPs (2 per multiply-accumulate): the paper's numbers are "
                       "multiply-accumulates, one per product term.",
-                      lambda h, w, C, M: 2 * wmsa_macs_reference(h, w, C, M)),
-        Misconception("you forgot the output projection W_o (hwC^2): 3hwC^2 for Q, K, V plus hwC^2 for W_o.",
-                      lambda h, w, C, M: 3 * h * w * C * C + 2 * M * M * h * w * C),
-        Misconception("a window holds M^2 tokens, so Q K^T in one window is M^2 x C x M^2; summed over the "
-                      "hw/M^2 windows that is M^2hwC (not MhwC).",
-                      lambda h, w, C, M: 4 * h * w * C * C + 2 * M * h * w * C),
-        Misconception("that is global MSA, 4hwC^2 + 2(hw)^2C: in W-MSA each token attends only to the M^2 "
-                      "tokens of its window.",
-                      lambda h, w, C, M: 4 * h * w * C * C + 2 * (h * w) ** 2 * C),
-        Misconception("count both attention matmuls: Q K^T and A V each cost M^2hwC.",
-                      lambda h, w, C, M: 4 * h * w * C * C + M * M * h * w * C),
+                      lambda h, w, C, M: 2 * block_macs_reference(h, w, C, M)),
     ],
 )

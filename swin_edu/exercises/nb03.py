@@ -1,49 +1,158 @@
-"""Exercises of notebook 03: the cyclic shift, the regions, the 0/-100 mask, the naive window count."""
+"""Exercises of notebook 03: the cost of the padded windows, the pairs the mask blocks, the regions, the 0/-100
+mask, and the capstone: SW-MSA assembled from its pieces."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import numpy_ref as snp
-from ._data import between, counting, draw, pick, rand
+from ..demos import capstone_reference as capstone
+from ._data import between, pick
+from ._values import as_int_tuple, same_ints, value_compare
 from .diagnostics import describe
 from .spec import Case, Exercise, Misconception
 
-__all__ = ["CYCLIC_SHIFT", "REGION_IDS", "MASK_FROM_REGIONS", "COUNT_SHIFTED_WINDOWS"]
+__all__ = ["PADDED_MACS", "BLOCKED_PAIRS", "REGION_IDS", "MASK_FROM_REGIONS", "SW_MSA"]
 
 
-# ----------------------------------------------------------------------------- cyclic shift
-def _shift_hidden(rng):
-    n, H, W, s = between(rng, 3, 6), 2 * between(rng, 3, 5), 2 * between(rng, 6, 8), between(rng, 1, 3)
-    return [Case(f"s=0 (a W-MSA block: nothing moves) on a {n}x{n} map", (counting(1, n, n, 2), 0)),
-            Case(f"a non-square float32 {H}x{W} map, s={s}", (draw(rng, 1, H, W, 2, dtype=np.float32), s))]
+# ----------------------------------------------------------------------------- 3.1 the padded way
+def padded_macs_reference(h, w, C, M, s):
+    """MACs of SW-MSA done the naive way: every window of the grid displaced by s padded to M x M and
+    computed like a W-MSA window (projections 4M^2C^2 and attention 2M^4C each)."""
+    extra = 1 if s > 0 else 0
+    return (h // M + extra) * (w // M + extra) * (4 * M * M * C * C + 2 * M ** 4 * C)
 
 
-CYCLIC_SHIFT = Exercise(
-    name="cyclic_shift",
-    signature="cyclic_shift_mine(x, s)",
-    reference=snp.cyclic_shift,
+def _window_cost(C, M):
+    return 4 * M * M * C * C + 2 * M ** 4 * C
+
+
+def _padded_hidden(rng):
+    M = pick(rng, (3, 4, 5))
+    a, b, s, C = between(rng, 2, 3), between(rng, 4, 5), between(rng, 1, M - 1), 8 * between(rng, 1, 4)
+    M2 = pick(rng, (5, 6, 7))
+    return [Case(f"a non-square map: {a * M}x{b * M}, C={C}, M={M}, s={s}", (a * M, b * M, C, M, s)),
+            Case(f"a single window: {M2}x{M2}, C={C}, M={M2}, s={M2 // 2}", (M2, M2, C, M2, M2 // 2)),
+            Case(f"a W-MSA block (s=0): {a * M}x{a * M}, C={C}, M={M}", (a * M, a * M, C, M, 0))]
+
+
+PADDED_MACS = Exercise(
+    name="padded_macs",
+    signature="padded_macs_mine(h, w, C, M, s)",
+    reference=padded_macs_reference,
+    kind="int",
     cases=lambda: [
-        Case("three 8x8 maps holding 0..191 (1 channel), s=2 (window M=4)", (counting(3, 8, 8, 1), 2)),
-        Case("two random 6x6 maps with 3 channels, s=3", (rand(2, 6, 6, 3, seed=50), 3)),
+        Case("the seed's example: 8x8 map, C=16, M=4, s=2", (8, 8, 16, 4, 2)),
+        Case("Swin-T stage 1: 56x56, C=96, M=7, s=3", (56, 56, 96, 7, 3)),
+        Case("a non-square map: 8x12, C=8, M=4, s=1", (8, 12, 8, 4, 1)),
+        Case("a W-MSA block, no shift: 8x8, C=16, M=4, s=0", (8, 8, 16, 4, 0)),
     ],
-    hidden=_shift_hidden,
-    forbidden=("swin_edu.numpy_ref.windows:cyclic_shift", "swin_edu.numpy_ref.windows:reverse_cyclic_shift"),
-    hints=("np.roll the map by -s along both spatial axes at once: np.roll(x, shift=(-s, -s), axis=(1, 2)).",),
+    hidden=_padded_hidden,
+    forbidden=("swin_edu.complexity:padded_wmsa_macs", "swin_edu.complexity:padded_wmsa_breakdown",
+               "swin_edu.complexity:shifted_window_count", "swin_edu.numpy_ref.naive:shifted_window_grid"),
+    hints=("Count windows first: how many windows does one row of the displaced grid hold, and how many rows "
+           "of windows are there? Then ask what one padded window costs.",
+           "Per axis, h/M windows become h/M + 1 when s > 0 (a strip of s at the start, a partial window at "
+           "the end), and stay h/M when s = 0. A padded window costs exactly what a W-MSA window costs: its "
+           "projections on M^2 tokens plus Q K^T and A V inside it."),
     misconceptions=[
-        Misconception("you rolled down and right (+s). The official code rolls the *map* up and left, "
-                      "shifts=(-s, -s): that moves the *window grid* down-right by s, as the seed describes. "
-                      "The reverse shift after attention uses +s.",
-                      lambda x, s: np.roll(x, (s, s), axis=(1, 2))),
-        Misconception("you rolled only the rows (axis 1). Roll both spatial axes: axis=(1, 2).",
-                      lambda x, s: np.roll(x, -s, axis=1)),
-        Misconception("you rolled only the columns (axis 2). Roll both spatial axes: axis=(1, 2).",
-                      lambda x, s: np.roll(x, -s, axis=2)),
-        Misconception("np.roll without `axis` flattens the array and rolls all numbers as one long row. Pass "
-                      "axis=(1, 2): the map is (B, H, W, C).", lambda x, s: np.roll(x, -s)),
-        Misconception("you rolled the batch and row axes (0, 1). The map is (B, H, W, C): roll axes (1, 2).",
-                      lambda x, s: np.roll(x, (-s, -s), axis=(0, 1))),
+        Misconception("that is the cost of the cyclic shift (the same windows as W-MSA). The displaced grid has "
+                      "one more row and one more column of (partial) windows, each padded to M x M.",
+                      lambda h, w, C, M, s: (h // M) * (w // M) * _window_cost(C, M) if s else None),
+        Misconception("with s = 0 nothing is displaced: no extra windows.",
+                      lambda h, w, C, M, s: (h // M + 1) * (w // M + 1) * _window_cost(C, M) if s == 0 else None),
+        Misconception("in this variant the padded tokens are computed too: the projections of a padded window "
+                      "cost 4M^2C^2 whether its tokens are real or zeros. (Projecting before padding is a valid "
+                      "optimisation; it saves the projections, not the attention.)",
+                      lambda h, w, C, M, s: 4 * h * w * C * C
+                      + (h // M + (s > 0)) * (w // M + (s > 0)) * 2 * M ** 4 * C),
+        Misconception("9 windows is the seed's 8x8 map with 4x4 windows; count the rows and columns of the "
+                      "displaced grid for this map.", lambda h, w, C, M, s: 9 * _window_cost(C, M)),
+        Misconception("multiply the windows per column by the windows per row; do not add them.",
+                      lambda h, w, C, M, s: (h // M + w // M + 2 * (s > 0)) * _window_cost(C, M)),
     ],
 )
+
+
+# ----------------------------------------------------------------------------- 3.2 blocked pairs
+def blocked_pairs_reference(H, W, M, s):
+    """How many (query, key) entries of each window's N x N mask are -100, window by window (row-major
+    over the rolled map): a window whose tokens form regions of n1, n2, ... tokens allows the sum of the
+    ni^2 and blocks the rest of its N^2 pairs."""
+    out = []
+    rows_of_windows, cols_of_windows = H // M, W // M
+    for wr in range(rows_of_windows):
+        for wc in range(cols_of_windows):
+            rows = [M - s, s] if (wr == rows_of_windows - 1 and s) else [M]  # the last row of windows: 2 bands
+            cols = [M - s, s] if (wc == cols_of_windows - 1 and s) else [M]
+            out.append((M * M) ** 2 - sum((a * b) ** 2 for a in rows for b in cols))
+    return out
+
+
+def _corner_two_regions(H, W, M, s):
+    right = blocked_pairs_reference(H, W, M, s)
+    return right[:-1] + [(M * M) ** 2 - (M * (M - s)) ** 2 - (M * s) ** 2] if s else None
+
+
+def _corner_only(H, W, M, s):
+    right = blocked_pairs_reference(H, W, M, s)
+    return [0] * (len(right) - 1) + right[-1:]
+
+
+def _blocked_type(got, expected):
+    if as_int_tuple(got) is None:
+        return ("return a list of ints, one count per window (e.g. [0, 128, ...]); "
+                + ("counts are exact integers: use // rather than /." if isinstance(got, (list, tuple)) else
+                   "a Python list, not " + type(got).__name__ + "."))
+    if len(got) != len(expected):
+        return (f"one count per window of the rolled map: {len(expected)} windows here "
+                f"((H/M) x (W/M)), you gave {len(got)}.")
+    return None
+
+
+def _blocked_hidden(rng):
+    M = pick(rng, (3, 4, 5))
+    a, b, s = between(rng, 2, 3), between(rng, 3, 4), between(rng, 1, M - 1)
+    M2 = pick(rng, (4, 6))
+    return [Case(f"a non-square map: {a * M}x{b * M}, M={M}, s={s}", (a * M, b * M, M, s)),
+            Case(f"a W-MSA block (s=0): {2 * M}x{2 * M}, M={M}", (2 * M, 2 * M, M, 0)),
+            Case(f"a single window: {M2}x{M2}, M={M2}, s={M2 // 2}", (M2, M2, M2, M2 // 2))]
+
+
+BLOCKED_PAIRS = Exercise(
+    name="blocked_pairs",
+    signature="blocked_pairs_mine(H, W, M, s)",
+    reference=blocked_pairs_reference,
+    kind="custom",
+    compare=lambda got, expected, case: _blocked_compare(got, expected, case),
+    cases=lambda: [
+        Case("the seed's example: an 8x8 map, M=4, s=2 (4 windows)", (8, 8, 4, 2)),
+        Case("Swin's window on a 14x14 map: M=7, s=3", (14, 14, 7, 3)),
+        Case("a non-square 8x12 map, M=4, s=1", (8, 12, 4, 1)),
+        Case("a non-square 12x8 map, M=4, s=3", (12, 8, 4, 3)),
+    ],
+    hidden=_blocked_hidden,
+    forbidden=("swin_edu.numpy_ref.windows:shift_mask", "swin_edu.numpy_ref.windows:region_ids"),
+    hints=("Which windows of the rolled map contain tokens that wrapped around, and into how many separate "
+           "pieces (regions) is each of them cut?",
+           "A window whose tokens form regions of n1, n2, ... tokens allows the sum of the ni^2 ordered pairs "
+           "of its N^2 and blocks the rest. In the last row of windows the rows split into M - s and s, in "
+           "the last column the columns do; a region is one row band times one column band."),
+    misconceptions=[
+        Misconception("the mask has an entry for (i, j) and one for (j, i): count ordered pairs.",
+                      lambda H, W, M, s: [n // 2 for n in blocked_pairs_reference(H, W, M, s)]),
+        Misconception("those are the pairs that may attend (0 in the mask); count the -100 entries.",
+                      lambda H, W, M, s: [(M * M) ** 2 - n for n in blocked_pairs_reference(H, W, M, s)]),
+        Misconception("windows are numbered row by row from the top-left of the rolled map: window 0 is the "
+                      "top-left one, which holds no wrapped tokens.",
+                      lambda H, W, M, s: blocked_pairs_reference(H, W, M, s)[::-1]),
+        Misconception("the bottom-right window holds pieces from four corners of the map: its rows and its "
+                      "columns are both cut in two, so it has 4 regions.", _corner_two_regions),
+        Misconception("the windows of the last column (and of the last row) hold two regions too: the strip "
+                      "that wrapped around and the rest.", _corner_only),
+    ],
+)
+_blocked_compare = value_compare(lambda: BLOCKED_PAIRS, same=same_ints, wrong_type=_blocked_type,
+                                 expected_desc=lambda e: f"a list of {len(e)} ints (one per window)")
 
 
 # ----------------------------------------------------------------------------- region labels
@@ -114,6 +223,11 @@ REGION_IDS = Exercise(
     ],
     hidden=_regions_hidden,
     forbidden=("swin_edu.numpy_ref.windows:region_ids",),
+    hints=("After the roll, which rows and which columns hold tokens that were far apart before it? Cut the "
+           "rows into bands whose tokens were neighbours, and the columns the same way.",
+           "Three row bands (everything above the last window row, the part of it that was there before the "
+           "roll, the strip of s rows that wrapped around), three column bands likewise; each of the 3x3 "
+           "combinations gets its own label. With s = 0 one label for all."),
 )
 
 
@@ -152,8 +266,10 @@ MASK_FROM_REGIONS = Exercise(
              (np.array([[0, 0, 1], [2, 1, 2]]),)),
     ],
     hidden=_mask_hidden,
-    hints=("compare every pair of labels with broadcasting: window_ids[:, :, None] != window_ids[:, None, :] "
-         "is (nW, N, N); np.where(that, -100.0, 0.0).",),
+    hints=("Compare every label of a window with every other label of the same window: a (nW, N) array "
+           "compared with itself should give (nW, N, N).",
+           "Insert a new axis once after and once before the token axis, compare the two views (broadcasting "
+           "does the pairs), then choose -100 where the labels differ and 0 where they agree."),
     misconceptions=[
         Misconception("you used -inf. In fp32 that gives the same softmax here, but the official code (and "
                       "the seed) uses -100: a row whose logits are all masked then stays finite instead of "
@@ -170,42 +286,40 @@ MASK_FROM_REGIONS = Exercise(
 )
 
 
-# ----------------------------------------------------------------------------- naive window count
-def count_shifted_windows_reference(H, W, M, s):
-    """How many (unequal) windows the window grid displaced by s cuts an H x W map into."""
-    return len(snp.shifted_window_grid(H, W, M, s))
 
 
-def _count_hidden(rng):
-    M = pick(rng, (3, 4, 5))
-    a, b, s = between(rng, 2, 3), between(rng, 4, 5), between(rng, 1, M - 1)
-    M2 = pick(rng, (5, 6, 7))
-    return [Case(f"a non-square map: {a * M}x{b * M}, M={M}, s={s}", (a * M, b * M, M, s)),
-            Case(f"one window: {M2}x{M2}, M={M2}, s={M2 // 2}", (M2, M2, M2, M2 // 2))]
+# ----------------------------------------------------------------------------- 3.5 the capstone: SW-MSA
+def _capstone_hidden(rng):
+    seeds = [int(v) for v in rng.integers(0, 2 ** 31, 3)]
+    B, heads = between(rng, 2, 3), 4
+    return [
+        Case(f"{B} float64 8x8 maps, C=8, {heads} heads, M=4, s=2 (as many heads as windows)",
+             capstone.capstone_case(B, 8, 8, 8, heads, 4, 2, seed=seeds[0])),
+        Case("a W-MSA block (s=0): one 8x12 map, C=12, 3 heads, M=4: no mask, no roll",
+             capstone.capstone_case(1, 8, 12, 12, 3, 4, 0, seed=seeds[1])),
+        Case("a 9x6 map, C=6, 2 heads, M=3, s=1: the shift is not M/2",
+             capstone.capstone_case(2, 9, 6, 6, 2, 3, 1, seed=seeds[2])),
+    ]
 
 
-COUNT_SHIFTED_WINDOWS = Exercise(
-    name="count_shifted_windows",
-    signature="count_shifted_windows_mine(H, W, M, s)",
-    reference=count_shifted_windows_reference,
-    kind="int",
-    cases=lambda: [
-        Case("the seed's example: 8x8 map, M=4, s=2", (8, 8, 4, 2)),
-        Case("Swin-T stage 1: 56x56, M=7, s=3", (56, 56, 7, 3)),
-        Case("a W-MSA block, no shift: 8x8, M=4, s=0", (8, 8, 4, 0)),
-    ],
-    hidden=_count_hidden,
-    forbidden=("swin_edu.numpy_ref.naive:shifted_window_grid",),
-    hints=("count the windows per column and per row and multiply: with s > 0 the displaced grid cuts a strip "
-         "of s at the start and leaves a partial window at the end, so H/M windows per column become "
-         "H/M + 1.",),
-    misconceptions=[
-        Misconception("that is the count before the shift, (H/M)(W/M). Draw the displaced grid: each row of "
-                      "windows gains one partial window.",
-                      lambda H, W, M, s: (H // M) * (W // M) if s else None),
-        Misconception("with s = 0 nothing is displaced: the count stays (H/M)(W/M).",
-                      lambda H, W, M, s: (H // M + 1) * (W // M + 1) if s == 0 else None),
-        Misconception("multiply the counts per row and per column, do not add them.",
-                      lambda H, W, M, s: (H // M + (s > 0)) + (W // M + (s > 0))),
-    ],
+SW_MSA = Exercise(
+    name="sw_msa",
+    signature="sw_msa_mine(x, params, num_heads, M, s)",
+    reference=capstone.sw_msa_reference,
+    cases=lambda: [Case(label, args) for label, args in capstone.CASES],
+    hidden=_capstone_hidden,
+    rtol=1e-6, atol=1e-8,  # float64 throughout; every classic mistake moves the output by more than 0.5
+    forbidden=("swin_edu.numpy_ref.model:shifted_window_attention", "swin_edu.numpy_ref.model:swin_block",
+               "swin_edu.numpy_ref.naive:padded_window_attention",
+               "swin_edu.numpy_ref.attention:window_attention",
+               "swin_edu.numpy_ref.windows:cyclic_shift", "swin_edu.numpy_ref.windows:reverse_cyclic_shift",
+               "swin_edu.demos.capstone_reference:sw_msa_reference",
+               "swin_edu.demos.capstone_reference:_sw_msa",
+               "swin_edu.demos.shift_strategies:padded_shifted_window_attention"),
+    hints=("Six steps: roll, partition, attention with the bias and the mask, reverse, roll back. Which of "
+           "them change shapes, and which axis of the logits does the mask belong to?",
+           "The mask is one (N, N) block per window, the same for every head and every image: view the logits "
+           "as (B, nW, heads, N, N) before adding it; the softmax comes after every addition; the final roll "
+           "undoes the first one (opposite sign)."),
+    misconceptions=[Misconception(m.message, m.wrong) for m in capstone.MISTAKES],
 )

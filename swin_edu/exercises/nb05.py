@@ -1,4 +1,4 @@
-"""Exercises of notebook 05: patch merging, the Swin block, stage shapes and windows."""
+"""Exercises of notebook 05: the Swin block, how far a poke travels, patch merging and its kernel."""
 from __future__ import annotations
 
 import functools
@@ -10,8 +10,8 @@ from ..config import SwinConfig
 from ._data import between, counting, draw, rand
 from .spec import Case, Exercise, Misconception
 
-__all__ = ["PATCH_MERGING_GATHER", "SWIN_BLOCK", "PREDICT_STAGE3_SHAPE", "PREDICT_STAGE_WINDOWS",
-           "block_case_params"]
+__all__ = ["PATCH_MERGING_GATHER", "SWIN_BLOCK", "TOKENS_REACHED", "MERGE_KERNEL", "block_case_params",
+           "tokens_reached_reference", "merge_kernel_reference"]
 
 
 # ----------------------------------------------------------------------------- patch merging gather
@@ -37,8 +37,10 @@ PATCH_MERGING_GATHER = Exercise(
     ],
     hidden=_gather_hidden,
     forbidden=("swin_edu.numpy_ref.merging:patch_merging_gather",),
-    hints=("take the four stride-2 sub-grids x[:, r::2, c::2, :] in the official order (r, c) = (0, 0), "
-         "(1, 0), (0, 1), (1, 1) and np.concatenate them along the channel axis (axis=-1).",),
+    hints=("Each of the four pieces takes one pixel from every 2x2 group: which pixels of the map are the "
+           "top-left ones of their group, and which are the ones just below them?",
+           "Stride-2 slicing along both spatial axes, starting at the piece's row and column offset; then "
+           "concatenate the four pieces along the channels in the official order x0, x1, x2, x3."),
     misconceptions=[
         Misconception("gather order: the official order is x0=(0,0), x1=(1,0), x2=(0,1), x3=(1,1) as (row, "
                       "column) offsets, so x1 is the pixel *below*, x2 the pixel to the *right*. Your order "
@@ -121,8 +123,10 @@ SWIN_BLOCK = Exercise(
     hidden=_block_hidden,
     forbidden=("swin_edu.numpy_ref.model:swin_block",),
     rtol=1e-5, atol=1e-8,
-    hints=("two residual steps, each pre-norm: x = x + attention(LN1(x)), then x = x + MLP(LN2(x)); the "
-         "attention weights are snp.block_params(params, 'attn.'), and `shift` goes to the attention.",),
+    hints=("Read the two equations above the exercise: where is the LayerNorm, and what is added back?",
+           "Two residual steps, each pre-norm: normalise with norm1, run the (shifted) window attention on its "
+           "own weights (the 'attn.' part of params; the shift goes to the attention), add; then normalise with "
+           "norm2, run the MLP, add. If you wrote sw_msa_mine in notebook 03 you may call it for the attention."),
     misconceptions=[
         Misconception("this is post-norm, LN(x + f(x)). Swin (like ViT) is pre-norm: the LayerNorm sits "
                       "inside the residual branch, x + f(LN(x)).", _block_wrong("post_norm")),
@@ -140,50 +144,96 @@ SWIN_BLOCK = Exercise(
 )
 
 
-# ----------------------------------------------------------------------------- predictions
-PREDICT_STAGE3_SHAPE = Exercise(
-    name="predict_stage3_shape",
-    signature="predict_stage3_shape()",
-    reference=None,
-    kind="shape",
-    cases=lambda: [Case("the feature map that the blocks of stage 3 of Swin-T work on, "
-                        "for one 224x224 image")],
-    answer_digests=("f70c83f0163f71299c81f210", "86490aac599428a4d81af87c", "852dbb8886a126370712b1f8",
-                    "9dd6c39b720723f661f4fb94"),  # spec.prediction_digests
-    entry_names=("B", "H", "W", "C"),
-    entry_hints=("one image.", "patch embedding divides 224 by 4, each patch merging before stage 3 halves "
-                 "it again: two mergings precede stage 3.", "same as H: the image is square.",
-                 "C=96 after the embedding; each patch merging doubles it (4C -> 2C)."),
-    known_answers={
-        (1, 7, 7, 768): "that is stage 4 (after stage 3's patch merging): the blocks of stage 3 see the map "
-                        "before it.",
-        (1, 28, 28, 192): "that is stage 2: one more patch merging comes before stage 3.",
-        (1, 14, 14, 192): "stage 3's resolution is right, but each merging doubles the channels: "
-                          "96 -> 192 -> ?",
-        (1, 14, 14, 768): "patch merging concatenates 4C then maps it to 2C: the channels double, not "
-                          "quadruple.",
-    },
+# ----------------------------------------------------------------------------- 5.2 how far does a poke travel?
+def tokens_reached_reference(blocks: int, M: int, shift: bool) -> int:
+    """Far from the borders, how many tokens a poked token can have influenced after ``blocks`` blocks
+    (W-MSA first, then SW-MSA with s = M // 2 if ``shift``, alternating): each block carries the information
+    to the borders of the windows of its own grid, one window further each time."""
+    return (blocks * M) ** 2 if shift else M * M
+
+
+def _reached_hidden(rng):
+    return [Case(f"{b} blocks, M={m}, {'with' if sh else 'without'} the shift", (b, m, sh))
+            for b, m, sh in ((between(rng, 4, 7), between(rng, 3, 8), True),
+                             (between(rng, 2, 7), between(rng, 3, 8), False))]
+
+
+TOKENS_REACHED = Exercise(
+    name="tokens_reached",
+    signature="tokens_reached_mine(blocks, M, shift)",
+    reference=tokens_reached_reference,
+    kind="int",
+    cases=lambda: [Case("2 blocks (W-MSA, SW-MSA), M=4, with the shift", (2, 4, True)),
+                   Case("6 blocks, M=4, with the shift", (6, 4, True)),
+                   Case("3 blocks, M=4, with the shift", (3, 4, True)),
+                   Case("6 blocks, M=7 (Swin-T's window), with the shift", (6, 7, True)),
+                   Case("6 blocks, M=4, without the shift (every block W-MSA)", (6, 4, False)),
+                   Case("1 block (W-MSA), M=7", (1, 7, True))],
+    hidden=_reached_hidden,
+    forbidden=("swin_edu.demos.connectivity:reach_map", "swin_edu.demos.receptive_field:poke_receptive_field"),
+    hints=("Work on one axis first: after the W-MSA block the information fills its window, [0, M). Which "
+           "windows of the shifted grid overlap that interval, and where do they end?",
+           "Track the interval on one axis block by block: each block extends it to the borders of the windows "
+           "of its own grid that it overlaps. The 2-D region is the square of the 1-D interval."),
+    misconceptions=[
+        Misconception("that is W-MSA only: the information never leaves its window. With the shift, the second "
+                      "block's windows straddle 4 windows of the first.", lambda b, M, sh: M * M if sh else None),
+        Misconception("a block does not move the information by s: it spreads it over whole windows of its "
+                      "grid, up to the next border, one window further each time.",
+                      lambda b, M, sh: (M + (b - 1) * (M // 2)) ** 2 if sh else None),
+        Misconception("the W-MSA blocks grow it too once the information has crossed a border: their windows "
+                      "now contain informed tokens on both sides.",
+                      lambda b, M, sh: (M * (1 + b // 2)) ** 2 if sh else None),
+        Misconception("that is the side of the square; how many tokens does it hold?",
+                      lambda b, M, sh: b * M if sh else M),
+    ],
 )
 
-PREDICT_STAGE_WINDOWS = Exercise(
-    name="predict_stage_windows",
-    signature="predict_stage_windows()",
-    reference=None,
-    kind="shape",
-    cases=lambda: [Case("(window_size, shift_size) of the SW-MSA blocks in each of Swin-T's 4 stages at "
-                        "224x224")],
-    answer_digests=("dc1196bb7caadbd7da3a91ac", "6e742195bc902269d0d3601e", "3c18f649c98197bd6faff5db",
-                    "1bcdf78c35093fdbfaaa190b"),  # spec.prediction_digests
-    entry_names=("stage 1", "stage 2", "stage 3", "stage 4"),
-    entry_hints=("stage 1's 56x56 map holds 8x8 windows of 7: shift by floor(7/2).",
-                 "stage 2's 28x28 map holds 4x4 windows of 7: shift by floor(7/2).",
-                 "stage 3's 14x14 map holds 2x2 windows of 7: shift by floor(7/2).",
-                 "stage 4's map is 7x7: a single window covers it. What would shifting it change?"),
-    known_answers={
-        ((7, 3), (7, 3), (7, 3), (7, 3)): "look at stage 4: its 7x7 map is one single window. A cyclic shift "
-                                          "would only roll that window onto itself, and the mask would then "
-                                          "forbid tokens to see each other: there is nothing to connect "
-                                          "across windows, so the official code does not shift there.",
-        ((7, 4), (7, 4), (7, 4), (7, 0)): "the shift is floor(M/2) = floor(7/2).",
-    },
+
+# ----------------------------------------------------------------------------- 5.4 the merging kernel
+def merge_kernel_reference(C: int) -> np.ndarray:
+    """(4C, C, 2, 2) one-hot kernel: ``conv2d(x_nchw, kernel, stride=2)`` is the 2x2 gather in the official
+    order (output channels k*C..k*C+C-1 copy the input channels at offset GATHER_OFFSETS[k])."""
+    kernel = np.zeros((4 * C, C, 2, 2))
+    for k, (r, c) in enumerate(snp.GATHER_OFFSETS):
+        kernel[k * C:(k + 1) * C, :, r, c] = np.eye(C)
+    return kernel
+
+
+def _kernel_wrong(kind):
+    def wrong(C):
+        offsets = {"x1_x2_swapped": ((0, 0), (0, 1), (1, 0), (1, 1)),
+                   "reversed": ((1, 1), (0, 1), (1, 0), (0, 0))}.get(kind, snp.GATHER_OFFSETS)
+        kernel = np.zeros((4 * C, C, 2, 2))
+        for k, (r, c) in enumerate(offsets):
+            for ch in range(C):
+                out = 4 * ch + k if kind == "interleaved" else k * C + ch
+                kernel[out, ch, r, c] = 1
+        return kernel.transpose(1, 0, 2, 3) if kind == "transposed" else kernel
+    return wrong
+
+
+MERGE_KERNEL = Exercise(
+    name="merge_kernel",
+    signature="merge_kernel_mine(C)",
+    reference=merge_kernel_reference,
+    kind="array",
+    dtype=None,  # a kernel of ints or bools is as good as one of floats
+    cases=lambda: [Case("C=1 (the seed's single-channel map)", (1,)), Case("C=3", (3,))],
+    hidden=lambda rng: [Case(f"C={c}", (c,)) for c in (between(rng, 2, 2), between(rng, 4, 6))],
+    forbidden=("swin_edu.numpy_ref.merging:patch_merging_gather",),
+    hints=("Each output channel copies one input channel from one of the 4 positions of the 2x2 patch: for "
+           "that output channel, which single weight must be 1?",
+           "Loop over the four offsets in the official order; for offset k the block of output channels "
+           "k·C .. k·C+C-1 takes the identity over the input channels, at that (row, col) of the kernel."),
+    misconceptions=[
+        Misconception("x1 is the pixel *below* (row offset 1, column 0), x2 the one to its right: the official "
+                      "order is (0,0), (1,0), (0,1), (1,1).", _kernel_wrong("x1_x2_swapped")),
+        Misconception("the gather concatenates whole blocks of C channels: output channels 0..C-1 are x0, "
+                      "C..2C-1 are x1, ...; you interleaved them per channel.", _kernel_wrong("interleaved")),
+        Misconception("conv weights are (out_channels, in_channels, kh, kw) = (4C, C, 2, 2).",
+                      _kernel_wrong("transposed")),
+        Misconception("x0 is the top-left pixel (0, 0) of each group: your order is reversed.",
+                      _kernel_wrong("reversed")),
+    ],
 )

@@ -101,6 +101,10 @@ STAGE_SHAPES = Exercise(
     ],
     hidden=_shapes_hidden,
     forbidden=("swin_edu.config:SwinConfig.stage_resolutions",),
+    hints=("Follow one axis: what does the patch embedding do to 224, and then each patch merging? What if "
+           "the size does not divide?",
+           "Divide by the patch size rounding up (the image is padded), then halve rounding up at each merging; "
+           "the channels start at embed_dim and double at each merging; one (H, W, C) per stage."),
 )
 
 
@@ -131,8 +135,9 @@ COUNT_PARAMS = Exercise(
         Case("the full state dict of a 2-stage test model with other weights",
              (dict(_sd("tiny-test", between(rng, 1, 10_000))),)),
     ],
-    hints=("add up v.size over the state dict, skipping the derived buffers (keys ending in "
-         "relative_position_index or attn_mask; swin_edu.layout.is_derived_buffer(key) tells).",),
+    hints=("Which entries of a checkpoint are learned, and which are rebuilt from the configuration?",
+           "Add up the number of elements of every entry whose key is not a derived buffer (the layout module "
+           "has a function that tells); return an int."),
     misconceptions=[
         Misconception("you counted the derived buffers relative_position_index and attn_mask too. They are "
                       "rebuilt from the config, not learned: skip them (swin_edu.layout.is_derived_buffer).",
@@ -183,10 +188,11 @@ SWIN_FORWARD = Exercise(
     ],
     forbidden=("swin_edu.numpy_ref.model:swin_forward",),
     rtol=1e-4, atol=1e-6,
-    hints=("patch_embed on channels-last images (images.transpose(0, 2, 3, 1)), then for each stage i "
-         "snp.stage(x, snp.block_params(state_dict, f'layers.{i}.'), depth, heads, M, shift, "
-         "downsample=i < last) with (M, shift) from cfg.stage_windows(), then the final LayerNorm "
-         "('norm.weight', 'norm.bias'), the mean over H and W, and the head.",),
+    hints=("Follow the diagram: which function of notebooks 01-05 handles each box, and which layout "
+           "(channels-first or channels-last) does each expect?",
+           "Embed the patches of the channels-last images; for each stage run its blocks (the window and shift of "
+           "cfg.stage_windows(), that stage's weights by their prefix) and its patch merging except after the "
+           "last; then the final LayerNorm, the mean over all tokens and the linear head."),
     misconceptions=[
         Misconception("the final LayerNorm (`norm.weight`, `norm.bias`) is missing before the pooling.",
                       _forward_wrong("no_norm")),

@@ -1,10 +1,20 @@
-"""Exercises of notebook 07: the PyTorch model (torch is imported lazily, only when these run)."""
+"""Exercises of notebook 07: the PyTorch model (torch is imported lazily, only when these run).
+
+The module exercises (7.1-7.4): the student writes ``WindowAttention``, ``SwinBlock``, ``PatchMerging`` and
+``BasicLayer`` as ``nn.Module`` classes; the answer cell ends with a given function that builds the module,
+loads official-layout weights strictly (:func:`swin_edu.demos.student_model.load_learned`) and runs it. That
+function is what the check (and the grader) calls; the reference is the same function around the classes of
+:mod:`swin_edu.demos.student_model`, whose ``forward`` methods the grader forbids. In the grader an answer
+cell runs alone after the prelude: the prelude gives the reference versions of the *other* classes (the
+student's ``SwinBlock`` is graded with the reference ``WindowAttention``), so one mistake costs one exercise.
+"""
 from __future__ import annotations
 
 from ._data import between, draw, pick
 from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
 
-__all__ = ["ATTENTION_TORCH", "MERGE_QKV"]
+__all__ = ["ATTENTION_TORCH", "WINDOW_ATTENTION_MODULE", "SWIN_BLOCK_MODULE", "PATCH_MERGING_MODULE",
+           "BASIC_LAYER_MODULE", "MODULE_PRELUDE", "module_weights"]
 
 
 def _t(*shape, seed=0, dtype="float32", scale=1.0):
@@ -82,8 +92,10 @@ ATTENTION_TORCH = Exercise(
     guards=("torch.nn.functional:scaled_dot_product_attention",),
     prelude=TORCH_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hints=("logits = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5; add the mask when it is not None "
-         "(it broadcasts); torch.softmax(logits, dim=-1) @ v.",),
+    hints=("It is notebook 02's attention with torch tensors: which dimension holds the keys, and where does "
+           "an additive mask enter?",
+           "Scale the query-key products by 1/√d (d is the last dimension of q), add the mask when there is "
+           "one (it broadcasts), softmax over the keys' dimension, multiply by v; torch operations only."),
     misconceptions=[
         Misconception("you forgot the scale 1/sqrt(d) (d = q.shape[-1]); scaled_dot_product_attention "
                       "applies it by default.", lambda q, k, v, m: _explicit(q, k, v, m, scale=1.0)),
@@ -97,51 +109,371 @@ ATTENTION_TORCH = Exercise(
 )
 
 
-# ----------------------------------------------------------------------------- q, k, v -> qkv
-def merge_qkv_reference(q_weight, k_weight, v_weight):
-    """The official fused ``attn.qkv.weight`` (3C, C) from separate q, k, v weights (C, C) each."""
+
+# ----------------------------------------------------------------------------- the modules (7.1-7.4)
+#: the imports of the module exercises' answer cells (the notebook imports the same names)
+MODULE_PRELUDE = TORCH_PRELUDE + (
+    "from collections import OrderedDict\nfrom torch import nn\nfrom swin_edu import numpy_ref as snp\n"
+    "from swin_edu.demos.student_model import WindowAttention, SwinBlock, PatchMerging, load_learned\n")
+
+_SM = "swin_edu.demos.student_model"
+
+
+def module_weights(module, seed: int = 0, std: float = 0.3) -> dict:
+    """The learned tensors of ``module`` (official names) drawn at random with a fixed seed: weights
+    N(0, std²), relative position bias tables N(0, 1), LayerNorm weights 1 + N(0, std²); large enough
+    that every classic mistake moves the output far beyond float32 rounding."""
     import torch
 
-    return torch.cat([q_weight, k_weight, v_weight], dim=0)
+    from ..demos.student_model import learned_only
+
+    g = torch.Generator().manual_seed(int(seed))
+    out = {}
+    for name, t in learned_only(module.state_dict()).items():
+        noise = torch.randn(t.shape, generator=g, dtype=torch.float64)
+        if name.endswith("relative_position_bias_table"):
+            value = noise
+        elif "norm" in name.rsplit(".", 2)[-2] and name.endswith(".weight"):
+            value = 1 + std * noise
+        else:
+            value = std * noise
+        out[name] = value.to(torch.float32)
+    return out
 
 
-def _qkv_cases():
-    return [
-        Case("three (6, 6) weights (C=6)", (_t(6, 6, seed=11), _t(6, 6, seed=12), _t(6, 6, seed=13))),
-        Case("three (96, 96) weights of a Swin-T stage-1 block",
-             tuple(_t(96, 96, seed=s, scale=0.02) for s in (14, 15, 16))),
-    ]
-
-
-def _qkv_hidden(rng):
-    C = pick(rng, (8, 12, 16))
-    weights = tuple(_torch_draw(rng, C, C, dtype="float64") for _ in range(3))
-    return [Case(f"three ({C}, {C}) float64 weights", weights)]
-
-
-def _cat(*ts, dim=0):
+def _run(module, state_dict, *inputs):
     import torch
 
-    return torch.cat(ts, dim=dim)
+    from ..demos.student_model import load_learned
+
+    load_learned(module, state_dict)
+    with torch.no_grad():
+        return module(*inputs)
 
 
-MERGE_QKV = Exercise(
-    name="merge_qkv",
-    signature="merge_qkv_mine(q_weight, k_weight, v_weight)",
-    reference=merge_qkv_reference,
+def _variant(base_name: str, kind: str):
+    """A reference module class with one classic mistake (``kind``) in its forward."""
+    import torch
+
+    from .. import numpy_ref as snp
+    from ..demos import student_model as sm
+
+    base = getattr(sm, base_name)
+
+    def attn_forward(self, x, mask=None):
+        B_, N, C = x.shape
+        q, k, v = self.qkv(x).view(B_, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        table = self.relative_position_bias_table[self.relative_position_index.view(-1)]
+        bias = table.view(-1, N, N) if kind == "bias_not_permuted" else table.view(N, N, -1).permute(2, 0, 1)
+        if kind == "no_bias":
+            bias = 0
+        if kind == "scale_after_bias":
+            attn = (q @ k.transpose(-2, -1) + bias) * self.scale
+        else:
+            attn = (q * self.scale) @ k.transpose(-2, -1) + bias
+        if mask is not None:
+            nW = mask.shape[0]
+            if kind == "mask_over_heads":
+                attn = attn + mask                     # (nW, N, N) lined up with the heads axis
+            elif kind == "mask_interleaved":
+                attn = attn + mask.repeat_interleave(B_ // nW, 0)[:, None]
+            elif kind != "mask_no_mask":
+                attn = (attn.view(-1, nW, self.num_heads, N, N) + mask[None, :, None]).view(B_, -1, N, N)
+        return self.proj((attn.softmax(-1) @ v).transpose(1, 2).reshape(B_, N, C))
+
+    def block_forward(self, x):
+        B, H, W, C = x.shape
+        M, s = self.window_size, self.shift_size
+        sign = 1 if kind == "roll_plus" else -1
+        n1, n2 = (self.norm2, self.norm1) if kind == "norms_swapped" else (self.norm1, self.norm2)
+        h = torch.roll(n1(x), (sign * s, sign * s), (1, 2))
+        h = h.view(B, H // M, M, W // M, M, C).transpose(2, 3).reshape(-1, M * M, C)
+        mask = torch.from_numpy(snp.shift_mask(H, W, M, s)).to(x) if s and kind != "no_mask" else None
+        h = self.attn(h, mask).view(B, H // M, W // M, M, M, C).transpose(2, 3).reshape(B, H, W, C)
+        x = x + (h if kind == "no_reverse_roll" else torch.roll(h, (-sign * s, -sign * s), (1, 2)))
+        return x + self.mlp(n2(x))
+
+    def merge_forward(self, x):
+        offsets = {"x1_x2_swapped": ((0, 0), (0, 1), (1, 0), (1, 1)),
+                   "raster_reversed": ((1, 1), (0, 1), (1, 0), (0, 0))}.get(kind, ((0, 0), (1, 0), (0, 1), (1, 1)))
+        parts = [x[:, r::2, c::2] for r, c in offsets]
+        if kind == "interleaved":
+            x = torch.stack(parts, dim=-1).flatten(-2)
+        else:
+            x = torch.cat(parts, dim=-1)
+        return self.reduction(self.norm(x))
+
+    def layer_init(self, dim, depth, num_heads, window_size, shift_size, downsample, mlp_ratio=4.0,
+                   qkv_bias=True):
+        torch.nn.Module.__init__(self)
+        shifted = {"all_shifted": lambda j: True, "none_shifted": lambda j: False,
+                   "even_shifted": lambda j: j % 2 == 0}[kind]
+        self.blocks = torch.nn.ModuleList(
+            sm.SwinBlock(dim, num_heads, window_size, shift_size if shifted(j) else 0, mlp_ratio, qkv_bias)
+            for j in range(depth))
+        self.downsample = sm.PatchMerging(dim) if downsample else None
+
+    body = {"WindowAttention": {"forward": attn_forward}, "SwinBlock": {"forward": block_forward},
+            "PatchMerging": {"forward": merge_forward}, "BasicLayer": {"__init__": layer_init}}[base_name]
+    return type(f"{base_name}_{kind}", (base,), body)
+
+
+def _torch_map(rng_or_seed, *shape):
+    import torch
+
+    if isinstance(rng_or_seed, int):
+        return _t(*shape, seed=rng_or_seed)
+    return torch.from_numpy(draw(rng_or_seed, *shape)).to(torch.float32)
+
+
+def _mask(H, W, M, s):
+    import torch
+
+    from .. import numpy_ref as snp
+
+    return torch.from_numpy(snp.shift_mask(H, W, M, s)).to(torch.float32)
+
+
+# --- 7.1 WindowAttention
+def window_attention_module_reference(x, mask, state_dict, window_size, num_heads):
+    """The reference of exercise 7.1: :class:`swin_edu.demos.student_model.WindowAttention` on ``x``
+    (nW*B, N, C) with the weights ``state_dict`` and the (nW, N, N) ``mask`` (or None)."""
+    from ..demos.student_model import WindowAttention
+
+    return _run(WindowAttention(x.shape[-1], window_size, num_heads), state_dict, x, mask)
+
+
+def _attn_wrong(kind, always=False):
+    """The output of a WindowAttention with mistake ``kind`` (None where the mistake cannot show, unless
+    ``always``: then it is what a student's module with that mistake returns)."""
+    def wrong(x, mask, state_dict, window_size, num_heads):
+        if mask is None and kind.startswith("mask") and not always:
+            return None
+        return _run(_variant("WindowAttention", kind)(x.shape[-1], window_size, num_heads), state_dict, x, mask)
+    return wrong
+
+
+def _attn_case(label, seed_or_rng, B, H, W, M, s, C, heads, wseed):
+    from ..demos.student_model import WindowAttention
+
+    nW, N = (H // M) * (W // M), M * M
+    sd = module_weights(WindowAttention(C, M, heads), seed=wseed)
+    return Case(label, (_torch_map(seed_or_rng, nW * B, N, C), _mask(H, W, M, s) if s else None, sd, M, heads))
+
+
+def _attn_cases():
+    return [_attn_case("6 windows of 3x3 tokens (C=8, 2 heads), no mask (a W-MSA block)", 31, 2, 3, 9, 3, 0, 8, 2, 1),
+            _attn_case("2 images x 4 windows of 4x4 tokens (C=16, 4 heads) with the 0/-100 mask of an 8x8 map, "
+                       "M=4, s=2", 32, 2, 8, 8, 4, 2, 16, 4, 2)]
+
+
+def _attn_hidden(rng):
+    heads = between(rng, 2, 3)
+    wa, wb = between(rng, 1, 10_000), between(rng, 1, 10_000)
+    return [_attn_case(f"2 images x 6 windows (an 8x12 map, M=4, s=2), C={4 * heads}, {heads} heads, with the "
+                       f"mask", rng, 2, 8, 12, 4, 2, 4 * heads, heads, wa),
+            _attn_case(f"3 images x 4 windows (a 6x6 map, M=3, s=1), C={4 * heads}, {heads} heads, with the mask",
+                       rng, 3, 6, 6, 3, 1, 4 * heads, heads, wb)]
+
+
+WINDOW_ATTENTION_MODULE = Exercise(
+    name="window_attention_module",
+    signature="window_attention_mine(x, mask, state_dict, window_size, num_heads)",
+    reference=window_attention_module_reference,
     kind="torch",
-    cases=_qkv_cases,
-    hidden=_qkv_hidden,
-    prelude=TORCH_PRELUDE,
-    hints=("nn.Linear weights are (out_features, in_features): qkv produces 3C outputs, so concatenate the "
-         "three weights along dim 0, in the order q, k, v (torch.cat).",),
+    cases=_attn_cases,
+    hidden=_attn_hidden,
+    forbidden=(f"{_SM}:WindowAttention.forward",),
+    guards=("torch.nn.functional:scaled_dot_product_attention",),
+    prelude=MODULE_PRELUDE,
+    rtol=1e-4, atol=1e-5,
+    hints=("The numpy window attention of notebooks 02-04 is the recipe: which of its lines becomes which "
+           "torch call, and which of its arrays become parameters (learned, loaded) or buffers (rebuilt)?",
+           "In __init__: the fused qkv layer, proj, the bias table ((2M-1)², heads) as a parameter and the "
+           "index from snp.relative_position_index as a non-persistent buffer. In forward: qkv, then view and "
+           "permute so that q, k, v lead and heads come before tokens; gather the bias by the index and move "
+           "its heads axis first; scale q·k only, add the bias, add the mask per window (view the logits as "
+           "(B, nW, heads, N, N)), softmax, times v, merge the heads back, proj."),
     misconceptions=[
-        Misconception("the official order is q, k, v: the forward pass splits the 3C outputs as "
-                      "qkv.reshape(B, N, 3, heads, d) and takes [0] as q, [1] as k, [2] as v.",
-                      lambda q, k, v: _cat(k, q, v)),
-        Misconception("the official order is q, k, v (you have v, k, q).", lambda q, k, v: _cat(v, k, q)),
-        Misconception("concatenating along dim 1 gives (C, 3C). nn.Linear stores (out_features, "
-                      "in_features): the 3C outputs are rows, so concatenate along dim 0.",
-                      lambda q, k, v: _cat(q, k, v, dim=1)),
+        Misconception("only q·kᵀ is scaled by 1/√d; the relative position bias is added after the scaling "
+                      "(you scaled the bias too).", _attn_wrong("scale_after_bias")),
+        Misconception("the gathered table is (N, N, heads): view it as (N, N, heads) and move the heads "
+                      "first (permute(2, 0, 1)); viewing it directly as (heads, N, N) scrambles the offsets.",
+                      _attn_wrong("bias_not_permuted")),
+        Misconception("the relative position bias is missing: add the table's values, gathered by "
+                      "relative_position_index, to the scaled logits.", _attn_wrong("no_bias")),
+        Misconception("the mask's window axis was lined up with the heads axis (logits + mask broadcasts "
+                      "(nW, N, N) against (B·nW, heads, N, N)): view the logits as (B, nW, heads, N, N) and "
+                      "add mask[None, :, None].", _attn_wrong("mask_over_heads")),
+        Misconception("windows are ordered image by image (image 0's nW windows, then image 1's): the mask "
+                      "repeats as a whole for each image (tile), not window by window (repeat_interleave).",
+                      _attn_wrong("mask_interleaved")),
+        Misconception("the mask was ignored: add it to the logits (per window, the same for every head) "
+                      "before the softmax.", _attn_wrong("mask_no_mask")),
+    ],
+)
+
+
+# --- 7.2 SwinBlock
+def swin_block_module_reference(x, state_dict, num_heads, window_size, shift_size):
+    """The reference of exercise 7.2: :class:`swin_edu.demos.student_model.SwinBlock` on a (B, H, W, C) map."""
+    from ..demos.student_model import SwinBlock
+
+    return _run(SwinBlock(x.shape[-1], num_heads, window_size, shift_size), state_dict, x)
+
+
+def _block_wrong(kind, always=False):
+    def wrong(x, state_dict, num_heads, window_size, shift_size):
+        if shift_size == 0 and kind != "norms_swapped" and not always:
+            return None
+        return _run(_variant("SwinBlock", kind)(x.shape[-1], num_heads, window_size, shift_size), state_dict, x)
+    return wrong
+
+
+def _block_case(label, seed_or_rng, B, H, W, M, s, C, heads, wseed):
+    from ..demos.student_model import SwinBlock
+
+    sd = module_weights(SwinBlock(C, heads, M, s), seed=wseed)
+    return Case(label, (_torch_map(seed_or_rng, B, H, W, C), sd, heads, M, s))
+
+
+def _block_cases():
+    return [_block_case("a W-MSA block (shift 0): two 8x8 maps, C=16, 4 heads, M=4", 41, 2, 8, 8, 4, 0, 16, 4, 3),
+            _block_case("an SW-MSA block (shift 2): two 8x8 maps, C=16, 4 heads, M=4", 42, 2, 8, 8, 4, 2, 16, 4, 4)]
+
+
+def _block_hidden(rng):
+    heads = between(rng, 2, 3)
+    return [_block_case(f"an SW-MSA block on a non-square 8x12 map, C={4 * heads}, {heads} heads, M=4, s=2", rng,
+                        2, 8, 12, 4, 2, 4 * heads, heads, between(rng, 1, 10_000)),
+            _block_case(f"an SW-MSA block on a 9x9 map, C={4 * heads}, {heads} heads, M=3, s=1", rng,
+                        1, 9, 9, 3, 1, 4 * heads, heads, between(rng, 1, 10_000))]
+
+
+SWIN_BLOCK_MODULE = Exercise(
+    name="swin_block_module",
+    signature="swin_block_torch_mine(x, state_dict, num_heads, window_size, shift_size)",
+    reference=swin_block_module_reference,
+    kind="torch",
+    cases=_block_cases,
+    hidden=_block_hidden,
+    forbidden=(f"{_SM}:SwinBlock.forward",),
+    prelude=MODULE_PRELUDE,
+    rtol=1e-4, atol=1e-5,
+    hints=("It is notebook 05's swin_block with modules: which parts hold weights (and so need the official "
+           "names norm1, attn, norm2, mlp.fc1, mlp.fc2) and which are plain tensor operations?",
+           "Two pre-norm residual steps on a channels-last map. The attention step: norm1, roll by -s, cut into "
+           "windows of M·M tokens, your WindowAttention with snp.shift_mask (only when s > 0, as a tensor), "
+           "put the windows back, roll by +s, add. The MLP step: norm2, fc1, GELU, fc2, add."),
+    misconceptions=[
+        Misconception("your output is still shifted: after putting the windows back, roll the map by +s to "
+                      "undo the first roll.", _block_wrong("no_reverse_roll")),
+        Misconception("you rolled the map by +s first. The official code rolls by -s (up-left); the mask's "
+                      "regions are built for that direction, and the final roll by +s undoes it.",
+                      _block_wrong("roll_plus")),
+        Misconception("the norms are swapped: norm1 comes before the attention, norm2 before the MLP.",
+                      _block_wrong("norms_swapped")),
+        Misconception("the shift mask is missing: after the roll, windows hold tokens that were far apart; "
+                      "pass snp.shift_mask(H, W, M, s) (as a tensor) to the attention when s > 0.",
+                      _block_wrong("no_mask")),
+    ],
+)
+
+
+# --- 7.3 PatchMerging
+def patch_merging_module_reference(x, state_dict):
+    """The reference of exercise 7.3: :class:`swin_edu.demos.student_model.PatchMerging` on (B, H, W, C)."""
+    from ..demos.student_model import PatchMerging
+
+    return _run(PatchMerging(x.shape[-1]), state_dict, x)
+
+
+def _merge_wrong(kind):
+    def wrong(x, state_dict):
+        return _run(_variant("PatchMerging", kind)(x.shape[-1]), state_dict, x)
+    return wrong
+
+
+def _merge_case(label, seed_or_rng, B, H, W, C, wseed):
+    from ..demos.student_model import PatchMerging
+
+    return Case(label, (_torch_map(seed_or_rng, B, H, W, C), module_weights(PatchMerging(C), seed=wseed)))
+
+
+PATCH_MERGING_MODULE = Exercise(
+    name="patch_merging_module",
+    signature="patch_merging_torch_mine(x, state_dict)",
+    reference=patch_merging_module_reference,
+    kind="torch",
+    cases=lambda: [_merge_case("two 4x4 maps with 3 channels", 51, 2, 4, 4, 3, 5),
+                   _merge_case("one 8x6 map with 8 channels", 52, 1, 8, 6, 8, 6)],
+    hidden=lambda rng: [_merge_case("two 6x10 maps with 5 channels", rng, 2, 6, 10, 5, between(rng, 1, 10_000))],
+    forbidden=(f"{_SM}:PatchMerging.forward",),
+    prelude=MODULE_PRELUDE,
+    rtol=1e-4, atol=1e-5,
+    hints=("Notebook 05's patch_merging with two modules: which of its steps hold weights?",
+           "Gather the four stride-2 sub-maps in the official order (row, col) = (0,0), (1,0), (0,1), (1,1) and "
+           "concatenate them along the channels; then a LayerNorm over 4C called norm and a 4C -> 2C linear "
+           "layer without bias called reduction."),
+    misconceptions=[
+        Misconception("x1 is the pixel *below* (row offset 1, column 0), x2 the one to its right: the official "
+                      "order is (0,0), (1,0), (0,1), (1,1). The checkpoint's reduction layer expects it.",
+                      _merge_wrong("x1_x2_swapped")),
+        Misconception("the gather concatenates whole blocks of C channels (x0's C, then x1's...); stacking the "
+                      "four pieces on a new last axis interleaves them channel by channel.",
+                      _merge_wrong("interleaved")),
+        Misconception("x0 is the top-left pixel (0, 0) of each 2x2 group: your order is reversed.",
+                      _merge_wrong("raster_reversed")),
+    ],
+)
+
+
+# --- 7.4 BasicLayer
+def basic_layer_module_reference(x, state_dict, depth, num_heads, window_size, shift_size, downsample):
+    """The reference of exercise 7.4: :class:`swin_edu.demos.student_model.BasicLayer` (one stage)."""
+    from ..demos.student_model import BasicLayer
+
+    return _run(BasicLayer(x.shape[-1], depth, num_heads, window_size, shift_size, downsample), state_dict, x)
+
+
+def _layer_wrong(kind):
+    def wrong(x, state_dict, depth, num_heads, window_size, shift_size, downsample):
+        module = _variant("BasicLayer", kind)(x.shape[-1], depth, num_heads, window_size, shift_size, downsample)
+        return _run(module, state_dict, x)
+    return wrong
+
+
+def _layer_case(label, seed_or_rng, H, W, depth, downsample, wseed):
+    from ..demos.student_model import BasicLayer
+
+    sd = module_weights(BasicLayer(8, depth, 2, 4, 2, downsample), seed=wseed)
+    return Case(label, (_torch_map(seed_or_rng, 2, H, W, 8), sd, depth, 2, 4, 2, downsample))
+
+
+BASIC_LAYER_MODULE = Exercise(
+    name="basic_layer_module",
+    signature="basic_layer_mine(x, state_dict, depth, num_heads, window_size, shift_size, downsample)",
+    reference=basic_layer_module_reference,
+    kind="torch",
+    cases=lambda: [_layer_case("a stage of 2 blocks and a patch merging: two 8x8 maps, C=8, 2 heads, M=4, s=2",
+                               61, 8, 8, 2, True, 7),
+                   _layer_case("a stage of 3 blocks without patch merging: two 8x8 maps, C=8, 2 heads, M=4, s=2",
+                               62, 8, 8, 3, False, 8)],
+    hidden=lambda rng: [_layer_case("a stage of 4 blocks and a patch merging on 8x12 maps, C=8, 2 heads, M=4, s=2",
+                                    rng, 8, 12, 4, True, between(rng, 1, 10_000))],
+    forbidden=(f"{_SM}:BasicLayer.forward", f"{_SM}:BasicLayer.__init__"),
+    prelude=MODULE_PRELUDE,
+    rtol=1e-4, atol=1e-5,
+    hints=("A stage is a list of blocks, then maybe a patch merging. Which blocks shift, and by how much?",
+           "An nn.ModuleList called blocks whose block j shifts by shift_size when j is odd and by 0 when j is "
+           "even (W-MSA, SW-MSA, W-MSA, ...); downsample is your PatchMerging or None; forward runs the blocks "
+           "in order, then downsample."),
+    misconceptions=[
+        Misconception("every block shifted: the blocks alternate, W-MSA (shift 0) first, then SW-MSA "
+                      "(shift_size), and so on.", _layer_wrong("all_shifted")),
+        Misconception("no block shifted: the odd blocks (1, 3, ...) are SW-MSA blocks with shift_size.",
+                      _layer_wrong("none_shifted")),
+        Misconception("the alternation starts with W-MSA: block 0 does not shift, block 1 does.",
+                      _layer_wrong("even_shifted")),
     ],
 )

@@ -108,9 +108,11 @@ LR_SCHEDULE = Exercise(
     ],
     hidden=_lr_hidden,
     prelude=TORCH_PRELUDE,
-    hints=("warm-up: base_lr * (step + 1) / warmup_steps while step < warmup_steps; then t = (step - "
-         "warmup_steps) / (total_steps - warmup_steps) and lr = min_lr + (base_lr - min_lr) * 0.5 * "
-         "(1 + cos(pi * t)).",),
+    hints=("Two phases: during the warm-up the rate climbs in a straight line up to base_lr; after it, the rate "
+           "follows half a cosine wave from base_lr down to min_lr, reached exactly at total_steps.",
+           "Warm-up: step k (counting from 0) gets the fraction (k + 1) / warmup_steps of base_lr. After it, "
+           "measure the progress t from 0 at the end of the warm-up to 1 at total_steps; cos(pi t) runs from 1 to "
+           "-1, so shift and scale it onto the interval from min_lr to base_lr."),
 )
 
 
@@ -187,9 +189,11 @@ SMOOTHED_CROSS_ENTROPY = Exercise(
     hidden=_ce_hidden,
     guards=("torch.nn.functional:cross_entropy?label_smoothing",),
     prelude=TORCH_PRELUDE,
-    hints=("logp = torch.log_softmax(logits, dim=-1); the smoothed target puts 1 - smoothing + smoothing/K on "
-         "the true class and smoothing/K on every class; loss = -(target * logp).sum(-1), averaged over the batch. "
-         "Equivalently (1 - smoothing) * NLL + smoothing * (-logp.mean(-1)).",),
+    hints=("It is still a cross-entropy, minus the sum over classes of target times log-probability; only the "
+           "target is no longer one-hot.",
+           "Per image, the target gives smoothing/K to every class and 1 - smoothing more to the true class (it "
+           "sums to 1). Take log-probabilities with a numerically stable log-softmax, weight them by the target, "
+           "sum over the classes, negate, and average over the batch."),
     nan_hint="softmax of large logits overflows (exp(200) = inf); torch.log_softmax computes log(softmax) "
              "stably.",
     misconceptions=[
@@ -232,9 +236,11 @@ CONFUSION_MATRIX = Exercise(
     ] + [Case("a single image of class 1 predicted as 0, 2 classes", (_ints(0), _ints(1), 2))],
     guards=("sklearn.metrics:confusion_matrix",),
     prelude=TORCH_PRELUDE,
-    hints=("C = np.zeros((num_classes, num_classes), dtype=np.int64); for each image add 1 at C[label, pred] "
-         "(rows: the true class, columns: the predicted class). np.add.at(C, (labels, preds), 1) does it "
-         "without a loop.",),
+    hints=("Rows are what each image really is, columns what the model said: the diagonal counts the right "
+           "answers.",
+           "Start from a K x K table of integer zeros and add one, for every image, at the cell (its true label, "
+           "its prediction); each row then sums to the number of images of that class. numpy has an unbuffered "
+           "'add at these indices' that does it without a Python loop."),
     misconceptions=[
         Misconception("rows and columns are swapped: C[i, j] counts images of *true* class i predicted as j, "
                       "so index with [label, pred].",

@@ -784,6 +784,6 @@ def test_every_exercise_has_hints_and_hints_are_validated():
     from swin_edu.exercises.spec import Exercise
 
     for name, ex in ALL_EXERCISES.items():
-        assert ex.hints and all(isinstance(h, str) and h.strip() for h in ex.hints), name
+        assert len(ex.hints) >= 2 and all(isinstance(h, str) and h.strip() for h in ex.hints), name  # tiers
     with pytest.raises(ValueError, match="hints must be a tuple"):
         Exercise(name="x", signature="x()", reference=abs, cases=list, hints="one string")

@@ -186,3 +186,16 @@ def test_course_map_links_every_notebook():
         assert f"({name}.ipynb)" in roadmap
     for term in ("窗口注意力", "移位窗口", "相对位置偏置", "块合并", "线性嵌入"):
         assert term in roadmap, term
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_every_notebook_links_the_paper_the_code_and_the_seed(name):
+    """Issue #16: each notebook links the paper, the official repository and the seed article's section it follows;
+    notebooks 01-08 end with open questions (discussion notes in docs/instructor.md)."""
+    text = "\n".join(c.source for c in _read(name).cells if c.cell_type == "markdown")
+    assert "arxiv.org/abs/2103.14030" in text and "github.com/microsoft/Swin-Transformer" in text, name
+    assert "【图像识别】Swin Transformer" in text or "seed" in text.lower(), name
+    if not name.startswith("00"):
+        assert "## Open questions" in text, name
+        number = name[:2]
+        assert f"### {number} ·" in (ROOT / "docs" / "instructor.md").read_text(), f"no discussion notes for {name}"

@@ -65,6 +65,7 @@ TRANSLATED: dict[str, tuple[str, ...]] = {
     "zh": (
         "00_roadmap",
         "01_patch_embedding",
+        "02_window_attention",
         "08_train_tiny_swin",
     ),
 }

@@ -66,6 +66,7 @@ TRANSLATED: dict[str, tuple[str, ...]] = {
         "00_roadmap",
         "01_patch_embedding",
         "02_window_attention",
+        "03_shifted_windows",
         "08_train_tiny_swin",
     ),
 }

@@ -67,6 +67,7 @@ TRANSLATED: dict[str, tuple[str, ...]] = {
         "01_patch_embedding",
         "02_window_attention",
         "03_shifted_windows",
+        "04_relative_position_bias",
         "08_train_tiny_swin",
     ),
 }

@@ -62,7 +62,14 @@ SOURCE_DIR = REPO_ROOT / "notebooks"
 LANGS = ("zh",)
 #: the notebooks that have a translation, per language: each must be complete and current (tests/test_zh.py)
 TRANSLATED: dict[str, tuple[str, ...]] = {
-    "zh": ("00_roadmap", "08_train_tiny_swin"),
+    "zh": (
+        "00_roadmap",
+        "01_patch_embedding",
+        "02_window_attention",
+        "03_shifted_windows",
+        "04_relative_position_bias",
+        "08_train_tiny_swin",
+    ),
 }
 #: the id of the one code cell a translated notebook adds (after the Colab install cell)
 LANG_CELL_ID = "swin-edu-lang"

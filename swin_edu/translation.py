@@ -62,7 +62,7 @@ SOURCE_DIR = REPO_ROOT / "notebooks"
 LANGS = ("zh",)
 #: the notebooks that have a translation, per language: each must be complete and current (tests/test_zh.py)
 TRANSLATED: dict[str, tuple[str, ...]] = {
-    "zh": ("00_roadmap", "05_block_and_merging", "06_numpy_model", "08_train_tiny_swin"),
+    "zh": ("00_roadmap", "05_block_and_merging", "06_numpy_model", "07_pytorch_model", "08_train_tiny_swin"),
 }
 #: the id of the one code cell a translated notebook adds (after the Colab install cell)
 LANG_CELL_ID = "swin-edu-lang"

@@ -68,6 +68,9 @@ TRANSLATED: dict[str, tuple[str, ...]] = {
         "02_window_attention",
         "03_shifted_windows",
         "04_relative_position_bias",
+        "05_block_and_merging",
+        "06_numpy_model",
+        "07_pytorch_model",
         "08_train_tiny_swin",
     ),
 }

@@ -40,6 +40,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from .course import NOTEBOOKS
+
 __all__ = [
     "LANGS",
     "LANG_CELL_ID",
@@ -61,19 +63,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOURCE_DIR = REPO_ROOT / "notebooks"
 LANGS = ("zh",)
 #: the notebooks that have a translation, per language: each must be complete and current (tests/test_zh.py)
-TRANSLATED: dict[str, tuple[str, ...]] = {
-    "zh": (
-        "00_roadmap",
-        "01_patch_embedding",
-        "02_window_attention",
-        "03_shifted_windows",
-        "04_relative_position_bias",
-        "05_block_and_merging",
-        "06_numpy_model",
-        "07_pytorch_model",
-        "08_train_tiny_swin",
-    ),
-}
+TRANSLATED: dict[str, tuple[str, ...]] = {"zh": NOTEBOOKS}  # every notebook of the course
 #: the id of the one code cell a translated notebook adds (after the Colab install cell)
 LANG_CELL_ID = "swin-edu-lang"
 TODO = "<!-- TODO: translate -->"

@@ -199,3 +199,11 @@ def test_every_notebook_links_the_paper_the_code_and_the_seed(name):
         assert "## Open questions" in text, name
         number = name[:2]
         assert f"### {number} ·" in (ROOT / "docs" / "instructor.md").read_text(), f"no discussion notes for {name}"
+
+
+def test_the_course_list_is_the_notebooks_folder():
+    """swin_edu.course.NOTEBOOKS (used by the classroom's assignments and the translations) names every source
+    notebook, in order."""
+    from swin_edu.course import NOTEBOOKS
+
+    assert NOTEBOOKS == tuple(sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")))

@@ -39,6 +39,8 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode
 
+from ..course import NOTEBOOKS as COURSE_NOTEBOOKS
+
 if TYPE_CHECKING:
     from .grading import ClassReport
 
@@ -71,17 +73,7 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
     "windows-and-complexity": ("01_patch_embedding", "02_window_attention"),
     "shift-and-mask": ("03_shifted_windows", "04_relative_position_bias"),
     "whole-model": ("05_block_and_merging", "06_numpy_model", "07_pytorch_model"),
-    "swin-course": (
-        "00_roadmap",
-        "01_patch_embedding",
-        "02_window_attention",
-        "03_shifted_windows",
-        "04_relative_position_bias",
-        "05_block_and_merging",
-        "06_numpy_model",
-        "07_pytorch_model",
-        "08_train_tiny_swin",
-    ),
+    "swin-course": COURSE_NOTEBOOKS,
 }
 
 _FIGURE_LINK = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<path>(?:\.\./)?figures/(?P<name>[\w.-]+\.png))\)")

@@ -326,7 +326,10 @@ def test_ctrl_c_on_the_command_line_prints_no_traceback(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     p = subprocess.Popen([sys.executable, "-m", "swin_edu.train", "--set", "embed_dim=24", "--epochs", "200",
                           "--out", str(tmp_path), "--checkpoint-every", "0", "--threads", "1", "--no-progress"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+                         # a pytest-xdist worker ignores SIGINT and a child inherits that: give it the default back,
+                         # as a terminal's Ctrl-C finds it
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # generous limits: on a loaded 2-core machine (the whole suite on 2 workers) an epoch can take 50x its quiet time
     deadline = time.monotonic() + 600
     while not (tmp_path / "checkpoint.pth").exists() and p.poll() is None and time.monotonic() < deadline:

@@ -135,8 +135,8 @@ the browser's layout and paint.
 {table}
 
 Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}; load
-(`uptime`) before: `{load_before}`, after: `{load_after}`. Other sessions were running tests on the same
-2 cores at the time, so these are upper bounds for an idle laptop.
+(`uptime`) before: `{load_before}`, after: `{load_after}` (the page and the kernel themselves add about 1; a
+higher load means other work shared the cores, and the figures are then upper bounds).
 
 Run it again with `flock /tmp/swin-edu-bench.lock .venv/bin/python tools/bench_mask_explorer.py`.
 """

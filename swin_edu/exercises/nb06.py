@@ -187,7 +187,10 @@ SWIN_FORWARD = Exercise(
         for h, w in [(2 * between(rng, 5, 7), 2 * between(rng, 9, 11))]
     ],
     forbidden=("swin_edu.numpy_ref.model:swin_forward",),
-    rtol=1e-4, atol=1e-6,
+    # a float32 answer is accepted (dtype "kind"): eps 1.2e-7 through two stages of O(1) activations (LayerNorm
+    # after every block, sums over at most 24 channels and 16 tokens) stays within 1e-5 absolute on logits of ~0.1;
+    # every typical mistake of tests/test_exercises.py is still caught at this tolerance
+    rtol=1e-4, atol=1e-5,
     hints=("Follow the diagram: which function of notebooks 01-05 handles each box, and which layout "
            "(channels-first or channels-last) does each expect?",
            "Embed the patches of the channels-last images; for each stage run its blocks (the window and shift of "

@@ -10,7 +10,7 @@
 Names are loaded on first use, so ``import swin_edu.viz`` stays cheap and ``python -m
 swin_edu.viz.figures`` does not import the module twice.
 """
-from importlib import import_module
+from .._lazy import lazy_exports
 
 _LAZY = {
     "OKABE_ITO": "style", "REGION_COLORS": "style", "REGION_HATCHES": "style", "use_style": "style",
@@ -26,11 +26,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'swin_edu.viz' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

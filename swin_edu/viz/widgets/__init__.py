@@ -15,7 +15,7 @@ ipywidgets), :mod:`.mask_render` (its picture as SVG), :mod:`.mask` (:class:`Mas
 and clickable SVG panels), :mod:`.explorers` (the matplotlib explorers: complexity, patches, relative bias).
 Names load on first use, so ``from swin_edu.viz.widgets import mask_state`` needs no widget library.
 """
-from importlib import import_module
+from ..._lazy import lazy_exports
 
 _LAZY = {
     "MaskState": "mask_model", "mask_state": "mask_model", "mask_text": "mask_model", "locate": "mask_model",
@@ -27,11 +27,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'swin_edu.viz.widgets' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

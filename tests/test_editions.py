@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from _nbsource import split_solution
 
 from swin_edu import editions
 
@@ -27,15 +28,7 @@ def _src(cell) -> str:
 
 
 def _solution_lines(source: str) -> list[str]:
-    lines, inside = [], False
-    for line in source.splitlines():
-        if "### BEGIN SOLUTION" in line:
-            inside = True
-        elif "### END SOLUTION" in line:
-            inside = False
-        elif inside and line.strip():
-            lines.append(line.strip())
-    return lines
+    return [line.strip() for line in split_solution(source)[0] if line.strip()]
 
 
 # ---------------------------------------------------------------------------------------------- no drift

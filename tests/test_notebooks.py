@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _nbsource import split_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
@@ -100,15 +101,7 @@ def test_notebook_runs_top_to_bottom(name):
 
 # ----------------------------------------------------------------------------------------------- structure
 def _solution_free_lines(source: str) -> list[str]:
-    lines, inside = [], False
-    for line in source.splitlines():
-        if "BEGIN SOLUTION" in line:
-            inside = True
-        elif "END SOLUTION" in line:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return lines
+    return split_solution(source)[1]
 
 
 @pytest.mark.parametrize("name", COURSE)

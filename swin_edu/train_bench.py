@@ -2,6 +2,7 @@
 
     python -m swin_edu.train_bench                      # about 5 minutes on 2 CPU cores
     python -m swin_edu.train_bench --docs docs/training.md
+    python -m swin_edu.train_bench --peer hf --epochs 250 --seed 0   # the peer's accuracy on our split
 
 Every variant trains the digits model (16 x 16 images, patch 2, C = 32, depths (2, 2), heads (2, 4), window 4,
 MLP ratio 2: the architecture of the peer run in ``docs/training.md``) with batch 64 (19 steps per epoch) in a
@@ -17,6 +18,10 @@ defaults`` is the command line as shipped, and the rows after it change one thin
 every epoch; bf16 autocast, only when asked for with ``--variants``: where the CPU has no native bf16 it is
 several times slower). With transformers installed, the same plain loop also trains HF transformers' Swin of
 the same architecture (the peer).
+
+``--peer hf`` (or ``--peer ours``) runs the plain loop once, in this process, for ``--epochs`` epochs and prints
+the final model's test accuracy on the digits test split that ``swin_edu.train`` reports (the peer run of
+issue 17 stated its accuracy without its split) and the wall time.
 """
 from __future__ import annotations
 
@@ -74,9 +79,11 @@ def _hf_model(cfg):
     return lambda x: model(pixel_values=x).logits, model
 
 
-def plain_loop(epochs: int, *, hf: bool = False, seed: int = 0) -> list[float]:
+def plain_loop(epochs: int, *, hf: bool = False, seed: int = 0) -> dict:
     """The plain loop: shuffle, forward, smoothed cross-entropy, backward, clip, AdamW, cosine schedule;
-    no augmentation, no validation, float32. Returns the wall time at the end of every epoch (s)."""
+    no augmentation, no validation, float32, on the training split of ``load_digits``. Returns ``ends``, the
+    wall time at the end of every epoch (s), and ``test_acc``, the final model's accuracy on the test split
+    (the same 359 images as ``swin_edu.train``'s), so that the peer's accuracy can be compared on our split."""
     import torch
     import torch.nn.functional as F
 
@@ -110,15 +117,18 @@ def plain_loop(epochs: int, *, hf: bool = False, seed: int = 0) -> list[float]:
             opt.step()
             sched.step()
         ends.append(time.perf_counter() - t0)
-    return ends
+    model.eval()
+    with torch.no_grad():
+        pred = forward(data.normalize(data.test.images)).argmax(-1)
+    return {"ends": ends, "test_acc": float((pred == data.test.labels).float().mean())}
 
 
 def _worker(name: str, epochs: int) -> dict:
     kind, fields, _ = LADDER[name]
     t0 = time.perf_counter()
     if kind.startswith("plain"):
-        ends = plain_loop(epochs, hf=kind == "plain-hf")
-        return {"ends": ends, "process_s": time.perf_counter() - t0}
+        res = plain_loop(epochs, hf=kind == "plain-hf")
+        return {**res, "process_s": time.perf_counter() - t0}
     from .train import train
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,6 +208,25 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _peer(which: str, epochs: int, seed: int, threads: int) -> int:
+    import torch
+
+    from .train import _machine
+
+    torch.set_num_threads(threads)
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    res = plain_loop(epochs, hf=which == "hf", seed=seed)
+    wall = time.perf_counter() - t0
+    m = _machine()
+    name = "HF transformers' Swin" if which == "hf" else "swin_edu's SwinTransformer"
+    print(f"plain loop, {name}, no augmentation: {epochs} epochs, seed {seed}: test accuracy "
+          f"{100 * res['test_acc']:.2f} % (digits test split, 359 images), {wall:.0f} s with {threads} thread(s) "
+          f"({res['ends'][-1]:.0f} s of training); {m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']}; "
+          f"1-minute load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
@@ -207,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--variants", nargs="+", default=None, metavar="NAME", help=f"some of {list(LADDER)}")
     p.add_argument("--docs", default=None, help="Markdown file whose <!-- loop-bench:start/end --> block to rewrite")
+    p.add_argument("--peer", choices=("hf", "ours"), default=None,
+                   help="run the plain loop once with HF transformers' Swin or ours; print its test accuracy")
+    p.add_argument("--seed", type=int, default=0, help="seed of --peer")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ns = p.parse_args(argv)
     if ns.epochs < 2 or ns.rounds < 1 or ns.threads < 1:
@@ -214,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.worker:
         print(json.dumps(_worker(ns.worker, ns.epochs)))
         return 0
+    if ns.peer:
+        return _peer(ns.peer, ns.epochs, ns.seed, ns.threads)
     result = bench(ns.variants, epochs=ns.epochs, rounds=ns.rounds, threads=ns.threads,
                    log=lambda s: print(s, flush=True))
     table = markdown(result)

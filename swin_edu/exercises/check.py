@@ -50,7 +50,7 @@ def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
             return
         shown[0] = max(shown[0], tier)
         more = i18n.t("hint.more", name=ex.name, next=tier + 1) if tier < n else i18n.t("hint.last")
-        print(i18n.t("hint.head", name=ex.name, tier=tier, n=n, more=more) + f"\n   {ex.hints[tier - 1]}")
+        print(i18n.t("hint.head", name=ex.name, tier=tier, n=n, more=more) + f"\n   {i18n.text(ex.hints[tier - 1])}")
 
     check_fn.__name__ = check_fn.__qualname__ = ex.name
     check_fn.hint = hint

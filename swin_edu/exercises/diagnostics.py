@@ -21,7 +21,8 @@ from ..i18n import Text
 from .spec import Case, Exercise, entry_digest, normalize_entry
 
 __all__ = ["describe", "explain", "more_help", "wrong_outputs", "mutated", "mutation_message",
-           "error_message", "timeout_message", "unsolved_message", "passed_message", "case_failed", "arg_names"]
+           "error_message", "timeout_message", "unsolved_message", "passed_message", "case_failed", "case_head",
+           "arg_names"]
 
 
 #: the hints that more than one comparison gives
@@ -439,8 +440,12 @@ def arg_names(ex: Exercise, n: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------- messages
-def _head(title: str, i: int, total: int, label: str) -> str:
+def case_head(title: str, i: int, total: int, label: str) -> str:
+    """The first line of the message of case ``i`` of ``total`` that failed (``label``: a str or a Text)."""
     return i18n.t("case_failed", title=title, i=i, total=total, label=i18n.text(label))
+
+
+_head = case_head
 
 
 def case_failed(ex: Exercise, title: str, i: int, total: int, label: str, lines: Sequence[str]) -> str:

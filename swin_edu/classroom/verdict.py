@@ -10,6 +10,7 @@ message (which case, expected vs got, the misconception) reaches the feedback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
@@ -189,12 +190,15 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
             e = events["raised"]
             mro = [str(m) for m in e.get("mro", [])][:10] if isinstance(e.get("mro"), list) else []
             text, where = str(e.get("text", ""))[:2000], str(e.get("where", ""))[:300]
+            line = re.match(r"line (\d+) of your answer cell", where)
+            if line:  # the sandbox says it in English: words only, for the feedback's language
+                where = Text(where, f"答案单元格第 {line[1]} 行" + where[line.end():].replace(": ", "：", 1))
             if "ReferenceUnavailable" in mro:
                 return verdict(
                     "failed",
                     dx.case_head(name, i + 1, total, case.label) + "\n" + i18n.text(Text(
                         f"   your function called a reference: {text}" + (f" (at {where})" if where else ""),
-                        f"   你的函数调用了参考实现：{text}" + (f"（位置：{where}）" if where else ""))),
+                        f"   你的函数调用了参考实现：{text}" + (f"（位置：{i18n.text(where)}）" if where else ""))),
                     notes,
                 )
             if mro[:1] == ["NotImplementedError"] and i == 0:

@@ -498,7 +498,7 @@ def error_message(ex: Exercise, title: str, i: int, total: int, label: str, mro:
                     "without end or a huge intermediate (an outer product of the whole input?).",
                     "你的函数把内存用完了：用例都很小，所以找找有没有无限增长的数组，或者巨大的中间结果"
                     "（对整个输入做了外积？）。")
-    at = Text(f" (at {where})", f"（位置：{where}）") if where else ""
+    at = Text(f" (at {where})", f"（位置：{i18n.text(where)}）") if where else ""
     return "\n".join([_head(title, i, total, label), "   " + i18n.t("raised", msg=msg) + i18n.text(at),
                       "   " + i18n.frame_line("hint: " + hint)])
 

@@ -173,7 +173,7 @@ def _ln_hidden(rng):
                   f"{n} 个常数 token，每个 {C2} 个通道（方差为 0：只有 eps 能避免 0/0），eps=1e-3"),
              (np.full((n, C2), float(rng.uniform(-3, 3))), draw(rng, C2), draw(rng, C2)), {"eps": 1e-3}),
         Case(Text(f"{n} tokens of {C} channels far from zero (mean about -50)",
-                  f"{n} 个 token，每个 {C} 个通道，数值远离 0（均值约为 -50）"),
+                  f"{n} 个 token，每个 {C} 个通道，数值远离零（均值约为 -50）"),
              (draw(rng, n, C, offset=-50.0), draw(rng, C, offset=1.0), draw(rng, C))),
     ]
 
@@ -187,7 +187,7 @@ LAYER_NORM = Exercise(
                   "token 张量 (2, 3, 4)，C=4 个通道，随机的 weight 和 bias"),
              (rand(2, 3, 4, seed=6, scale=2.0), rand(4, seed=7, offset=1.0), rand(4, seed=8))),
         Case(Text("5 tokens of 8 channels far from zero (mean about 100)",
-                  "5 个 token，每个 8 个通道，数值远离 0（均值约为 100）"),
+                  "5 个 token，每个 8 个通道，数值远离零（均值约为 100）"),
              (rand(5, 8, seed=9, offset=100.0), np.ones(8), np.zeros(8))),
         Case(Text("4 tokens of 16 channels that vary very little (std 0.01): eps matters",
                   "4 个 token，每个 16 个通道，数值变化很小（std 0.01）：eps 起作用"),

@@ -79,7 +79,7 @@ PADDED_MACS = Exercise(
                            "cost 4M^2C^2 whether its tokens are real or zeros. (Projecting before padding is a valid "
                            "optimisation; it saves the projections, not the attention.)",
                            "在这种做法里，填充出来的 token 也要计算：一个填充窗口的投影无论 token 是真实的"
-                           "还是 0，都要 4M^2C^2。（先投影再填充是合理的优化；它省下的是投影，"
+                           "还是零，都要 4M^2C^2。（先投影再填充是合理的优化；它省下的是投影，"
                            "不是注意力。）"),
                       lambda h, w, C, M, s: 4 * h * w * C * C
                       + (h // M + (s > 0)) * (w // M + (s > 0)) * 2 * M ** 4 * C),

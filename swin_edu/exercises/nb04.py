@@ -48,7 +48,7 @@ RELATIVE_POSITION_INDEX = Exercise(
                 "to start at 0, then combine them into one row number the way a 2-D grid of 2M-1 columns is "
                 "flattened row by row.",
                 "偏移是 coords[query] - coords[key]，每个分量都在 [-(M-1), M-1] 之间；把两个分量都平移到从"
-                " 0 开始，再像按行展平一个 2M-1 列的二维网格那样，把它们合成一个行号。")),
+                " 0 开始，再像按行展平一个 2M-1 列的 2 维网格那样，把它们合成一个行号。")),
     misconceptions=[
         Misconception(Text("the row offset is multiplied by 2M; it must be 2M-1, the number of possible column "
                            "offsets (from -(M-1) to M-1), so that every (dy, dx) pair gets its own row of the "
@@ -115,7 +115,7 @@ ROW_USAGE = Exercise(
                 "在一行 M 个 token 里，有多少个有序对相距 0？向右相距 1 的呢？相距 M-1 的呢？"),
            Text("An offset d fits M - |d| times along one axis; a 2-D offset (dy, dx) must fit along both axes at "
                 "once, and the two axes are independent.",
-                "偏移 d 沿一个轴能放下 M - |d| 次；二维偏移 (dy, dx) 必须同时在两个轴上都放得下，"
+                "偏移 d 沿一个轴能放下 M - |d| 次；2 维偏移 (dy, dx) 必须同时在两个轴上都放得下，"
                 "而两个轴互相独立。")),
     misconceptions=[
         Misconception(Text("several pairs share an offset: (0, 0) is read by every token paired with itself, M^2 "

@@ -219,7 +219,7 @@ TOKENS_REACHED = Exercise(
            Text("Track the interval on one axis block by block: each block extends it to the borders of the windows "
                 "of its own grid that it overlaps. The 2-D region is the square of the 1-D interval.",
                 "在一个轴上逐个 block 跟踪这个区间：每个 block 都把它扩展到自己网格里与之重叠的窗口的边界。"
-                "二维区域就是这个一维区间的平方。")),
+                "2 维区域就是这个 1 维区间的平方。")),
     misconceptions=[
         Misconception(Text("that is W-MSA only: the information never leaves its window. With the shift, the second "
                            "block's windows straddle 4 windows of the first.",

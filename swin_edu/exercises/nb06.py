@@ -112,7 +112,7 @@ STAGE_SHAPES = Exercise(
     compare=_compare_shapes,
     cases=lambda: [
         Case(Text("Swin-T at 224x224",
-                  "Swin-T，224x224"), (SwinConfig.preset("tiny"), 224)),
+                  "224x224 的 Swin-T 模型"), (SwinConfig.preset("tiny"), 224)),
         Case(Text("the course's nano model at 32x32",
                   "本课程的 nano 模型，32x32"), (SwinConfig.preset("nano"), 32)),
         Case(Text("Swin-T at 200x200 (odd maps on the way: 25 -> 13 -> 7)",

@@ -292,7 +292,7 @@ CONFUSION_MATRIX = Exercise(
            Text("Start from a K x K table of integer zeros and add one, for every image, at the cell (its true label, "
                 "its prediction); each row then sums to the number of images of that class. numpy has an unbuffered "
                 "'add at these indices' that does it without a Python loop.",
-                "从一张全是整数 0 的 K x K 表开始，对每张图像，在（它的真实标签，它的预测）"
+                "从一张全是整数零的 K x K 表开始，对每张图像，在（它的真实标签，它的预测）"
                 "那一格加一；这样每一行的和就是该类别的图像数。numpy 有一个不带缓冲的“在这些下标处相加”，"
                 "不用 Python 循环就能做到。")),
     misconceptions=[

@@ -568,3 +568,55 @@ def test_english_output_of_wrong_answers_is_the_english_text(monkeypatch, capsys
         getattr(check, name)(wrong)
         assert capsys.readouterr().out == out
         monkeypatch.delenv("SWIN_EDU_LANG")
+
+
+def test_grader_feedback_follows_the_language_and_never_the_verdict(monkeypatch):
+    """The grader's verdict of the same returned output, graded with SWIN_EDU_LANG unset and =zh: the same
+    status and score, the message in the language in force (case labels from the release's label_zh)."""
+    import json as _json
+
+    import numpy as np
+
+    from swin_edu.classroom import codec
+    from swin_edu.classroom.bwrap import VERDICT_LIMITS, RunResult
+    from swin_edu.classroom.verdict import judge
+    from swin_edu.exercises import EXERCISES
+
+    ex = EXERCISES["window_partition"]
+    public = ex.cases()
+    hidden = ex.hidden(np.random.default_rng(3))
+    cases = [(c, False) for c in public] + [(c, True) for c in hidden]
+    spec = {"grade_id": "wp", "exercise": ex.name, "points": 2.0, "function": "window_partition_mine",
+            "cases": [{"label": str(c.label), "label_zh": c.label.zh, "hidden": h, "args": codec.encode(tuple(c.args)),
+                       "kwargs": codec.encode(dict(c.kwargs)),
+                       "expected": codec.encode(ex.reference(*c.args, **c.kwargs))} for c, h in cases]}
+
+    def run(answer, where=""):
+        events = [{"event": "ready", "callable": True, "type": "function"}]
+        for i, (c, _) in enumerate(cases):
+            after = codec.encode((tuple(c.args), dict(c.kwargs)))
+            if answer is None:
+                events.append({"event": "raised", "case": i, "mro": ["NameError", "Exception"],
+                               "text": "name 'y' is not defined", "where": where})
+            else:
+                events.append({"event": "result", "case": i, "value": codec.encode(answer(*c.args)), "after": after})
+        return RunResult(0, "\n".join(_json.dumps(e) for e in events).encode(), b"", 0.1)
+
+    answers = [ex.misconceptions[0].wrong, ex.reference, lambda x, M: ex.reference(x, M) if M in (2, 4) else x, None]
+    for answer in answers:
+        monkeypatch.delenv("SWIN_EDU_LANG", raising=False)
+        en = judge(spec, run(answer, "line 3 of your answer cell: `y`"), VERDICT_LIMITS)
+        monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+        zh = judge(spec, run(answer, "line 3 of your answer cell: `y`"), VERDICT_LIMITS)
+        assert (en.status, en.score(), en.cases) == (zh.status, zh.score(), zh.cases)
+        assert _cjk(en.message) == 0 and _cjk(zh.message) > 5, (en.message, zh.message)
+    assert en.status == "failed" and "答案单元格第 3 行：`y`" in zh.message and "有个名字没有定义" in zh.message
+    monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+    assert "5 个用例全部通过（公开 2 个，隐藏 3 个）" in judge(spec, run(ex.reference), VERDICT_LIMITS).message
+    monkeypatch.delenv("SWIN_EDU_LANG")
+    wrong = judge(spec, run(ex.misconceptions[0].wrong), VERDICT_LIMITS)
+    assert wrong.status == "failed" and "   hint: " + ex.misconceptions[0].hint in wrong.message
+    assert public[0].label in wrong.message
+    monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+    wrong = judge(spec, run(lambda x, M: ex.reference(x, M) if M in (2, 4) else x), VERDICT_LIMITS)  # public M
+    assert "（隐藏用例）" in wrong.message and any(c.label.zh in wrong.message for c, h in cases if h), wrong.message

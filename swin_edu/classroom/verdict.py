@@ -232,4 +232,5 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
     message = dx.passed_message(ex, name, total)
     if ex.kind != "shape" and hidden:
         message = message.replace("cases.", f"cases ({total - hidden} public, {hidden} hidden).", 1)
+        message = message.replace("个用例全部通过。", f"个用例全部通过（公开 {total - hidden} 个，隐藏 {hidden} 个）。", 1)
     return verdict("passed", message)

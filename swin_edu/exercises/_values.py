@@ -14,7 +14,6 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..i18n import Text
 from .diagnostics import NO_RETURN, describe, more_help
 
 __all__ = ["value_compare", "same_float", "same_ints", "as_int_tuple", "as_float"]

@@ -3,10 +3,18 @@
 One setting, the environment variable ``SWIN_EDU_LANG`` (``en``, the default, or ``zh``), read each time a
 message is made: the Chinese notebooks set it in their language cell, ``make lab COURSE_LANG=zh`` sets it for
 the whole lab. It switches the *framing* of the self-checks (passed / not solved yet / case N of M failed /
-expected / got / hint / stuck? / which implementation the notebook uses) and the labels that the package puts
-on the figures of notebook 08 (axes, legends, default titles); the exercise-specific hints and the titles that a
-notebook's code passes stay English. With the setting unset or ``en`` every message is exactly the English
-one the package always printed.
+expected / got / hint / stuck? / which implementation the notebook uses, in :data:`MESSAGES`), the
+exercise-specific texts of the self-checks (every hint tier of ``check.<name>.hint()``, every misconception and
+diagnosis, the case labels: each a :class:`Text` that the exercise's spec holds, its Chinese next to its English)
+and the labels that the package puts on the figures of notebook 08 (axes, legends, default titles); the titles
+that a notebook's code passes stay English. With the setting unset or ``en`` every message is exactly the
+English one the package always printed.
+
+A :class:`Text` *is* its English text (a ``str``), so everything that reads it as a string (the grader's
+release, a test, ``repr``) sees exactly the English; the Chinese is picked only where a message is made, by
+:func:`text` (and :func:`frame_line`, which calls it). Joining with ``+`` keeps both languages
+(``"hint: " + Text(en, zh)`` is ``Text("hint: " + en, "hint: " + zh)``); an f-string or ``str.join`` keeps the
+English only, so resolve with :func:`text` first.
 
 Figures with Chinese text need a CJK font: :func:`use_cjk_font` registers Noto Sans SC from the PyPI package
 ``pylopdf-fonts-zh-cn`` (the extra ``swin-edu[zh]``; no system font is assumed) with matplotlib and puts it
@@ -18,7 +26,7 @@ import os
 import re
 import warnings
 
-__all__ = ["MESSAGES", "cjk_font_path", "frame_line", "lang", "style_overrides", "t", "use_cjk_font"]
+__all__ = ["MESSAGES", "Text", "cjk_font_path", "frame_line", "lang", "style_overrides", "t", "text", "use_cjk_font"]
 
 ENV = "SWIN_EDU_LANG"
 LANGS = ("en", "zh")
@@ -98,6 +106,55 @@ def lang() -> str:
     return "zh" if re.match(r"zh($|[-_])", value) else "en"
 
 
+class Text(str):
+    """A text in both languages: the ``str`` value is the English text (byte for byte what the package printed
+    before it had a Chinese one), :attr:`zh` the Chinese. :func:`text` picks the one in force.
+
+    >>> hint = Text("the mask is missing.", "缺少掩码。")
+    >>> hint == "the mask is missing." and ("hint: " + hint).zh == "hint: 缺少掩码。"
+    True
+    """
+
+    def __new__(cls, en: str, zh: str) -> "Text":
+        if not isinstance(en, str) or not en:
+            raise TypeError(f"Text: en must be a non-empty str, got {en!r}")
+        if not isinstance(zh, str) or not zh:
+            raise TypeError(f"Text: zh must be a non-empty str, got {zh!r}")
+        self = super().__new__(cls, en)
+        self.zh = str(zh)
+        return self
+
+    @property
+    def en(self) -> str:
+        """The English text as a plain ``str``."""
+        return str.__str__(self)
+
+    def __add__(self, other):
+        if isinstance(other, Text):
+            return Text(self.en + other.en, self.zh + other.zh)
+        if isinstance(other, str):
+            return Text(self.en + other, self.zh + other)
+        return NotImplemented
+
+    def __radd__(self, other):
+        if isinstance(other, str):
+            return Text(other + self.en, other + self.zh)
+        return NotImplemented
+
+    def __reduce__(self):  # copy, deepcopy and pickle keep both languages
+        return (Text, (self.en, self.zh))
+
+
+def text(value: str) -> str:
+    """``value`` in the language in force: the Chinese of a :class:`Text` when the language is ``zh``, else its
+    English, as a plain ``str``; any other ``str`` is returned as it is."""
+    if isinstance(value, Text):
+        return value.zh if lang() == "zh" else value.en
+    if not isinstance(value, str):
+        raise TypeError(f"swin_edu.i18n.text: value must be a str or a Text, got {type(value).__name__}")
+    return value
+
+
 def t(key: str, **fields) -> str:
     """The message ``key`` in the language in force, formatted with ``fields``."""
     entry = MESSAGES.get(key)
@@ -122,9 +179,10 @@ _VALUE_PATTERNS = {"zh": [
 
 
 def frame_line(line: str) -> str:
-    """A line of a failed check's explanation in the language in force: its leading label (``expected:``,
-    ``got:``, ``hint:``...), the generic sentences (the values / shapes / dtype differ) and the descriptions of
-    arrays; the exercise-specific text (hints, case labels) is left as it is."""
+    """A line of a failed check's explanation in the language in force: a :class:`Text` line in its language
+    (see :func:`text`), then its leading label (``expected:``, ``got:``, ``hint:``...), the generic sentences
+    (the values / shapes / dtype differ) and the descriptions of arrays."""
+    line = text(line)
     code = lang()
     for pattern, make in _LINE_PATTERNS.get(code, []):
         m = pattern.match(line)

@@ -19,6 +19,14 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_hint_tiers():
+    """``check.<name>.hint()`` remembers the tiers shown (per kernel): each test starts from the first one."""
+    from swin_edu.exercises.check import reset_hints
+
+    reset_hints()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread_per_xdist_worker():
     """Under pytest-xdist every worker would start one torch thread per core: on a 2-core machine that

@@ -441,3 +441,241 @@ def test_notebook_00_glossaries_use_the_shared_glossary():
         for m in re.finditer("滑动窗口", text):
             around = text[max(0, m.start() - 40):m.end() + 40]
             assert "原文" in around or "sliding window" in around or "基线" in around, around
+
+
+# ---------------------------------------------------------------------------------------------- exercise texts
+def _bilingual_texts():
+    """(where, text) for every exercise-specific text a student can be shown: hint tiers, NaN hints,
+    misconceptions, case labels (public ones and the practice versions of the hidden ones), and the texts
+    of the diagnostics, the practice check and the capstone."""
+    import numpy as np
+
+    from swin_edu.classroom import verdict
+    from swin_edu.demos import capstone_reference as capstone
+    from swin_edu.exercises import EXERCISES, diagnostics, runner
+
+    out = []
+    for name, ex in EXERCISES.items():
+        out += [(f"{name}.hints[{k}]", h) for k, h in enumerate(ex.hints)]
+        if ex.nan_hint:
+            out.append((f"{name}.nan_hint", ex.nan_hint))
+        out += [(f"{name}.misconceptions[{k}]", m.hint) for k, m in enumerate(ex.misconceptions)]
+        cases = list(ex.cases()) + list(ex.hidden(np.random.default_rng(runner.PRACTICE_SEED)) if ex.hidden else [])
+        out += [(f"{name} case {c.label!r}", c.label) for c in cases]
+    for module in (diagnostics, runner, verdict):
+        out += [(f"{module.__name__}.{k}", v) for k, v in vars(module).items() if isinstance(v, i18n.Text)]
+    out += [(f"capstone {m.name}", m.message) for m in capstone.MISTAKES]
+    out += [(f"capstone ERROR_HINTS[{k!r}]", v) for k, v in capstone.ERROR_HINTS.items()]
+    out += [(f"capstone case {label!r}", label) for label, _ in capstone.CASES]
+    return out
+
+
+def _words(text: str) -> int:
+    """English words of two letters or more (a label like ``C=3`` has none: it needs no translation)."""
+    return len(re.findall(r"\b[a-zA-Z]{2,}\b", re.sub(r"`[^`]*`|\w+=\S+", "", text)))
+
+
+def test_every_hint_misconception_and_label_has_a_chinese_text_that_keeps_the_code_and_numbers():
+    texts = _bilingual_texts()
+    assert len(texts) > 300
+    problems = []
+    for where, text in texts:
+        if not isinstance(text, i18n.Text):
+            if _words(text) >= 2:
+                problems.append(f"{where}: English only: {text!r}")
+            continue
+        if _cjk(text.zh) < 1:
+            problems.append(f"{where}: its zh has no Chinese: {text.zh!r}")
+        if sorted(re.findall(r"`[^`]*`", text)) != sorted(re.findall(r"`[^`]*`", text.zh)):
+            problems.append(f"{where}: the code spans differ:\n  {text}\n  {text.zh}")
+        if sorted(re.findall(r"\d+", text)) != sorted(re.findall(r"\d+", text.zh)):
+            problems.append(f"{where}: the numbers differ:\n  {text}\n  {text.zh}")
+    assert not problems, "\n".join(problems)
+
+
+def test_text_is_its_english_and_resolves_to_the_language_in_force(monkeypatch):
+    import copy
+    import pickle
+
+    hint = i18n.Text("the mask is missing.", "缺少掩码。")
+    assert hint == "the mask is missing." and isinstance(hint, str) and json.dumps(hint) == '"the mask is missing."'
+    line = "hint: " + hint + " (more)"
+    assert (line, line.zh) == ("hint: the mask is missing. (more)", "hint: 缺少掩码。 (more)")
+    assert copy.deepcopy(line).zh == pickle.loads(pickle.dumps(line)).zh == line.zh
+    monkeypatch.delenv("SWIN_EDU_LANG", raising=False)
+    assert type(i18n.text(hint)) is str and i18n.text(hint) == "the mask is missing." and i18n.text("x") == "x"
+    assert i18n.frame_line(line) == "hint: the mask is missing. (more)"
+    monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+    assert i18n.text(hint) == "缺少掩码。" and i18n.frame_line(line) == "提示：缺少掩码。 (more)"
+    with pytest.raises(TypeError, match="zh must be a non-empty str"):
+        i18n.Text("x", "")
+    with pytest.raises(TypeError, match="en must be a non-empty str"):
+        i18n.Text(None, "中")
+    with pytest.raises(TypeError, match="value must be a str or a Text"):
+        i18n.text(3)
+
+
+def _wrong_answers():
+    """(check name, a typical wrong answer, the misconception it shows or None for a generic diagnosis)."""
+    import numpy as np
+
+    from swin_edu import numpy_ref as snp
+
+    def forgot_eps_in_sqrt(x, weight, bias, eps=1e-5):
+        return (x - x.mean(-1, keepdims=True)) / (x.std(-1, keepdims=True) + eps) * weight + bias
+
+    def transposed_windows(windows, M, H, W):  # (B, W, H, C): the axes of the map swapped
+        return snp.window_reverse(windows, M, H, W).transpose(0, 2, 1, 3)
+
+    def rounds_down(cfg, img_size):
+        h = w = img_size // cfg.patch_size
+        out = []
+        for i in range(cfg.num_layers):
+            out.append((h, w, cfg.embed_dim * 2 ** i))
+            h, w = h // 2, w // 2
+        return out
+
+    def no_warmup(step, total_steps, warmup_steps, base_lr, min_lr):
+        t = min(max(step - warmup_steps, 0), total_steps - warmup_steps) / (total_steps - warmup_steps)
+        return min_lr + (base_lr - min_lr) * 0.5 * (1 + np.cos(np.pi * t))
+
+    return [
+        ("window_partition", lambda x, M: x.reshape(-1, M, M, x.shape[-1]), 0),        # plain reshape
+        ("layer_norm", forgot_eps_in_sqrt, 3),
+        ("block_macs", lambda h, w, C, M: 4 * h * w * C * C + 2 * M * M * h * w * C, 0),  # W-MSA alone
+        ("mask_from_regions", lambda ids: np.where(ids[:, :, None] == ids[:, None, :], -100.0, 0.0), 1),  # sign
+        ("relative_position_index", lambda M: np.flip(snp.relative_position_index(M), (0, 1)).copy(), None),
+        ("patch_pixel", lambda i, j, k, p=4, C=3: (p * i + k // C % p, p * j + k // (p * C), k % C), 0),
+        ("window_reverse", transposed_windows, None),                                     # axis order
+        ("stage_shapes", rounds_down, None),
+        ("lr_schedule", no_warmup, None),
+    ]
+
+
+def test_typical_wrong_answers_get_the_chinese_diagnosis(monkeypatch, capsys):
+    from swin_edu.exercises import EXERCISES, check
+
+    monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+    for name, wrong, which in _wrong_answers():
+        result = getattr(check, name)(wrong)
+        out = capsys.readouterr().out
+        assert not result and out.startswith(f"❌ {name}：第 ") and "提示：" in out, out
+        body = out.split("\n", 1)[1]
+        # the diagnosis is Chinese: no English sentence left (code, shapes and names stay as they are)
+        assert _cjk(body) > 10 and not re.search(r"\b(the|your|you|is|are|of)\b", body), out
+        if which is not None:
+            m = EXERCISES[name].misconceptions[which].hint
+            assert m.zh in out and str(m) not in out, out
+    # the generic diagnoses, the mutation, the error and the timeout messages too
+    check.window_reverse(lambda w, M, H, W: w.reshape(-1, H, W, w.shape[-1]).transpose(0, 2, 1, 3)[:, :W, :H])
+    check.patch_partition(lambda im, p: snp_partition_in_place(im, p))
+    check.attention(lambda q, k, v: undefined_name)  # noqa: F821
+    check.block_macs(lambda h, w, C, M: float(12 * h * w * C * C + 2 * M * M * h * w * C))
+    out = capsys.readouterr().out
+    assert "调用者之后还要用原来的输入" in out and "有个名字没有定义" in out and "计数是精确的整数" in out, out
+    assert "the caller" not in out and "a name is not defined" not in out
+
+    def slow(x, M):
+        import time
+
+        time.sleep(1.0)
+        return x
+
+    check.window_partition(slow, time_limit=0.05)
+    out = capsys.readouterr().out
+    assert "是不是有个循环的条件永远不变" in out and "is there a loop" not in out, out
+
+
+def snp_partition_in_place(images, p):
+    from swin_edu import numpy_ref as snp
+
+    images += 1  # modifies the caller's array
+    return snp.patch_partition(images - 1, p)
+
+
+def test_hint_tiers_in_chinese_and_english_unchanged(monkeypatch, capsys):
+    from swin_edu.exercises import EXERCISES, check
+
+    for name, ex in EXERCISES.items():
+        fn = getattr(check, name)
+        monkeypatch.delenv("SWIN_EDU_LANG", raising=False)
+        for tier in range(1, len(ex.hints) + 1):
+            fn.hint(tier)
+        en = capsys.readouterr().out
+        monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+        for tier in range(1, len(ex.hints) + 1):
+            fn.hint(tier)
+        zh = capsys.readouterr().out
+        for h in ex.hints:
+            assert f"\n   {h}\n" in en and h.zh not in en and _cjk(en) == 0, en
+            assert f"\n   {h.zh}\n" in zh and str(h) not in zh, zh
+
+
+def test_english_output_of_wrong_answers_is_the_english_text(monkeypatch, capsys):
+    """With the setting unset, a wrong answer prints the English texts exactly (a Text *is* its English)."""
+    from swin_edu.exercises import EXERCISES, check
+
+    monkeypatch.delenv("SWIN_EDU_LANG", raising=False)
+    for name, wrong, which in _wrong_answers():
+        getattr(check, name)(wrong)
+        out = capsys.readouterr().out
+        # no Chinese, but for the seed's word that the English text of notebook 01 quotes
+        assert _cjk(out.replace("按行展平", "")) == 0 and re.match(rf"❌ {name}: case \d+ of \d+ failed — ", out), out
+        if which is not None:
+            assert "   hint: " + EXERCISES[name].misconceptions[which].hint + "\n" in out, out
+        monkeypatch.setenv("SWIN_EDU_LANG", "en")
+        getattr(check, name)(wrong)
+        assert capsys.readouterr().out == out
+        monkeypatch.delenv("SWIN_EDU_LANG")
+
+
+def test_grader_feedback_follows_the_language_and_never_the_verdict(monkeypatch):
+    """The grader's verdict of the same returned output, graded with SWIN_EDU_LANG unset and =zh: the same
+    status and score, the message in the language in force (case labels from the release's label_zh)."""
+    import json as _json
+
+    import numpy as np
+
+    from swin_edu.classroom import codec
+    from swin_edu.classroom.bwrap import VERDICT_LIMITS, RunResult
+    from swin_edu.classroom.verdict import judge
+    from swin_edu.exercises import EXERCISES
+
+    ex = EXERCISES["window_partition"]
+    public = ex.cases()
+    hidden = ex.hidden(np.random.default_rng(3))
+    cases = [(c, False) for c in public] + [(c, True) for c in hidden]
+    spec = {"grade_id": "wp", "exercise": ex.name, "points": 2.0, "function": "window_partition_mine",
+            "cases": [{"label": str(c.label), "label_zh": c.label.zh, "hidden": h, "args": codec.encode(tuple(c.args)),
+                       "kwargs": codec.encode(dict(c.kwargs)),
+                       "expected": codec.encode(ex.reference(*c.args, **c.kwargs))} for c, h in cases]}
+
+    def run(answer, where=""):
+        events = [{"event": "ready", "callable": True, "type": "function"}]
+        for i, (c, _) in enumerate(cases):
+            after = codec.encode((tuple(c.args), dict(c.kwargs)))
+            if answer is None:
+                events.append({"event": "raised", "case": i, "mro": ["NameError", "Exception"],
+                               "text": "name 'y' is not defined", "where": where})
+            else:
+                events.append({"event": "result", "case": i, "value": codec.encode(answer(*c.args)), "after": after})
+        return RunResult(0, "\n".join(_json.dumps(e) for e in events).encode(), b"", 0.1)
+
+    answers = [ex.misconceptions[0].wrong, ex.reference, lambda x, M: ex.reference(x, M) if M in (2, 4) else x, None]
+    for answer in answers:
+        monkeypatch.delenv("SWIN_EDU_LANG", raising=False)
+        en = judge(spec, run(answer, "line 3 of your answer cell: `y`"), VERDICT_LIMITS)
+        monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+        zh = judge(spec, run(answer, "line 3 of your answer cell: `y`"), VERDICT_LIMITS)
+        assert (en.status, en.score(), en.cases) == (zh.status, zh.score(), zh.cases)
+        assert _cjk(en.message) == 0 and _cjk(zh.message) > 5, (en.message, zh.message)
+    assert en.status == "failed" and "答案单元格第 3 行：`y`" in zh.message and "有个名字没有定义" in zh.message
+    monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+    assert "5 个用例全部通过（公开 2 个，隐藏 3 个）" in judge(spec, run(ex.reference), VERDICT_LIMITS).message
+    monkeypatch.delenv("SWIN_EDU_LANG")
+    wrong = judge(spec, run(ex.misconceptions[0].wrong), VERDICT_LIMITS)
+    assert wrong.status == "failed" and "   hint: " + ex.misconceptions[0].hint in wrong.message
+    assert public[0].label in wrong.message
+    monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+    wrong = judge(spec, run(lambda x, M: ex.reference(x, M) if M in (2, 4) else x), VERDICT_LIMITS)  # public M
+    assert "（隐藏用例）" in wrong.message and any(c.label.zh in wrong.message for c, h in cases if h), wrong.message

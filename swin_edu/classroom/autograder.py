@@ -34,6 +34,7 @@ import nbformat
 import numpy as np
 
 from ..exercises import EXERCISES
+from ..i18n import Text
 from . import codec
 
 __all__ = [
@@ -178,7 +179,9 @@ def write_spec(
                     expected = ex.reference(*args, **kwargs)
             cases.append(
                 {
-                    "label": case.label,
+                    "label": str(case.label),
+                    # the Chinese label, for feedback graded with SWIN_EDU_LANG=zh (words only: no verdict reads it)
+                    "label_zh": case.label.zh if isinstance(case.label, Text) else str(case.label),
                     "hidden": hidden,
                     "args": codec.encode(tuple(case.args)),
                     "kwargs": codec.encode(dict(case.kwargs)),

@@ -10,12 +10,15 @@ message (which case, expected vs got, the misconception) reaches the feedback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from ..exercises import EXERCISES
 from ..exercises import diagnostics as dx
 from ..exercises.spec import Case
+from .. import i18n
+from ..i18n import Text
 from . import codec
 from .bwrap import Limits, RunResult, Sandbox
 from .stubs import PackageCopies
@@ -75,9 +78,12 @@ def run_verdict(
             ex.name,
             spec["points"],
             "missing",
-            f"❌ {ex.name}: your notebook has no answer cell {', '.join(spec['answer_ids'])} (the cell that "
-            f"defines `{spec['function']}`). Keep the cells of the assignment: write your answer in its "
-            f"answer cell.",
+            i18n.text(Text(
+                f"❌ {ex.name}: your notebook has no answer cell {', '.join(spec['answer_ids'])} (the cell that "
+                f"defines `{spec['function']}`). Keep the cells of the assignment: write your answer in its "
+                f"answer cell.",
+                f"❌ {ex.name}：你的笔记本里没有答案单元格 {', '.join(spec['answer_ids'])}（定义 "
+                f"`{spec['function']}` 的那个单元格）。请保留作业里的单元格，把答案写在它的答案单元格里。")),
         )
     package = copies.get(prelude=spec["prelude"], forbidden=spec["forbidden"])
     result = sandbox.run("verdict", answer_job(spec, cells), package=package, limits=limits, slot=slot)
@@ -89,8 +95,16 @@ def run_verdict(
 
 def _case(spec_case: dict) -> tuple[Case, object]:
     args, kwargs = codec.decode(spec_case["args"]), codec.decode(spec_case["kwargs"])
-    label = spec_case["label"] + (" (hidden case)" if spec_case["hidden"] else "")
+    label = str(spec_case["label"])
+    if isinstance(spec_case.get("label_zh"), str) and spec_case["label_zh"]:
+        label = Text(label, spec_case["label_zh"])  # the feedback's language follows SWIN_EDU_LANG
+    if spec_case["hidden"]:
+        label = label + HIDDEN_SUFFIX
     return Case(label, tuple(args), dict(kwargs)), codec.decode(spec_case["expected"])
+
+
+#: what the label of a hidden case ends with in the feedback
+HIDDEN_SUFFIX = Text(" (hidden case)", "（隐藏用例）")
 
 
 def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
@@ -101,11 +115,11 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
 
     def verdict(status: str, message: str, notes=()) -> Verdict:
         if notes and status != "passed":
-            message += (
-                "\n   note: "
-                + "\n   note: ".join(notes)
-                + "\n   (the grader runs only your answer cell; it ran the rest of the cell)"
-            )
+            message += i18n.text(Text(
+                "\n   note: " + "\n   note: ".join(notes)
+                + "\n   (the grader runs only your answer cell; it ran the rest of the cell)",
+                "\n   注意：" + "\n   注意：".join(notes)
+                + "\n   （评分程序只运行你的答案单元格；单元格里的其余代码它也运行了）"))
         return Verdict(
             spec["grade_id"], name, spec["points"], status, message, cases=total, notes=list(notes)
         )
@@ -120,9 +134,13 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
     if ready is None:
         return verdict(
             "failed",
-            f"❌ {name}: the grader could not run your answer cell: {result.ending(limits)}.\n"
-            f"   hint: keep only your function (and its helpers) in the answer cell; code at "
-            f"the top level of the cell runs too, under the grader's limits.",
+            i18n.text(Text(
+                f"❌ {name}: the grader could not run your answer cell: {result.ending(limits)}.\n"
+                f"   hint: keep only your function (and its helpers) in the answer cell; code at "
+                f"the top level of the cell runs too, under the grader's limits.",
+                f"❌ {name}：评分程序无法运行你的答案单元格：{result.ending(limits)}。\n"
+                f"   提示：答案单元格里只保留你的函数（和它用到的辅助函数）；单元格顶层的代码也会运行，"
+                f"同样受评分程序的限制。")),
         )
     notes = (
         [str(n)[:400] for n in ready.get("notes", [])][:10] if isinstance(ready.get("notes"), list) else []
@@ -131,10 +149,14 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
         what = "does not define" if ready.get("type") == "NoneType" else "does not define a function called"
         return verdict(
             "missing",
-            f"❌ {name}: your answer cell {what} `{spec['function']}`.\n"
-            f"   hint: the grader runs only your answer cell (after `import numpy as np` and "
-            f"the course's imports): keep `def {spec['function']}(...)` and any helper it uses "
-            f"inside that cell.",
+            i18n.text(Text(
+                f"❌ {name}: your answer cell {what} `{spec['function']}`.\n"
+                f"   hint: the grader runs only your answer cell (after `import numpy as np` and "
+                f"the course's imports): keep `def {spec['function']}(...)` and any helper it uses "
+                f"inside that cell.",
+                f"❌ {name}：你的答案单元格没有定义函数 `{spec['function']}`。\n"
+                f"   提示：评分程序只运行你的答案单元格（在 `import numpy as np` 和课程的 import 之后）："
+                f"把 `def {spec['function']}(...)` 和它用到的辅助函数都留在那个单元格里。")),
             notes,
         )
     for i, spec_case in enumerate(spec["cases"]):
@@ -150,27 +172,33 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
                         total,
                         case.label,
                         limits.wall,
-                        "\n   (all the cases together get that long)",
+                        Text("\n   (all the cases together get that long)", "\n   （这是所有用例加起来的时限）"),
                     ),
                     notes,
                 )
             return verdict(
                 "failed",
-                f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
-                f"   while your function ran, {result.ending(limits)}.\n"
-                f"   hint: a function must return its result: no os._exit, no sys.exit, no "
-                f"endless allocation.",
+                dx.case_head(name, i + 1, total, case.label) + "\n" + i18n.text(Text(
+                    f"   while your function ran, {result.ending(limits)}.\n"
+                    f"   hint: a function must return its result: no os._exit, no sys.exit, no "
+                    f"endless allocation.",
+                    f"   你的函数运行时，{result.ending(limits)}。\n"
+                    f"   提示：函数必须返回结果：不要 os._exit、不要 sys.exit，也不要无休止地分配内存。")),
                 notes,
             )
         if "raised" in events:
             e = events["raised"]
             mro = [str(m) for m in e.get("mro", [])][:10] if isinstance(e.get("mro"), list) else []
             text, where = str(e.get("text", ""))[:2000], str(e.get("where", ""))[:300]
+            line = re.match(r"line (\d+) of your answer cell", where)
+            if line:  # the sandbox says it in English: words only, for the feedback's language
+                where = Text(where, f"答案单元格第 {line[1]} 行" + where[line.end():].replace(": ", "：", 1))
             if "ReferenceUnavailable" in mro:
                 return verdict(
                     "failed",
-                    f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
-                    f"   your function called a reference: {text}" + (f" (at {where})" if where else ""),
+                    dx.case_head(name, i + 1, total, case.label) + "\n" + i18n.text(Text(
+                        f"   your function called a reference: {text}" + (f" (at {where})" if where else ""),
+                        f"   你的函数调用了参考实现：{text}" + (f"（位置：{i18n.text(where)}）" if where else ""))),
                     notes,
                 )
             if mro[:1] == ["NotImplementedError"] and i == 0:
@@ -187,10 +215,12 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
         except (codec.DecodeError, RecursionError) as err:
             return verdict(
                 "failed",
-                f"❌ {name}: case {i + 1} of {total} failed — {case.label}\n"
-                f"   the grader could not read what your function returned ({err}).\n"
-                f"   hint: return plain values: a numpy array, a torch tensor, an int, a "
-                f"tuple of ints.",
+                dx.case_head(name, i + 1, total, case.label) + "\n" + i18n.text(Text(
+                    f"   the grader could not read what your function returned ({err}).\n"
+                    f"   hint: return plain values: a numpy array, a torch tensor, an int, a "
+                    f"tuple of ints.",
+                    f"   评分程序读不懂你的函数返回的东西（{err}）。\n"
+                    f"   提示：请返回普通的值：numpy 数组、torch 张量、int，或由 int 组成的 tuple。")),
                 notes,
             )
         changed = dx.mutated((case.args, case.kwargs), after)
@@ -202,4 +232,5 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
     message = dx.passed_message(ex, name, total)
     if ex.kind != "shape" and hidden:
         message = message.replace("cases.", f"cases ({total - hidden} public, {hidden} hidden).", 1)
+        message = message.replace("个用例全部通过。", f"个用例全部通过（公开 {total - hidden} 个，隐藏 {hidden} 个）。", 1)
     return verdict("passed", message)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import numpy_ref as snp
+from ..i18n import Text
 from .._validate import as_numpy, check_array, check_int
 
 __all__ = ["CASES", "ERROR_HINTS", "MISTAKES", "Mistake", "capstone_case", "match_mistake", "sw_msa_reference"]
@@ -110,37 +111,57 @@ def _wrong(name):
 
 MISTAKES: tuple[Mistake, ...] = (
     Mistake("no_reverse_roll",
-            "your output is still shifted: after window_reverse, roll the map back by +s "
-            "(np.roll(out, (s, s), axis=(1, 2))), so that every token returns to its place.", _wrong("no_reverse_roll")),
+            Text("your output is still shifted: after window_reverse, roll the map back by +s "
+                 "(np.roll(out, (s, s), axis=(1, 2))), so that every token returns to its place.",
+                 "你的输出仍是移位后的：window_reverse 之后，要把特征图按 +s 滚回去（np.roll(out, (s, s)"
+                 ", axis=(1, 2))），让每个 token 回到原位。"), _wrong("no_reverse_roll")),
     Mistake("roll_plus",
-            "you rolled the map by +s (down-right) first. The official code rolls it by -s (up-left), which moves "
-            "the window grid down-right; the mask's regions are built for that direction, so with +s they "
-            "separate the wrong pairs. Roll by -s first, by +s at the end.", _wrong("roll_plus")),
+            Text("you rolled the map by +s (down-right) first. The official code rolls it by -s (up-left), which moves "
+                 "the window grid down-right; the mask's regions are built for that direction, so with +s they "
+                 "separate the wrong pairs. Roll by -s first, by +s at the end.",
+                 "你一开始把特征图按 +s（向右下）滚动了。官方代码按 -s（向左上）滚动，相当于把窗口网格向右"
+                 "下移；掩码的区域是按这个方向构造的，用 +s 时它隔开的就是错误的那些对。先按 -s 滚动，"
+                 "最后按 +s 滚回。"), _wrong("roll_plus")),
     Mistake("mask_over_heads",
-            "you added the (nW, N, N) mask straight to the (B*nW, heads, N, N) logits: numpy lined the mask's "
-            "window axis up with the heads axis, so head h of every window got window h's mask. Give the mask a "
-            "heads axis and line its windows up with the windows: reshape the logits to (B, nW, heads, N, N) and "
-            "add mask[None, :, None].", _wrong("mask_over_heads")),
+            Text("you added the (nW, N, N) mask straight to the (B*nW, heads, N, N) logits: numpy lined the mask's "
+                 "window axis up with the heads axis, so head h of every window got window h's mask. Give the mask a "
+                 "heads axis and line its windows up with the windows: reshape the logits to (B, nW, heads, N, N) and "
+                 "add mask[None, :, None].",
+                 "你把 (nW, N, N) 的掩码直接加到了 (B*nW, heads, N, N) 的注意力得分上：numpy 把掩码的窗口轴"
+                 "和头轴对齐了，于是每个窗口的第 h 个头拿到的是窗口 h 的掩码。要给掩码加一个头轴，"
+                 "并让它的窗口和注意力得分的窗口对齐：把注意力得分 reshape 成 (B, nW, heads, N, N)，"
+                 "再加上 mask[None, :, None]。"), _wrong("mask_over_heads")),
     Mistake("mask_repeated",
-            "with a batch of several images, window w of image b is row b*nW + w of the windows: the mask has "
-            "to be tiled over the batch (np.tile, or a reshape to (B, nW, ...)), not repeated: np.repeat puts two "
-            "copies of window 0's mask next to each other.", _wrong("mask_repeated")),
+            Text("with a batch of several images, window w of image b is row b*nW + w of the windows: the mask has "
+                 "to be tiled over the batch (np.tile, or a reshape to (B, nW, ...)), not repeated: np.repeat puts two "
+                 "copies of window 0's mask next to each other.",
+                 "一批有多张图像时，图像 b 的窗口 w 是所有窗口中的第 b*nW + w 行：掩码要在 batch 上整体平铺"
+                 "（np.tile，或者 reshape 成 (B, nW, ...)），而不是逐个重复：np.repeat 会把窗口 0 的掩码的"
+                 "两份副本挨着放。"), _wrong("mask_repeated")),
     Mistake("mask_after_softmax",
-            "you added the mask after the softmax. The mask must change the logits *before* the softmax "
-            "(softmax(qk^T/sqrt(d) + B + mask)): -100 there becomes a weight of ~0, while -100 added to the "
-            "weights gives large negative weights.", _wrong("mask_after_softmax")),
+            Text("you added the mask after the softmax. The mask must change the logits *before* the softmax "
+                 "(softmax(qk^T/sqrt(d) + B + mask)): -100 there becomes a weight of ~0, while -100 added to the "
+                 "weights gives large negative weights.",
+                 "你在 softmax 之后才加掩码。掩码必须在 softmax *之前* 改变注意力得分（softmax(qk^T/sqrt(d)"
+                 " + B + mask)）：在那里加 -100 会变成约为 0 的权重，而把 -100 加到权重上只会得到很大的负权重。"), _wrong("mask_after_softmax")),
     Mistake("no_mask",
-            "the mask is missing: in the rolled windows, tokens that came from opposite edges of the map attend "
-            "to each other. Add the 0/-100 mask of each window to the logits.", _wrong("no_mask")),
+            Text("the mask is missing: in the rolled windows, tokens that came from opposite edges of the map attend "
+                 "to each other. Add the 0/-100 mask of each window to the logits.",
+                 "缺少掩码：在滚动后的窗口里，来自特征图两端的 token 会相互注意。请把每个窗口的 0/-100 掩码"
+                 "加到注意力得分上。"), _wrong("no_mask")),
     Mistake("no_bias",
-            "the relative position bias is missing: the logits are q k^T / sqrt(d) + B + mask, with B gathered "
-            "from relative_position_bias_table (notebook 04).", _wrong("no_bias")),
+            Text("the relative position bias is missing: the logits are q k^T / sqrt(d) + B + mask, with B gathered "
+                 "from relative_position_bias_table (notebook 04).",
+                 "缺少相对位置偏置：注意力得分是 q k^T / sqrt(d) + B + mask，其中 B 从 relative_position_b"
+                 "ias_table 中取出（见笔记本 04）。"), _wrong("no_bias")),
 )
 
 #: messages for the exceptions that some mistakes raise on shapes where they cannot broadcast
 ERROR_HINTS = {
-    "could not be broadcast": "the mask (nW, N, N) does not line up with the logits (B*nW, heads, N, N): "
-                              "reshape the logits to (B, nW, heads, N, N) and add mask[None, :, None].",
+    "could not be broadcast": Text("the mask (nW, N, N) does not line up with the logits (B*nW, heads, N, N): "
+                                   "reshape the logits to (B, nW, heads, N, N) and add mask[None, :, None].",
+                                   "掩码 (nW, N, N) 和注意力得分 (B*nW, heads, N, N) 对不齐："
+                                   "把注意力得分 reshape 成 (B, nW, heads, N, N)，再加上 mask[None, :, None]。"),
 }
 
 
@@ -162,9 +183,12 @@ def capstone_case(B: int, H: int, W: int, C: int, num_heads: int, window_size: i
 #: the check cases: (label, args). The first two have as many heads as windows, so that the
 #: "mask over heads" mistake runs (and is wrong) instead of raising; B = 2 catches the repeated mask.
 CASES = (
-    ("two 8x8 maps, C=8, 4 heads, M=4, s=2 (4 windows per map)", capstone_case(2, 8, 8, 8, 4, 4, 2, seed=1)),
-    ("one 8x12 map, C=12, 6 heads, M=4, s=2 (6 windows)", capstone_case(1, 8, 12, 12, 6, 4, 2, seed=2)),
-    ("Swin's window: one 14x14 map, C=12, 3 heads, M=7, s=3", capstone_case(1, 14, 14, 12, 3, 7, 3, seed=3)),
+    (Text("two 8x8 maps, C=8, 4 heads, M=4, s=2 (4 windows per map)",
+          "两张 8x8 特征图，C=8，4 个头，M=4，s=2（每张图 4 个窗口）"), capstone_case(2, 8, 8, 8, 4, 4, 2, seed=1)),
+    (Text("one 8x12 map, C=12, 6 heads, M=4, s=2 (6 windows)",
+          "一张 8x12 特征图，C=12，6 个头，M=4，s=2（6 个窗口）"), capstone_case(1, 8, 12, 12, 6, 4, 2, seed=2)),
+    (Text("Swin's window: one 14x14 map, C=12, 3 heads, M=7, s=3",
+          "Swin 的窗口：一张 14x14 特征图，C=12，3 个头，M=7，s=3"), capstone_case(1, 14, 14, 12, 3, 7, 3, seed=3)),
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .diagnostics import describe, more_help
+from .diagnostics import NO_RETURN, describe, more_help
 
 __all__ = ["value_compare", "same_float", "same_ints", "as_int_tuple", "as_float"]
 
@@ -59,13 +59,13 @@ def value_compare(exercise: Callable[[], Any], *, same: Callable[[Any, Any], boo
 
     ``exercise()`` returns the Exercise (late, so that the compare can be built before it);
     ``wrong_type(got, expected)`` returns a hint when ``got`` has the wrong type or length (None when
-    fine); ``expected_desc(expected)`` describes the expected value without giving it away."""
+    fine); ``expected_desc(expected)`` describes the expected value without giving it away. Both may
+    return a :class:`~swin_edu.i18n.Text` (the message is then in the language in force)."""
     def compare(got: Any, expected: Any, case: Any) -> Optional[list]:
         ex = exercise()
-        head = f"expected: {expected_desc(expected)}"
+        head = "expected: " + expected_desc(expected)
         if got is None:
-            return [head, "got:      None",
-                    "hint: your function returned nothing. Did you forget the `return` statement?"]
+            return [head, "got:      None", NO_RETURN]
         bad = wrong_type(got, expected)
         if bad:
             return [head, f"got:      {describe(got)}", "hint: " + bad]

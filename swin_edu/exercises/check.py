@@ -27,6 +27,17 @@ from .spec import Exercise
 EXERCISES: dict[str, Exercise] = {}
 
 
+#: exercise name -> [how many hint tiers were shown] (the state of ``check.<name>.hint()``)
+_SHOWN: dict[str, list] = {}
+
+
+def reset_hints() -> None:
+    """Forget which hint tiers were shown: the next ``check.<name>.hint()`` starts again at the nudge (as in a
+    fresh kernel)."""
+    for shown in _SHOWN.values():
+        shown[0] = 0
+
+
 def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
     if ex.name in EXERCISES:
         raise ValueError(f"two exercises are called {ex.name!r}")
@@ -35,7 +46,7 @@ def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
     def check_fn(student_fn: Any, *, hidden: bool = False, time_limit: Optional[float] = None) -> CheckResult:
         return run_check(ex, student_fn, hidden=hidden, time_limit=time_limit)
 
-    shown = [0]  # how many tiers this student has asked for
+    shown = _SHOWN.setdefault(ex.name, [0])  # how many tiers this student has asked for
 
     def hint(tier: Optional[int] = None) -> None:
         """Print the next hint (``tier``: that one, from 1): a nudge first, then the method."""
@@ -50,7 +61,7 @@ def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
             return
         shown[0] = max(shown[0], tier)
         more = i18n.t("hint.more", name=ex.name, next=tier + 1) if tier < n else i18n.t("hint.last")
-        print(i18n.t("hint.head", name=ex.name, tier=tier, n=n, more=more) + f"\n   {ex.hints[tier - 1]}")
+        print(i18n.t("hint.head", name=ex.name, tier=tier, n=n, more=more) + f"\n   {i18n.text(ex.hints[tier - 1])}")
 
     check_fn.__name__ = check_fn.__qualname__ = ex.name
     check_fn.hint = hint
@@ -103,4 +114,4 @@ lr_schedule = _make(training.LR_SCHEDULE, "08")
 smoothed_cross_entropy = _make(training.SMOOTHED_CROSS_ENTROPY, "08")
 confusion_matrix = _make(training.CONFUSION_MATRIX, "08")
 
-__all__ = ["EXERCISES"] + list(EXERCISES)
+__all__ = ["EXERCISES", "reset_hints"] + list(EXERCISES)

@@ -17,10 +17,17 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .. import i18n
+from ..i18n import Text
 from .spec import Case, Exercise, entry_digest, normalize_entry
 
 __all__ = ["describe", "explain", "more_help", "wrong_outputs", "mutated", "mutation_message",
-           "error_message", "timeout_message", "unsolved_message", "passed_message", "case_failed", "arg_names"]
+           "error_message", "timeout_message", "unsolved_message", "passed_message", "case_failed", "case_head",
+           "arg_names"]
+
+
+#: the hints that more than one comparison gives
+NO_RETURN = Text("hint: your function returned nothing. Did you forget the `return` statement?",
+                 "hint: 你的函数什么也没返回。是不是忘了写 `return` 语句？")
 
 
 # ------------------------------------------------------------------------------- describing values
@@ -104,31 +111,38 @@ def compare_array(ex: Exercise, got: Any, expected: Any, case: Case, wrongs: lis
     exp = _to_numpy_from_torch(expected) if _is_torch(expected) else np.asarray(expected)
     exp_desc = describe(expected)
     if got is None:
-        return [f"expected: {exp_desc}", "got:      None",
-                "hint: your function returned nothing. Did you forget the `return` statement?"]
+        return [f"expected: {exp_desc}", "got:      None", NO_RETURN]
     if want_torch:
         if isinstance(got, np.ndarray):
             return [f"expected: {exp_desc}", f"got:      {describe(got)}",
-                    "hint: this exercise is about the PyTorch model: keep the computation in torch "
-                    "(torch.cat, torch.softmax, @) and return a torch.Tensor, not a numpy array."]
+                    Text("hint: this exercise is about the PyTorch model: keep the computation in torch "
+                         "(torch.cat, torch.softmax, @) and return a torch.Tensor, not a numpy array.",
+                         "hint: 这个练习讲的是 PyTorch 模型：计算要留在 torch 里（torch.cat、torch.softmax、@），"
+                         "返回 torch.Tensor，而不是 numpy 数组。")]
         if not _is_torch(got):
             return [f"expected: {exp_desc}", f"got:      {describe(got)}",
-                    "hint: return a torch.Tensor built with torch operations."]
+                    Text("hint: return a torch.Tensor built with torch operations.",
+                         "hint: 请返回用 torch 运算得到的 torch.Tensor。")]
         got_dtype_str, arr = str(got.dtype), _to_numpy_from_torch(got)
         exp_dtype_str = str(expected.dtype) if _is_torch(expected) else str(exp.dtype)
     else:
         if _is_torch(got):
             return [f"expected: {exp_desc}", f"got:      {describe(got)}",
-                    "hint: this exercise is pure numpy: use numpy operations and return a numpy array "
-                    "(np.ndarray), not a torch tensor."]
+                    Text("hint: this exercise is pure numpy: use numpy operations and return a numpy array "
+                         "(np.ndarray), not a torch tensor.",
+                         "hint: 这个练习只用 numpy：请用 numpy 运算，返回 numpy 数组（np.ndarray），"
+                         "而不是 torch 张量。")]
         if isinstance(got, (list, tuple)):
             return [f"expected: {exp_desc}", f"got:      {describe(got)}",
-                    "hint: you returned a Python " + type(got).__name__ + ", not one numpy array. Build the "
-                    "result with numpy operations (reshape, transpose, concatenate), or combine the pieces "
-                    "with np.stack / np.concatenate before returning."]
+                    Text(f"hint: you returned a Python {type(got).__name__}, not one numpy array. Build the "
+                         "result with numpy operations (reshape, transpose, concatenate), or combine the pieces "
+                         "with np.stack / np.concatenate before returning.",
+                         f"hint: 你返回的是 Python 的 {type(got).__name__}，不是一个 numpy 数组。请用 numpy "
+                         "运算（reshape、transpose、concatenate）构造结果，或者在返回前用 np.stack / "
+                         "np.concatenate 把各部分拼起来。")]
         if not isinstance(got, np.ndarray):
             return [f"expected: {exp_desc}", f"got:      {describe(got)}",
-                    "hint: return a numpy array (np.ndarray)."]
+                    Text("hint: return a numpy array (np.ndarray).", "hint: 请返回 numpy 数组（np.ndarray）。")]
         arr = got
         got_dtype_str, exp_dtype_str = str(got.dtype), str(exp.dtype)
 
@@ -150,13 +164,17 @@ def compare_array(ex: Exercise, got: Any, expected: Any, case: Case, wrongs: lis
             for perm in itertools.permutations(range(arr.ndim)):
                 if tuple(arr.shape[p] for p in perm) == tuple(exp.shape) and \
                         _same_values(arr.transpose(perm), exp, ex.rtol, ex.atol):
-                    return lines + [f"hint: your numbers are right but the axes are in another order: "
-                                    f"your result transposed with axes {perm} would match. Check which axis "
-                                    f"is which: the expected layout is {tuple(exp.shape)}."]
+                    return lines + [Text(f"hint: your numbers are right but the axes are in another order: "
+                                         f"your result transposed with axes {perm} would match. Check which "
+                                         f"axis is which: the expected layout is {tuple(exp.shape)}.",
+                                         f"hint: 数值都对，但轴的顺序不对：把你的结果按轴 {perm} 转置就对了。"
+                                         f"请核对每个轴的含义：期望的布局是 {tuple(exp.shape)}。")]
         if arr.size == exp.size and arr.size and _same_multiset(arr, exp, ex):
-            return lines + [
+            return lines + [Text(
                 "hint: all the right numbers are there, in the wrong shape. A reshape alone cannot move "
-                "elements between axes: split the axes, transpose, then reshape."] + more_help(ex)
+                "elements between axes: split the axes, transpose, then reshape.",
+                "hint: 该有的数都在，只是形状不对。单靠 reshape 不能把元素挪到别的轴上：先拆分轴，再转置"
+                "（transpose），最后 reshape。")] + more_help(ex)
         return lines + more_help(ex)
 
     # --- dtype
@@ -171,17 +189,25 @@ def compare_array(ex: Exercise, got: Any, expected: Any, case: Case, wrongs: lis
         if bad:
             lines = lines_head + [f"the dtype differs: expected {exp_dtype_str}, got {got_dtype_str}."]
             if gk == "b":
-                lines.append("hint: you returned booleans; the expected values are numbers "
-                             "(use np.where(condition, a, b) or .astype(...)).")
+                lines.append(Text("hint: you returned booleans; the expected values are numbers "
+                                  "(use np.where(condition, a, b) or .astype(...)).",
+                                  "hint: 你返回的是布尔值，期望的是数值（用 np.where(condition, a, b) 或 "
+                                  ".astype(...)）。"))
             elif ek in "iu" and gk == "f":
-                lines.append("hint: this result is used as an index, so it must hold integers: keep the "
-                             "arithmetic in integers or finish with .astype(np.int64).")
+                lines.append(Text("hint: this result is used as an index, so it must hold integers: keep the "
+                                  "arithmetic in integers or finish with .astype(np.int64).",
+                                  "hint: 这个结果要用作索引，所以必须是整数：全程用整数运算，或者最后加上 "
+                                  ".astype(np.int64)。"))
             elif ek == "f" and gk in "iu":
-                lines.append("hint: integer arithmetic lost the fractions: work in floating point.")
+                lines.append(Text("hint: integer arithmetic lost the fractions: work in floating point.",
+                                  "hint: 整数运算把小数部分丢掉了：请用浮点数计算。"))
             else:
-                lines.append(f"hint: keep the dtype of the input ({exp_dtype_str}): a new array made with "
-                             f"np.zeros(...) or np.array(...) is float64 unless you pass dtype=x.dtype, and "
-                             f"mixing in float64 constants or arrays upcasts the result.")
+                lines.append(Text(f"hint: keep the dtype of the input ({exp_dtype_str}): a new array made "
+                                  f"with np.zeros(...) or np.array(...) is float64 unless you pass "
+                                  f"dtype=x.dtype, and mixing in float64 constants or arrays upcasts the result.",
+                                  f"hint: 保持输入的 dtype（{exp_dtype_str}）：用 np.zeros(...) 或 np.array(...) "
+                                  f"新建的数组默认是 float64，除非传入 dtype=x.dtype；混入 float64 的常数或数组"
+                                  f"也会把结果提升为 float64。"))
             return lines
 
     # --- NaN / inf
@@ -192,18 +218,25 @@ def compare_array(ex: Exercise, got: Any, expected: Any, case: Case, wrongs: lis
             idx = tuple(np.argwhere(bad_nan)[0])
             h = hint_for_match()
             return lines_head + [
-                f"your result contains NaN ({int(bad_nan.sum())} of {arr.size} elements), the first at index "
-                f"{_index(idx)} where {_fmt(exp[idx])} was expected.",
-                "hint: " + (h or ex.nan_hint or "NaN comes from 0/0, inf - inf, or exp() of a huge number; "
-                            "look for a division or an exp without a guard.")]
+                Text(f"your result contains NaN ({int(bad_nan.sum())} of {arr.size} elements), the first at "
+                     f"index {_index(idx)} where {_fmt(exp[idx])} was expected.",
+                     f"你的结果里有 NaN（{arr.size} 个元素中有 {int(bad_nan.sum())} 个），第一个在下标 "
+                     f"{_index(idx)}，那里期望的是 {_fmt(exp[idx])}。"),
+                "hint: " + (h or ex.nan_hint or Text("NaN comes from 0/0, inf - inf, or exp() of a huge number; "
+                                                     "look for a division or an exp without a guard.",
+                                                     "NaN 来自 0/0、inf - inf 或很大的数取 exp()；"
+                                                     "找找有没有缺少保护的除法或 exp。"))]
         bad_inf = np.isinf(arr) & ~np.isinf(exp.astype(np.float64)) if exp_float else np.isinf(arr)
         if bad_inf.any():
             idx = tuple(np.argwhere(bad_inf)[0])
             h = hint_for_match()
-            return lines_head + [f"your result contains infinite values, the first at index {_index(idx)} "
-                                 f"where {_fmt(exp[idx])} was expected.",
+            return lines_head + [Text(f"your result contains infinite values, the first at index {_index(idx)} "
+                                      f"where {_fmt(exp[idx])} was expected.",
+                                      f"你的结果里有无穷大，第一个在下标 {_index(idx)}，那里期望的是 "
+                                      f"{_fmt(exp[idx])}。"),
                                  "hint: " + (h or ex.nan_hint or
-                                             "look for a division by zero or an overflow.")]
+                                             Text("look for a division by zero or an overflow.",
+                                                  "找找有没有除以零或数值溢出。"))]
 
     # --- values
     if _same_values(arr, exp, ex.rtol, ex.atol):
@@ -224,11 +257,14 @@ def compare_array(ex: Exercise, got: Any, expected: Any, case: Case, wrongs: lis
         for perm in itertools.permutations(range(arr.ndim)):
             if perm != tuple(range(arr.ndim)) and tuple(exp.shape[p] for p in perm) == tuple(exp.shape) and \
                     _same_values(arr, exp.transpose(perm), ex.rtol, ex.atol):
-                return lines + [f"hint: your result is the expected one transposed (axes {perm}): two "
-                                f"axes of the same length are swapped."] + more_help(ex)
+                return lines + [Text(f"hint: your result is the expected one transposed (axes {perm}): two "
+                                     f"axes of the same length are swapped.",
+                                     f"hint: 你的结果是期望结果的转置（轴 {perm}）：两个长度相同的轴对调了。")
+                                ] + more_help(ex)
     if _same_multiset(arr, exp, ex):
-        return lines + ["hint: all the right numbers are there, but some are in the wrong places (the order "
-                        "of the elements is wrong)."] + more_help(ex)
+        return lines + [Text("hint: all the right numbers are there, but some are in the wrong places (the "
+                             "order of the elements is wrong).",
+                             "hint: 该有的数都在，但有些放错了位置（元素的顺序不对）。")] + more_help(ex)
     return lines + more_help(ex)
 
 
@@ -258,17 +294,20 @@ def _is_int(v: Any) -> bool:
 
 
 def compare_int(ex: Exercise, got: Any, expected: int, case: Case, wrongs: list) -> Optional[list]:
+    want = Text(f"expected: the int {expected:,}", f"expected: 整数 {expected:,}")
     if got is None:
-        return [f"expected: the int {expected:,}", "got:      None",
-                "hint: your function returned nothing. Did you forget the `return` statement?"]
+        return [want, "got:      None", NO_RETURN]
     if not _is_int(got):
         if isinstance(got, (float, np.floating)) and math.isfinite(float(got)) and float(got) == expected:
-            return [f"expected: the int {expected:,}",
-                    f"got:      {describe(got)} (the right value as a float)",
-                    "hint: a count is an exact integer: avoid `/` (true division gives a float), use `//` "
-                    "or integer arithmetic, or wrap the result in int()."]
-        return [f"expected: the int {expected:,}", f"got:      {describe(got)}",
-                "hint: return a Python int (the count itself)."]
+            return [want,
+                    Text(f"got:      {describe(got)} (the right value as a float)",
+                         f"got:      {describe(got)}（数值对，但是浮点数）"),
+                    Text("hint: a count is an exact integer: avoid `/` (true division gives a float), use `//` "
+                         "or integer arithmetic, or wrap the result in int().",
+                         "hint: 计数是精确的整数：不要用 `/`（真除法得到浮点数），改用 `//` 或整数运算，"
+                         "或者用 int() 包一下结果。")]
+        return [want, f"got:      {describe(got)}",
+                Text("hint: return a Python int (the count itself).", "hint: 请返回 Python int（计数本身）。")]
     got = int(got)
     if got == expected:
         return None
@@ -277,8 +316,10 @@ def compare_int(ex: Exercise, got: Any, expected: int, case: Case, wrongs: list)
         if w is not None and _is_int(w) and int(w) == got:
             return lines + ["hint: " + m.hint]
     if expected and got == 2 * expected:
-        return lines + ["hint: you got exactly twice the answer: did you count FLOPs (a multiply and an add) "
-                        "instead of multiply-accumulates?"]
+        return lines + [Text("hint: you got exactly twice the answer: did you count FLOPs (a multiply and an "
+                             "add) instead of multiply-accumulates?",
+                             "hint: 你的结果正好是答案的两倍：是不是数成了 FLOPs（一次乘法加一次加法），"
+                             "而不是乘加次数？")]
     return lines + more_help(ex)
 
 
@@ -319,15 +360,19 @@ def _compare_shape(ex: Exercise, got: Any, expected: Optional[tuple], case: Case
     n = len(expected) if expected is not None else len(ex.answer_digests)
     names = list(ex.entry_names) or [f"entry {i}" for i in range(n)]
     if got is None:
-        return ["got: None", "hint: your function must return your prediction, e.g. `return (1, 2, 3)`."]
+        return ["got: None", Text("hint: your function must return your prediction, e.g. `return (1, 2, 3)`.",
+                                  "hint: 你的函数要返回你的预测，例如 `return (1, 2, 3)`。")]
     if isinstance(got, np.ndarray) or _is_torch(got):
         return [f"got: {describe(got)}",
-                f"hint: return the prediction itself as a tuple of {n} ints, not an array."]
+                Text(f"hint: return the prediction itself as a tuple of {n} ints, not an array.",
+                     f"hint: 直接返回预测本身：{n} 个 int 组成的 tuple，而不是数组。")]
     if type(got) not in (tuple, list):
-        return [f"got: {describe(got)}", f"hint: return a tuple of {n} values: ({', '.join(names)})."]
+        return [f"got: {describe(got)}", Text(f"hint: return a tuple of {n} values: ({', '.join(names)}).",
+                                              f"hint: 请返回 {n} 个值组成的 tuple：({', '.join(names)})。")]
     if len(got) != n:
-        return [f"got: {_short(got)} ({len(got)} entries)",
-                f"hint: the prediction has {n} entries: ({', '.join(names)})."]
+        return [Text(f"got: {_short(got)} ({len(got)} entries)", f"got: {_short(got)}（{len(got)} 项）"),
+                Text(f"hint: the prediction has {n} entries: ({', '.join(names)}).",
+                     f"hint: 预测共有 {n} 项：({', '.join(names)})。")]
     got = tuple(normalize_entry(v) for v in got)
     if expected is not None:
         right = [entry_digest(ex.name, i, got[i]) != "" and got[i] == normalize_entry(expected[i])
@@ -341,10 +386,14 @@ def _compare_shape(ex: Exercise, got: Any, expected: Optional[tuple], case: Case
         return lines + ["hint: " + ex.known_answers[got]]
     wrong_entries = [i for i in range(n) if not right[i]]
     fixes = ", ".join(f"{names[i]} (you said {_short(got[i])})" for i in wrong_entries)
-    lines.append(f"to fix: {fixes}.")
+    fixes_zh = "，".join(f"{names[i]}（你写的是 {_short(got[i])}）" for i in wrong_entries)
+    lines.append(Text(f"to fix: {fixes}.", f"to fix: {fixes_zh}。"))
     hints = [ex.entry_hints[i] for i in wrong_entries if i < len(ex.entry_hints) and ex.entry_hints[i]]
     if hints:
-        lines.append("hint: " + " ".join(dict.fromkeys(hints)))
+        joined = "hint: "
+        for k, h in enumerate(dict.fromkeys(hints)):
+            joined = joined + (" " if k else "") + h  # + keeps both languages of a Text
+        lines.append(joined)
     else:
         lines += more_help(ex)
     return lines
@@ -391,13 +440,17 @@ def arg_names(ex: Exercise, n: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------- messages
-def _head(title: str, i: int, total: int, label: str) -> str:
-    return i18n.t("case_failed", title=title, i=i, total=total, label=label)
+def case_head(title: str, i: int, total: int, label: str) -> str:
+    """The first line of the message of case ``i`` of ``total`` that failed (``label``: a str or a Text)."""
+    return i18n.t("case_failed", title=title, i=i, total=total, label=i18n.text(label))
+
+
+_head = case_head
 
 
 def case_failed(ex: Exercise, title: str, i: int, total: int, label: str, lines: Sequence[str]) -> str:
     """The message of a case whose output is wrong (``lines`` from :func:`explain`)."""
-    head = i18n.t("not_right_yet", title=title, label=label) if ex.kind == "shape" else \
+    head = i18n.t("not_right_yet", title=title, label=i18n.text(label)) if ex.kind == "shape" else \
         _head(title, i, total, label)
     return head + "\n" + "\n".join("   " + i18n.frame_line(ln) for ln in lines)
 
@@ -410,9 +463,15 @@ def mutation_message(ex: Exercise, title: str, i: int, total: int, case: Case, p
         names = arg_names(ex, len(case.args))
         arg = f"`{names[j]}`" + path[path.index("]", 4) + 1:] if j < len(names) else path
     return (f"{_head(title, i, total, case.label)}\n   {i18n.t('mutated', arg=arg)}\n"
-            f"   {i18n.frame_line('hint: ')}the caller still needs its input unchanged. Avoid in-place updates "
-            f"(`x += ...`, `x[...] = ...`, `np.random.shuffle(x)`) on the input or on a "
-            f"view of it; work on a copy (`x = x.copy()`) or build a new array.")
+            f"   {i18n.frame_line('hint: ' + MUTATION_HINT)}")
+
+
+MUTATION_HINT = Text("the caller still needs its input unchanged. Avoid in-place updates (`x += ...`, "
+                     "`x[...] = ...`, `np.random.shuffle(x)`) on the input or on a view of it; work on a copy "
+                     "(`x = x.copy()`) or build a new array.",
+                     "调用者之后还要用原来的输入，它不能被改动。不要对输入或它的视图（view）做原地修改"
+                     "（`x += ...`、`x[...] = ...`、`np.random.shuffle(x)`）；先复制一份（`x = x.copy()`），"
+                     "或者构造一个新数组。")
 
 
 def error_message(ex: Exercise, title: str, i: int, total: int, label: str, mro: Sequence[str],
@@ -421,28 +480,40 @@ def error_message(ex: Exercise, title: str, i: int, total: int, label: str, mro:
     first (``["ValueError", "Exception", ...]``), ``text`` is ``str(exception)``."""
     name = mro[0] if mro else "an exception"
     msg = f"{name}: {text}" if text else name
-    hint = "read the error above; print the shapes of your intermediate arrays to find the step " \
-           "that goes wrong."
+    hint = Text("read the error above; print the shapes of your intermediate arrays to find the step "
+                "that goes wrong.",
+                "先读上面的报错；再打印中间数组的形状，找出是哪一步出了错。")
     if "TypeError" in mro and ("argument" in text or "positional" in text):
-        hint = f"check your function's signature: it is called as `{ex.signature}`."
+        hint = Text(f"check your function's signature: it is called as `{ex.signature}`.",
+                    f"检查函数的签名：自检是这样调用它的：`{ex.signature}`。")
     elif "RecursionError" in mro:
-        hint = "your function calls itself without end (did you call your own function instead " \
-               "of the numpy one?)."
+        hint = Text("your function calls itself without end (did you call your own function instead "
+                    "of the numpy one?).",
+                    "你的函数无休止地调用自己（是不是调用了你自己的函数，而不是 numpy 的那个？）。")
     elif "NameError" in mro:
-        hint = "a name is not defined: did you run the cell that defines it, or mistype it?"
+        hint = Text("a name is not defined: did you run the cell that defines it, or mistype it?",
+                    "有个名字没有定义：定义它的单元格运行过吗？还是拼错了？")
     elif "MemoryError" in mro:
-        hint = "your function ran out of memory: the cases are small, so look for an array that grows " \
-               "without end or a huge intermediate (an outer product of the whole input?)."
-    return "\n".join([_head(title, i, total, label), "   " + i18n.t("raised", msg=msg)
-                      + (f" (at {where})" if where else ""), "   " + i18n.frame_line(f"hint: {hint}")])
+        hint = Text("your function ran out of memory: the cases are small, so look for an array that grows "
+                    "without end or a huge intermediate (an outer product of the whole input?).",
+                    "你的函数把内存用完了：用例都很小，所以找找有没有无限增长的数组，或者巨大的中间结果"
+                    "（对整个输入做了外积？）。")
+    at = Text(f" (at {where})", f"（位置：{i18n.text(where)}）") if where else ""
+    return "\n".join([_head(title, i, total, label), "   " + i18n.t("raised", msg=msg) + i18n.text(at),
+                      "   " + i18n.frame_line("hint: " + hint)])
+
+
+TIMEOUT_HINT = Text("is there a loop whose condition never changes, or a function that calls itself without "
+                    "end? The cases are small: the answer takes well under a second.",
+                    "是不是有个循环的条件永远不变，或者某个函数无休止地调用自己？用例都很小，"
+                    "正确答案远不到一秒就能算完。")
 
 
 def timeout_message(title: str, i: int, total: int, label: str, limit: float, note: str = "") -> str:
-    """The message of a function that did not finish within ``limit`` seconds."""
+    """The message of a function that did not finish within ``limit`` seconds (``note``: a str or an
+    :class:`~swin_edu.i18n.Text` put after the hint)."""
     return (f"{_head(title, i, total, label)}\n   {i18n.t('timeout', limit=limit)}\n"
-            f"   {i18n.frame_line('hint: ')}is there a loop whose condition never changes, or a function that "
-            f"calls itself without end? The cases are small: the answer takes well under "
-            f"a second.{note}")
+            f"   {i18n.frame_line('hint: ' + TIMEOUT_HINT + note)}")
 
 
 def unsolved_message(ex: Exercise, fn_name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy_ref as snp
+from ..i18n import Text
 from ._data import between, counting, draw, pick, rand
 from .spec import Case, Exercise, Misconception
 
@@ -26,9 +27,11 @@ def _attention_hidden(rng):
     b, nq, nk, d2 = between(rng, 2, 4), between(rng, 3, 5), between(rng, 3, 6), pick(rng, (4, 6))
     f32 = np.float32
     return [
-        Case(f"large logits (|q.k| in the thousands, d={d}): a softmax without its max trick overflows",
+        Case(Text(f"large logits (|q.k| in the thousands, d={d}): a softmax without its max trick overflows",
+                  f"很大的 logits（|q.k| 达到几千，d={d}）：不用最大值技巧的 softmax 会溢出"),
              (draw(rng, n, d, scale=30.0), draw(rng, n, d, scale=30.0), draw(rng, n, dv))),
-        Case(f"float32 inputs: a batch of {b}, {nq} queries, {nk} keys, d={d2}",
+        Case(Text(f"float32 inputs: a batch of {b}, {nq} queries, {nk} keys, d={d2}",
+                  f"float32 输入：一批 {b} 组，{nq} 个查询，{nk} 个键，d={d2}"),
              (draw(rng, b, nq, d2, dtype=f32), draw(rng, b, nk, d2, dtype=f32),
               draw(rng, b, nk, d2, dtype=f32))),
     ]
@@ -39,28 +42,40 @@ ATTENTION = Exercise(
     signature="attention_mine(q, k, v)",
     reference=attention_reference,
     cases=lambda: [
-        Case("6 queries and 6 keys of dimension d=4, values of dimension 3",
+        Case(Text("6 queries and 6 keys of dimension d=4, values of dimension 3",
+                  "6 个查询和 6 个键，维度 d=4，值的维度为 3"),
              (rand(6, 4, seed=20), rand(6, 4, seed=21), rand(6, 3, seed=22))),
-        Case("a batch (2 windows, 3 heads) of 5 tokens with d=8, keys and values from other tokens",
+        Case(Text("a batch (2 windows, 3 heads) of 5 tokens with d=8, keys and values from other tokens",
+                  "一批（2 个窗口，3 个头）5 个 token，d=8，键和值来自另外的 token"),
              (rand(2, 3, 5, 8, seed=23), rand(2, 3, 7, 8, seed=24), rand(2, 3, 7, 8, seed=25))),
     ],
     hidden=_attention_hidden,
     rtol=1e-4, atol=1e-6,
-    hints=("Three steps: similarities of every query with every key, a normalisation that turns each "
-           "query's similarities into weights summing to 1, and a weighted sum of the values. Which axis is "
-           "the keys' axis?",
-           "The logits are q times k transposed on its last two axes, divided by the square root of the key "
-           "dimension d (the last axis of q); the softmax runs over the keys (the last axis); the weights then "
-           "multiply v."),
-    nan_hint="exp() of a large logit overflows to inf and inf/inf is NaN. Subtract each row's maximum "
-             "before exp (softmax is unchanged by that shift), or use snp.softmax.",
+    hints=(Text("Three steps: similarities of every query with every key, a normalisation that turns each "
+                "query's similarities into weights summing to 1, and a weighted sum of the values. Which axis is "
+                "the keys' axis?",
+                "三步：每个查询与每个键的相似度；把每个查询的相似度变成和为 1 的权重的归一化；"
+                "对值做加权求和。哪个轴是键的轴？"),
+           Text("The logits are q times k transposed on its last two axes, divided by the square root of the key "
+                "dimension d (the last axis of q); the softmax runs over the keys (the last axis); the weights then "
+                "multiply v.",
+                "注意力得分是 q 乘以在最后两个轴上转置的 k，再除以键维度 d（q 的最后一个轴）"
+                "的平方根；softmax 沿键的轴（最后一个轴）计算；然后用这些权重去乘 v。")),
+    nan_hint=Text("exp() of a large logit overflows to inf and inf/inf is NaN. Subtract each row's maximum "
+                  "before exp (softmax is unchanged by that shift), or use snp.softmax.",
+                  "很大的 logit 取 exp() 会溢出成 inf，而 inf/inf 是 NaN。先减去每行的最大值再取 exp（这样"
+                  "平移不改变 softmax），或者直接用 snp.softmax。"),
     misconceptions=[
-        Misconception("you forgot the scale: divide the logits q k^T by sqrt(d), d = q.shape[-1] (the "
-                      "√d_k of the seed's formula).", lambda q, k, v: _att(q, k, v, 1.0)),
-        Misconception("you divided by d; the scale is 1/sqrt(d).",
+        Misconception(Text("you forgot the scale: divide the logits q k^T by sqrt(d), d = q.shape[-1] (the "
+                           "√d_k of the seed's formula).",
+                           "你漏了缩放：要把 q k^T 除以 sqrt(d)，d = q.shape[-1]（原文公式里的 √d_k）。"), lambda q, k, v: _att(q, k, v, 1.0)),
+        Misconception(Text("you divided by d; the scale is 1/sqrt(d).",
+                           "你除的是 d；缩放系数是 1/sqrt(d)。"),
                       lambda q, k, v: _att(q, k, v, 1.0 / q.shape[-1])),
-        Misconception("the softmax runs over the wrong axis: each query's weights over the keys must sum to "
-                      "1, so take the softmax over the last axis (axis=-1).",
+        Misconception(Text("the softmax runs over the wrong axis: each query's weights over the keys must sum to "
+                           "1, so take the softmax over the last axis (axis=-1).",
+                           "softmax 的轴不对：每个查询在所有键上的权重之和必须为 1，所以 softmax 要沿最后一"
+                           "个轴（axis=-1）计算。"),
                       lambda q, k, v: _att(q, k, v, q.shape[-1] ** -0.5, axis=-2)),
     ],
 )
@@ -77,10 +92,13 @@ def _partition_hidden(rng):
     M2, B, C2 = pick(rng, (2, 3, 4)), between(rng, 2, 3), between(rng, 2, 5)
     M3 = pick(rng, (4, 6))
     return [
-        Case(f"a {a * M}x{b * M} map, M={M} ({a * b} windows)", (counting(1, a * M, b * M, C), M)),
-        Case(f"{B} float32 {3 * M2}x{2 * M2} maps with {C2} channels, M={M2}",
+        Case(Text(f"a {a * M}x{b * M} map, M={M} ({a * b} windows)",
+                  f"一张 {a * M}x{b * M} 的特征图，M={M}（{a * b} 个窗口）"), (counting(1, a * M, b * M, C), M)),
+        Case(Text(f"{B} float32 {3 * M2}x{2 * M2} maps with {C2} channels, M={M2}",
+                  f"{B} 张 float32 的 {3 * M2}x{2 * M2} 特征图，{C2} 个通道，M={M2}"),
              (draw(rng, B, 3 * M2, 2 * M2, C2, dtype=np.float32), M2)),
-        Case(f"M equal to the map size ({M3}x{M3}: one window per image)", (draw(rng, 2, M3, M3, 2), M3)),
+        Case(Text(f"M equal to the map size ({M3}x{M3}: one window per image)",
+                  f"M 等于特征图大小（{M3}x{M3}：每张图只有一个窗口）"), (draw(rng, 2, M3, M3, 2), M3)),
     ]
 
 
@@ -89,26 +107,39 @@ WINDOW_PARTITION = Exercise(
     signature="window_partition_mine(x, M)",
     reference=snp.window_partition,
     cases=lambda: [
-        Case("the seed's 4x4 map of 16 tokens (values 0..15, 1 channel), M=2", (counting(1, 4, 4, 1), 2)),
-        Case("two random 8x12 maps with 3 channels, M=4", (rand(2, 8, 12, 3, seed=40), 4)),
+        Case(Text("the seed's 4x4 map of 16 tokens (values 0..15, 1 channel), M=2",
+                  "原文那张 16 个 token 的 4x4 特征图（值为 0..15，1 个通道），M=2"), (counting(1, 4, 4, 1), 2)),
+        Case(Text("two random 8x12 maps with 3 channels, M=4",
+                  "两张随机的 8x12 特征图，3 个通道，M=4"), (rand(2, 8, 12, 3, seed=40), 4)),
     ],
     hidden=_partition_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_partition",),
-    hints=("Think of the H axis as (H/M windows) x (M rows inside a window); the same for W. Where must the "
-           "two window-grid axes end up so that each window's M x M tokens are contiguous?",
-           "One reshape splits both spatial axes into (window index, position in window); a transpose brings "
-           "the two window-index axes together, ahead of the within-window axes; a last reshape merges batch "
-           "and window grid into one axis of windows."),
+    hints=(Text("Think of the H axis as (H/M windows) x (M rows inside a window); the same for W. Where must the "
+                "two window-grid axes end up so that each window's M x M tokens are contiguous?",
+                "把 H 轴看成（H/M 个窗口）x（每个窗口内的 M 行）；W 轴同理。两个窗口网格轴要放到哪里，"
+                "才能让每个窗口的 M x M 个 token 连续存放？"),
+           Text("One reshape splits both spatial axes into (window index, position in window); a transpose brings "
+                "the two window-index axes together, ahead of the within-window axes; a last reshape merges batch "
+                "and window grid into one axis of windows.",
+                "先用一次 reshape 把两个空间轴都拆成（窗口编号，窗口内位置）；再用一次 transpose 把两个窗口"
+                "编号轴排到一起，放在窗口内的轴前面；最后一次 reshape 把 batch 和窗口网格合并成一个窗口轴。")),
     misconceptions=[
-        Misconception("a plain reshape does not cut windows: it cuts the row-major map into runs of M*M*C "
-                      "numbers, i.e. pieces of image rows. Reshape to (B, H/M, M, W/M, M, C), transpose to "
-                      "(B, H/M, W/M, M, M, C), then reshape.",
+        Misconception(Text("a plain reshape does not cut windows: it cuts the row-major map into runs of M*M*C "
+                           "numbers, i.e. pieces of image rows. Reshape to (B, H/M, M, W/M, M, C), transpose to "
+                           "(B, H/M, W/M, M, M, C), then reshape.",
+                           "直接 reshape 切不出窗口：它把按行优先排列的特征图切成一段段 M*M*C 个数，"
+                           "也就是图像行的片段。先 reshape 成 (B, H/M, M, W/M, M, C)，再 transpose 成 (B, "
+                           "H/M, W/M, M, M, C)，最后 reshape。"),
                       lambda x, M: x.reshape(-1, M, M, x.shape[-1])),
-        Misconception("your windows come in column-major order. The official order is row-major over the "
-                      "window grid: left to right along the top row of windows, then the next row.",
+        Misconception(Text("your windows come in column-major order. The official order is row-major over the "
+                           "window grid: left to right along the top row of windows, then the next row.",
+                           "你的窗口是按列优先的顺序排的。官方顺序是在窗口网格上按行优先："
+                           "先沿最上面一行窗口从左到右，再到下一行。"),
                       lambda x, M: _wp_order(x, M, (0, 3, 1, 2, 4, 5))),
-        Misconception("inside each window rows and columns are swapped: after the transpose the axes must be "
-                      "(B, H/M, W/M, row in window, column in window, C).",
+        Misconception(Text("inside each window rows and columns are swapped: after the transpose the axes must be "
+                           "(B, H/M, W/M, row in window, column in window, C).",
+                           "每个窗口内部的行和列对调了：transpose 之后轴的顺序必须是 (B, H/M, W/M, 窗口内的"
+                           "行, 窗口内的列, C)。"),
                       lambda x, M: _wp_order(x, M, (0, 1, 3, 4, 2, 5))),
     ],
 )
@@ -129,9 +160,11 @@ def _reverse_hidden(rng):
     M, a, b = pick(rng, (5, 7)), between(rng, 1, 2), between(rng, 2, 3)
     M2, B, C = pick(rng, (2, 3)), between(rng, 2, 3), between(rng, 2, 5)
     return [
-        Case(f"{a * b} windows of a {a * M}x{b * M} map, M={M}",
+        Case(Text(f"{a * b} windows of a {a * M}x{b * M} map, M={M}",
+                  f"一张 {a * M}x{b * M} 特征图的 {a * b} 个窗口，M={M}"),
              (snp.window_partition(counting(1, a * M, b * M, 2), M), M, a * M, b * M)),
-        Case(f"float32 windows of {B} {2 * M2}x{4 * M2} maps with {C} channels, M={M2}",
+        Case(Text(f"float32 windows of {B} {2 * M2}x{4 * M2} maps with {C} channels, M={M2}",
+                  f"{B} 张 {2 * M2}x{4 * M2} 特征图（{C} 个通道）的 float32 窗口，M={M2}"),
              (snp.window_partition(draw(rng, B, 2 * M2, 4 * M2, C, dtype=np.float32), M2),
               M2, 2 * M2, 4 * M2)),
     ]
@@ -142,24 +175,33 @@ WINDOW_REVERSE = Exercise(
     signature="window_reverse_mine(windows, M, H, W)",
     reference=snp.window_reverse,
     cases=lambda: [
-        Case("the 4 windows of the seed's 4x4 map (M=2), values 0..15",
+        Case(Text("the 4 windows of the seed's 4x4 map (M=2), values 0..15",
+                  "原文 4x4 特征图的 4 个窗口（M=2），值为 0..15"),
              (snp.window_partition(counting(1, 4, 4, 1), 2), 2, 4, 4)),
-        Case("12 windows of two random 8x12 maps with 3 channels, M=4",
+        Case(Text("12 windows of two random 8x12 maps with 3 channels, M=4",
+                  "两张随机的 8x12 特征图（3 个通道）的 12 个窗口，M=4"),
              (snp.window_partition(rand(2, 8, 12, 3, seed=42), 4), 4, 8, 12)),
     ],
     hidden=_reverse_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_reverse",),
-    hints=("Undo window_partition's three steps in the opposite order. How many images B were there, given "
-           "the number of windows and the map size?",
-           "Split the windows axis into (B, H/M, W/M); a transpose interleaves each window-grid axis with its "
-           "within-window axis again (grid row, row in window, grid column, column in window); a last reshape "
-           "merges each pair into H and W."),
+    hints=(Text("Undo window_partition's three steps in the opposite order. How many images B were there, given "
+                "the number of windows and the map size?",
+                "按相反的顺序撤销 window_partition 的三步。已知窗口数和特征图大小，原来有多少张图像 B？"),
+           Text("Split the windows axis into (B, H/M, W/M); a transpose interleaves each window-grid axis with its "
+                "within-window axis again (grid row, row in window, grid column, column in window); a last reshape "
+                "merges each pair into H and W.",
+                "把窗口轴拆成 (B, H/M, W/M)；再用一次 transpose 让每个窗口网格轴重新和它的窗口内轴交错排列"
+                "（网格行，窗口内的行，网格列，窗口内的列）；最后一次 reshape 把每一对合并成 H 和 W。")),
     misconceptions=[
-        Misconception("a plain reshape does not put windows back in place: reshape to "
-                      "(B, H/M, W/M, M, M, C), transpose to (B, H/M, M, W/M, M, C), then reshape to "
-                      "(B, H, W, C).", _wr_reshape_only),
-        Misconception("the transpose must interleave grid and window axes: (B, H/M, M, W/M, M, C), i.e. "
-                      "transpose(0, 1, 3, 2, 4, 5) of (B, H/M, W/M, M, M, C).",
+        Misconception(Text("a plain reshape does not put windows back in place: reshape to "
+                           "(B, H/M, W/M, M, M, C), transpose to (B, H/M, M, W/M, M, C), then reshape to "
+                           "(B, H, W, C).",
+                           "直接 reshape 不能把窗口放回原位：先 reshape 成 (B, H/M, W/M, M, M, C)，"
+                           "再 transpose 成 (B, H/M, M, W/M, M, C)，最后 reshape 成 (B, H, W, C)。"), _wr_reshape_only),
+        Misconception(Text("the transpose must interleave grid and window axes: (B, H/M, M, W/M, M, C), i.e. "
+                           "transpose(0, 1, 3, 2, 4, 5) of (B, H/M, W/M, M, M, C).",
+                           "transpose 必须让网格轴和窗口轴交错排列：(B, H/M, M, W/M, M, C)，"
+                           "即对 (B, H/M, W/M, M, M, C) 做 transpose(0, 1, 3, 2, 4, 5)。"),
                       lambda w, M, H, W: _wr_order(w, M, H, W, (0, 1, 4, 2, 3, 5))),
     ],
 )
@@ -181,9 +223,12 @@ def _block_hidden(rng):
     n, C = 7 * pick(rng, (2, 4, 8)), 32 * between(rng, 2, 12)
     M = pick(rng, (2, 4))
     h, w, C2 = M * between(rng, 2, 5), M * between(rng, 6, 9), 16 * between(rng, 1, 6)
-    return [Case(f"a Swin-like stage: h=w={n}, C={C}, M=7", (n, n, C, 7)),
-            Case(f"a non-square map: h={h}, w={w}, C={C2}, M={M}", (h, w, C2, M)),
-            Case(f"one window covers the map: h=w={M}, C={C2}, M={M}", (M, M, C2, M))]
+    return [Case(Text(f"a Swin-like stage: h=w={n}, C={C}, M=7",
+                      f"一个类似 Swin 的 stage：h=w={n}，C={C}，M=7"), (n, n, C, 7)),
+            Case(Text(f"a non-square map: h={h}, w={w}, C={C2}, M={M}",
+                      f"一张非正方形特征图：h={h}，w={w}，C={C2}，M={M}"), (h, w, C2, M)),
+            Case(Text(f"one window covers the map: h=w={M}, C={C2}, M={M}",
+                      f"一个窗口覆盖整张特征图：h=w={M}，C={C2}，M={M}"), (M, M, C2, M))]
 
 
 BLOCK_MACS = Exercise(
@@ -192,35 +237,53 @@ BLOCK_MACS = Exercise(
     reference=block_macs_reference,
     kind="int",
     cases=lambda: [
-        Case("Swin-T stage 1: h=w=56, C=96, M=7", (56, 56, 96, 7)),
-        Case("Swin-T stage 2: h=w=28, C=192, M=7", (28, 28, 192, 7)),
-        Case("a small non-square map: h=8, w=12, C=16, M=4", (8, 12, 16, 4)),
+        Case(Text("Swin-T stage 1: h=w=56, C=96, M=7",
+                  "Swin-T 的 stage 1：h=w=56，C=96，M=7"), (56, 56, 96, 7)),
+        Case(Text("Swin-T stage 2: h=w=28, C=192, M=7",
+                  "Swin-T 的 stage 2：h=w=28，C=192，M=7"), (28, 28, 192, 7)),
+        Case(Text("a small non-square map: h=8, w=12, C=16, M=4",
+                  "一张小的非正方形特征图：h=8，w=12，C=16，M=4"), (8, 12, 16, 4)),
     ],
     hidden=_block_hidden,
     forbidden=("swin_edu.complexity:block_macs", "swin_edu.complexity:block_breakdown",
                "swin_edu.complexity:wmsa_macs", "swin_edu.complexity:wmsa_breakdown",
                "swin_edu.complexity:count_matmul_macs"),
-    hints=("List the matrix products of a block in order: the table above gives attention's; what does the "
-           "MLP multiply, and how large is its hidden layer?",
-           "Write each product as (rows x inner)(inner x cols), which costs rows * inner * cols. The MLP has hw "
-           "rows and two layers, C -> 4C and 4C -> C; add its two products to the attention's."),
+    hints=(Text("List the matrix products of a block in order: the table above gives attention's; what does the "
+                "MLP multiply, and how large is its hidden layer?",
+                "按顺序列出一个 block 里的矩阵乘法：上面的表给出了注意力部分的；多层感知机（MLP）"
+                "乘的是什么，它的隐藏层有多大？"),
+           Text("Write each product as (rows x inner)(inner x cols), which costs rows * inner * cols. The MLP has hw "
+                "rows and two layers, C -> 4C and 4C -> C; add its two products to the attention's.",
+                "把每个乘法写成 (rows x inner)(inner x cols)，它的代价是 rows * inner * cols。"
+                "MLP 有 hw 行、两层，C -> 4C 和 4C -> C；把这两个乘法加到注意力的乘法上。")),
     misconceptions=[
-        Misconception("that is W-MSA alone. A block also runs the MLP on every token: two linear layers, "
-                      "C -> 4C and 4C -> C.", wmsa_macs_reference),
-        Misconception("the MLP's hidden layer has 4C units (mlp_ratio = 4): its two layers are an "
-                      "(hw x C)(C x 4C) and an (hw x 4C)(4C x C) product.",
+        Misconception(Text("that is W-MSA alone. A block also runs the MLP on every token: two linear layers, "
+                           "C -> 4C and 4C -> C.",
+                           "这只是 W-MSA。一个 block 还要在每个 token 上运行 MLP：两个线性层，"
+                           "C -> 4C 和 4C -> C。"), wmsa_macs_reference),
+        Misconception(Text("the MLP's hidden layer has 4C units (mlp_ratio = 4): its two layers are an "
+                           "(hw x C)(C x 4C) and an (hw x 4C)(4C x C) product.",
+                           "MLP 的隐藏层有 4C 个单元（mlp_ratio = 4）：它的两层分别是 (hw x C)"
+                           "(C x 4C) 和 (hw x 4C)(4C x C) 的乘法。"),
                       lambda h, w, C, M: wmsa_macs_reference(h, w, C, M) + 2 * h * w * C * C),
-        Misconception("the MLP has two linear layers (C -> 4C, then 4C -> C); you counted one.",
+        Misconception(Text("the MLP has two linear layers (C -> 4C, then 4C -> C); you counted one.",
+                           "MLP 有两个线性层（C -> 4C，然后 4C -> C）；你只算了一个。"),
                       lambda h, w, C, M: wmsa_macs_reference(h, w, C, M) + 4 * h * w * C * C),
-        Misconception("inside windows each query meets the M^2 keys of its window, not all hw tokens of the "
-                      "map (that is global MSA).",
+        Misconception(Text("inside windows each query meets the M^2 keys of its window, not all hw tokens of the "
+                           "map (that is global MSA).",
+                           "在窗口里，每个查询只和本窗口的 M^2 个键相乘，而不是特征图上全部 hw 个 token（那"
+                           "是全局 MSA）。"),
                       lambda h, w, C, M: 12 * h * w * C * C + 2 * (h * w) ** 2 * C),
-        Misconception("attention has two products that depend on the window: Q K^T and A V, M^2hwC each.",
+        Misconception(Text("attention has two products that depend on the window: Q K^T and A V, M^2hwC each.",
+                           "注意力里有两个乘法和窗口有关：Q K^T 和 A V，各 M^2hwC。"),
                       lambda h, w, C, M: 12 * h * w * C * C + M * M * h * w * C),
-        Misconception("2M^4C is the attention of one window; there are hw/M^2 windows.",
+        Misconception(Text("2M^4C is the attention of one window; there are hw/M^2 windows.",
+                           "2M^4C 是一个窗口的注意力；一共有 hw/M^2 个窗口。"),
                       lambda h, w, C, M: 12 * h * w * C * C + 2 * M ** 4 * C if h * w != M * M else None),
-        Misconception("you counted FLOPs (2 per multiply-accumulate): the paper's numbers are "
-                      "multiply-accumulates, one per product term.",
+        Misconception(Text("you counted FLOPs (2 per multiply-accumulate): the paper's numbers are "
+                           "multiply-accumulates, one per product term.",
+                           "你数的是 FLOPs（每次乘加算 2 次）：论文里的数字是乘加次数（MACs），"
+                           "每个乘积项算一次。"),
                       lambda h, w, C, M: 2 * block_macs_reference(h, w, C, M)),
     ],
 )

@@ -7,10 +7,11 @@ import math
 import numpy as np
 
 from .. import numpy_ref as snp
+from ..i18n import Text
 from ..config import SwinConfig
 from ..layout import is_derived_buffer
 from ._data import between, draw, rand
-from .diagnostics import describe
+from .diagnostics import NO_RETURN, describe
 from .spec import Case, Exercise, Misconception
 
 __all__ = ["STAGE_SHAPES", "COUNT_PARAMS", "SWIN_FORWARD", "tiny_test_config"]
@@ -39,41 +40,54 @@ def _shapes_with(cfg, img_size, rnd, patch=True, double=True):
 
 def _compare_shapes(got, expected, case):
     cfg, img = case.args
-    exp_desc = f"a list of {len(expected)} tuples (H, W, C), one per stage"
+    exp_desc = Text(f"a list of {len(expected)} tuples (H, W, C), one per stage",
+                    f"{len(expected)} 个 tuple (H, W, C) 组成的 list，每个 stage 一个")
     if got is None:
-        return [f"expected: {exp_desc}", "got:      None",
-                "hint: your function returned nothing. Did you forget the `return` statement?"]
+        return ["expected: " + exp_desc, "got:      None",
+                NO_RETURN]
     try:
         norm = [tuple(int(v) for v in t) for t in got]
     except (TypeError, ValueError):
-        return [f"expected: {exp_desc}", f"got:      {describe(got)}",
-                "hint: return a list like [(56, 56, 96), (28, 28, 192), ...]."]
+        return ["expected: " + exp_desc, f"got:      {describe(got)}",
+                Text("hint: return a list like [(56, 56, 96), (28, 28, 192), ...].",
+                     "hint: 请返回形如 [(56, 56, 96), (28, 28, 192), ...] 的 list。")]
     if len(norm) != len(expected):
-        return [f"expected: {exp_desc}", f"got:      {len(norm)} entries: {norm}",
-                f"hint: this config has {cfg.num_layers} stages (len(cfg.depths))."]
+        return ["expected: " + exp_desc, Text(f"got:      {len(norm)} entries: {norm}", f"got:      {len(norm)} 项：{norm}"),
+                Text(f"hint: this config has {cfg.num_layers} stages (len(cfg.depths)).",
+                     f"hint: 这个配置有 {cfg.num_layers} 个 stage（len(cfg.depths)）。")]
     if any(len(t) != 3 for t in norm):
-        return [f"expected: {exp_desc}", f"got:      {norm}", "hint: each entry is (H, W, C)."]
+        return ["expected: " + exp_desc, f"got:      {norm}", Text("hint: each entry is (H, W, C).",
+                                                                   "hint: 每一项都是 (H, W, C)。")]
     if norm == [tuple(t) for t in expected]:
         return None
     i = next(k for k in range(len(norm)) if norm[k] != tuple(expected[k]))
     lines = [f"expected: {[tuple(t) for t in expected]}", f"got:      {norm}",
-             f"first difference at stage {i + 1}: expected {tuple(expected[i])}, got {norm[i]}."]
+             Text(f"first difference at stage {i + 1}: expected {tuple(expected[i])}, got {norm[i]}.",
+                  f"第一个不同在 stage {i + 1}：期望 {tuple(expected[i])}，实际 {norm[i]}。")]
     if img != cfg.img_size and norm == [tuple(t) for t in stage_shapes_reference(cfg, cfg.img_size)]:
-        return lines + [f"hint: these are the shapes for the config's own img_size={cfg.img_size}; use the "
-                        f"img_size argument ({img}) instead: the same weights run at other resolutions."]
+        return lines + [Text(f"hint: these are the shapes for the config's own img_size={cfg.img_size}; use the "
+                             f"img_size argument ({img}) instead: the same weights run at other resolutions.",
+                             f"hint: 这些是按配置自己的 img_size={cfg.img_size} 算出的形状；"
+                             f"请改用参数 img_size（{img}）：同一套权重可以在别的分辨率上运行。")]
     for rnd, patch, double, hint in (
             (lambda v: int(math.floor(v)), True, True,
-             "odd sizes round *up*: patch embedding and patch merging pad an odd map before cutting it "
-             "(ceil(h / 2), not h // 2)."),
+             Text("odd sizes round *up*: patch embedding and patch merging pad an odd map before cutting it "
+                  "(ceil(h / 2), not h // 2).",
+                  "奇数尺寸要*向上*取整：图像块嵌入和块合并在切分之前会先把奇数尺寸的特征图填充一下（ceil("
+                  "h / 2)，而不是 h // 2）。")),
             (lambda v: int(math.ceil(v)), False, True,
-             "the patch embedding divides the image size by the patch size (cfg.patch_size) first."),
+             Text("the patch embedding divides the image size by the patch size (cfg.patch_size) first.",
+                  "图像块嵌入先把图像尺寸除以图像块大小（cfg.patch_size）。")),
             (lambda v: int(math.ceil(v)), True, False,
-             "each patch merging doubles the channels: stage i has embed_dim * 2**i."),
+             Text("each patch merging doubles the channels: stage i has embed_dim * 2**i.",
+                  "每次块合并都让通道数翻倍：stage i 有 embed_dim * 2**i 个通道。")),
     ):
         if norm == _shapes_with(cfg, img, rnd, patch, double):
             return lines + ["hint: " + hint]
-    return lines + ["hint: start from ceil(H / patch_size), ceil(W / patch_size) and embed_dim; between two "
-                    "stages halve H and W (rounding up) and double C."]
+    return lines + [Text("hint: start from ceil(H / patch_size), ceil(W / patch_size) and embed_dim; between two "
+                         "stages halve H and W (rounding up) and double C.",
+                         "hint: 从 ceil(H / patch_size)、ceil(W / patch_size) 和 embed_dim 开始；"
+                         "两个 stage 之间，H 和 W 减半（向上取整），C 翻倍。")]
 
 
 def tiny_test_config() -> SwinConfig:
@@ -84,8 +98,10 @@ def tiny_test_config() -> SwinConfig:
 
 def _shapes_hidden(rng):
     H, W, n = 32 * between(rng, 5, 9), 32 * between(rng, 10, 12), 2 * between(rng, 12, 15) + 1
-    return [Case(f"Swin-T at another resolution, {H}x{W}", (SwinConfig.preset("tiny"), (H, W))),
-            Case(f"nano at {n}x{n} (the patch does not divide)", (SwinConfig.preset("nano"), n))]
+    return [Case(Text(f"Swin-T at another resolution, {H}x{W}",
+                      f"Swin-T 换一个分辨率，{H}x{W}"), (SwinConfig.preset("tiny"), (H, W))),
+            Case(Text(f"nano at {n}x{n} (the patch does not divide)",
+                      f"nano 模型在 {n}x{n} 上（图像块大小除不尽）"), (SwinConfig.preset("nano"), n))]
 
 
 STAGE_SHAPES = Exercise(
@@ -95,16 +111,22 @@ STAGE_SHAPES = Exercise(
     kind="custom",
     compare=_compare_shapes,
     cases=lambda: [
-        Case("Swin-T at 224x224", (SwinConfig.preset("tiny"), 224)),
-        Case("the course's nano model at 32x32", (SwinConfig.preset("nano"), 32)),
-        Case("Swin-T at 200x200 (odd maps on the way: 25 -> 13 -> 7)", (SwinConfig.preset("tiny"), 200)),
+        Case(Text("Swin-T at 224x224",
+                  "224x224 的 Swin-T 模型"), (SwinConfig.preset("tiny"), 224)),
+        Case(Text("the course's nano model at 32x32",
+                  "本课程的 nano 模型，32x32"), (SwinConfig.preset("nano"), 32)),
+        Case(Text("Swin-T at 200x200 (odd maps on the way: 25 -> 13 -> 7)",
+                  "Swin-T，200x200（途中会出现奇数尺寸：25 -> 13 -> 7）"), (SwinConfig.preset("tiny"), 200)),
     ],
     hidden=_shapes_hidden,
     forbidden=("swin_edu.config:SwinConfig.stage_resolutions",),
-    hints=("Follow one axis: what does the patch embedding do to 224, and then each patch merging? What if "
-           "the size does not divide?",
-           "Divide by the patch size rounding up (the image is padded), then halve rounding up at each merging; "
-           "the channels start at embed_dim and double at each merging; one (H, W, C) per stage."),
+    hints=(Text("Follow one axis: what does the patch embedding do to 224, and then each patch merging? What if "
+                "the size does not divide?",
+                "只看一个轴：图像块嵌入把 224 变成多少，之后每次块合并又怎样？除不尽时怎么办？"),
+           Text("Divide by the patch size rounding up (the image is padded), then halve rounding up at each merging; "
+                "the channels start at embed_dim and double at each merging; one (H, W, C) per stage.",
+                "除以图像块大小并向上取整（图像会被填充），之后每次合并都减半并向上取整；通道数从 embed_di"
+                "m 开始，每次合并翻倍；每个 stage 一个 (H, W, C)。")),
 )
 
 
@@ -126,26 +148,39 @@ COUNT_PARAMS = Exercise(
     reference=count_params_reference,
     kind="int",
     cases=lambda: [
-        Case("the full state dict (with buffers) of the nano model", (dict(_sd("nano")),)),
-        Case("the full state dict of a 2-stage test model", (dict(_sd("tiny-test")),)),
+        Case(Text("the full state dict (with buffers) of the nano model",
+                  "nano 模型完整的 state dict（含缓冲区）"), (dict(_sd("nano")),)),
+        Case(Text("the full state dict of a 2-stage test model",
+                  "一个 2 个 stage 的测试模型完整的 state dict"), (dict(_sd("tiny-test")),)),
     ],
     hidden=lambda rng: [
-        Case("a state dict without the derived buffers",
+        Case(Text("a state dict without the derived buffers",
+                  "一个不含派生缓冲区的 state dict"),
              ({k: v for k, v in _sd("nano", between(rng, 1, 10_000)).items() if not is_derived_buffer(k)},)),
-        Case("the full state dict of a 2-stage test model with other weights",
+        Case(Text("the full state dict of a 2-stage test model with other weights",
+                  "一个 2 个 stage、换了权重的测试模型完整的 state dict"),
              (dict(_sd("tiny-test", between(rng, 1, 10_000))),)),
     ],
-    hints=("Which entries of a checkpoint are learned, and which are rebuilt from the configuration?",
-           "Add up the number of elements of every entry whose key is not a derived buffer (the layout module "
-           "has a function that tells); return an int."),
+    hints=(Text("Which entries of a checkpoint are learned, and which are rebuilt from the configuration?",
+                "checkpoint 里哪些条目是学出来的，哪些是根据配置重建的？"),
+           Text("Add up the number of elements of every entry whose key is not a derived buffer (the layout module "
+                "has a function that tells); return an int.",
+                "把每个键不是派生缓冲区的条目的元素个数加起来（layout 模块里有个函数能判断）；"
+                "返回 int。")),
     misconceptions=[
-        Misconception("you counted the derived buffers relative_position_index and attn_mask too. They are "
-                      "rebuilt from the config, not learned: skip them (swin_edu.layout.is_derived_buffer).",
+        Misconception(Text("you counted the derived buffers relative_position_index and attn_mask too. They are "
+                           "rebuilt from the config, not learned: skip them (swin_edu.layout.is_derived_buffer).",
+                           "你把派生缓冲区 relative_position_index 和 attn_mask 也算进去了。"
+                           "它们是根据配置重建的，不是学出来的：跳过它们（swin_edu.layout.is_derived_buffe"
+                           "r）。"),
                       lambda sd: int(sum(np.asarray(v).size for v in sd.values()))),
-        Misconception("you counted tensors, not numbers: add up each tensor's size (v.size), not 1 per key.",
+        Misconception(Text("you counted tensors, not numbers: add up each tensor's size (v.size), not 1 per key.",
+                           "你数的是张量的个数，不是数的个数：要把每个张量的大小（v.size）"
+                           "加起来，而不是每个键算 1。"),
                       lambda sd: sum(1 for k in sd if not is_derived_buffer(k))),
-        Misconception("only the weight matrices? Biases, LayerNorm weights and the bias tables are learned "
-                      "parameters too.",
+        Misconception(Text("only the weight matrices? Biases, LayerNorm weights and the bias tables are learned "
+                           "parameters too.",
+                           "只数了权重矩阵？偏置、层归一化的权重和偏置表也都是学出来的参数。"),
                       lambda sd: int(sum(np.asarray(v).size for k, v in sd.items()
                                          if k.endswith(".weight") and not is_derived_buffer(k)))),
     ],
@@ -178,11 +213,13 @@ SWIN_FORWARD = Exercise(
     reference=lambda state_dict, images, cfg: snp.swin_forward(state_dict, images, cfg),
     dtype="kind",
     cases=lambda: [
-        Case("a 2-stage test model (16x16 images, C=12, window 4) on two random images",
+        Case(Text("a 2-stage test model (16x16 images, C=12, window 4) on two random images",
+                  "一个 2 个 stage 的测试模型（16x16 图像，C=12，窗口 4），输入两张随机图像"),
              (dict(_sd("tiny-test", 1)), rand(2, 3, 16, 16, seed=80), tiny_test_config())),
     ],
     hidden=lambda rng: [
-        Case(f"the same model with other weights at another resolution, {h}x{w} (pad, then shift)",
+        Case(Text(f"the same model with other weights at another resolution, {h}x{w} (pad, then shift)",
+                  f"同一个模型换一套权重、换一个分辨率，{h}x{w}（先填充，再移位）"),
              (dict(_sd("tiny-test", between(rng, 1, 10_000))), draw(rng, 1, 3, h, w), tiny_test_config()))
         for h, w in [(2 * between(rng, 5, 7), 2 * between(rng, 9, 11))]
     ],
@@ -191,18 +228,27 @@ SWIN_FORWARD = Exercise(
     # after every block, sums over at most 24 channels and 16 tokens) stays within 1e-5 absolute on logits of ~0.1;
     # every typical mistake of tests/test_exercises.py is still caught at this tolerance
     rtol=1e-4, atol=1e-5,
-    hints=("Follow the diagram: which function of notebooks 01-05 handles each box, and which layout "
-           "(channels-first or channels-last) does each expect?",
-           "Embed the patches of the channels-last images; for each stage run its blocks (the window and shift of "
-           "cfg.stage_windows(), that stage's weights by their prefix) and its patch merging except after the "
-           "last; then the final LayerNorm, the mean over all tokens and the linear head."),
+    hints=(Text("Follow the diagram: which function of notebooks 01-05 handles each box, and which layout "
+                "(channels-first or channels-last) does each expect?",
+                "对照结构图：每个方框由笔记本 01-05 里的哪个函数负责，每个函数要求的布局是通道在前（channe"
+                "ls-first）还是通道在后（channels-last）？"),
+           Text("Embed the patches of the channels-last images; for each stage run its blocks (the window and shift of "
+                "cfg.stage_windows(), that stage's weights by their prefix) and its patch merging except after the "
+                "last; then the final LayerNorm, the mean over all tokens and the linear head.",
+                "对通道在后（channels-last）的图像做图像块嵌入；每个 stage 依次运行它的各个 block（窗口和移"
+                "位取自 cfg.stage_windows()，权重按该 stage 的前缀取），除最后一个 stage 外再做块合并；"
+                "最后是末尾的层归一化、对所有 token 求平均，以及线性分类头。")),
     misconceptions=[
-        Misconception("the final LayerNorm (`norm.weight`, `norm.bias`) is missing before the pooling.",
+        Misconception(Text("the final LayerNorm (`norm.weight`, `norm.bias`) is missing before the pooling.",
+                           "池化之前缺了最后的层归一化（`norm.weight`、`norm.bias`）。"),
                       _forward_wrong("no_norm")),
-        Misconception("Swin pools by averaging the tokens (x.mean(axis=(1, 2))), not by their maximum.",
+        Misconception(Text("Swin pools by averaging the tokens (x.mean(axis=(1, 2))), not by their maximum.",
+                           "Swin 的池化是对 token 求平均（x.mean(axis=(1, 2))），不是取最大值。"),
                       _forward_wrong("max_pool")),
-        Misconception("use cfg.stage_windows() for each stage's (window, shift): a stage whose map is not "
-                      "larger than the window does not shift (the last stage of Swin-T, the second stage "
-                      "here).", _forward_wrong("always_shift")),
+        Misconception(Text("use cfg.stage_windows() for each stage's (window, shift): a stage whose map is not "
+                           "larger than the window does not shift (the last stage of Swin-T, the second stage "
+                           "here).",
+                           "每个 stage 的（窗口，移位）要用 cfg.stage_windows()：特征图不比窗口大的 stage "
+                           "不移位（Swin-T 的最后一个 stage，这里的第二个 stage）。"), _forward_wrong("always_shift")),
     ],
 )

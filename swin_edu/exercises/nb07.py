@@ -10,6 +10,7 @@ student's ``SwinBlock`` is graded with the reference ``WindowAttention``), so on
 """
 from __future__ import annotations
 
+from ..i18n import Text
 from ._data import between, draw, pick
 from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
 
@@ -56,9 +57,11 @@ def _attention_cases():
     mask = (bias[None, :] + sw[:, None]).reshape(1, 4, 3, 16, 16)   # (1 image, 4 windows, 3 heads, N, N)
     mask = mask.expand(2, 4, 3, 16, 16).reshape(8, 3, 16, 16)         # 2 images x 4 windows
     return [
-        Case("8 windows x 3 heads of 16 tokens (d=8) with a relative position bias (3, 16, 16)",
+        Case(Text("8 windows x 3 heads of 16 tokens (d=8) with a relative position bias (3, 16, 16)",
+                  "8 个窗口 x 3 个头，每个 16 个 token（d=8），带相对位置偏置 (3, 16, 16)"),
              (_t(8, 3, 16, 8, seed=1), _t(8, 3, 16, 8, seed=2), _t(8, 3, 16, 8, seed=3), bias)),
-        Case("the same with bias + the 0/-100 shift mask of an 8x8 map (M=4, s=2), shape (8, 3, 16, 16)",
+        Case(Text("the same with bias + the 0/-100 shift mask of an 8x8 map (M=4, s=2), shape (8, 3, 16, 16)",
+                  "同上，偏置再加上 8x8 特征图（M=4，s=2）的 0/-100 移位掩码，形状为 (8, 3, 16, 16)"),
              (_t(8, 3, 16, 8, seed=1), _t(8, 3, 16, 8, seed=2), _t(8, 3, 16, 8, seed=3), mask)),
     ]
 
@@ -75,9 +78,12 @@ def _attention_hidden(rng):
     t32 = [_torch_draw(rng, w, h, n, d) for _ in range(3)]
     mask = _torch_draw(rng, h, n, n, scale=0.5)
     return [
-        Case(f"float64 tensors, {w} windows x {h} heads of {n} tokens (d={d}), no mask (None)", (*t64, None)),
-        Case(f"float32 tensors, {w} windows x {h} heads of {n} tokens (d={d}), "
-             f"a bias of shape ({h}, {n}, {n})",
+        Case(Text(f"float64 tensors, {w} windows x {h} heads of {n} tokens (d={d}), no mask (None)",
+                  f"float64 张量，{w} 个窗口 x {h} 个头，每个 {n} 个 token（d={d}），没有掩码（None）"), (*t64, None)),
+        Case(Text(f"float32 tensors, {w} windows x {h} heads of {n} tokens (d={d}), "
+                  f"a bias of shape ({h}, {n}, {n})",
+                  f"float32 张量，{w} 个窗口 x {h} 个头，每个 {n} 个 token（d={d}），偏置的形状为 ({h}, {n}"
+                  f", {n})"),
              (*t32, mask)),
     ]
 
@@ -92,18 +98,26 @@ ATTENTION_TORCH = Exercise(
     guards=("torch.nn.functional:scaled_dot_product_attention",),
     prelude=TORCH_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hints=("It is notebook 02's attention with torch tensors: which dimension holds the keys, and where does "
-           "an additive mask enter?",
-           "Scale the query-key products by 1/√d (d is the last dimension of q), add the mask when there is "
-           "one (it broadcasts), softmax over the keys' dimension, multiply by v; torch operations only."),
+    hints=(Text("It is notebook 02's attention with torch tensors: which dimension holds the keys, and where does "
+                "an additive mask enter?",
+                "这就是笔记本 02 的注意力，只是换成了 torch 张量：哪个维度是键的维度，加性掩码在哪里加进来？"),
+           Text("Scale the query-key products by 1/√d (d is the last dimension of q), add the mask when there is "
+                "one (it broadcasts), softmax over the keys' dimension, multiply by v; torch operations only.",
+                "把查询和键的乘积乘以 1/√d（d 是 q 的最后一个维度），有掩码时加上掩码（它会广播），"
+                "沿键的维度做 softmax，再乘以 v；只用 torch 运算。")),
     misconceptions=[
-        Misconception("you forgot the scale 1/sqrt(d) (d = q.shape[-1]); scaled_dot_product_attention "
-                      "applies it by default.", lambda q, k, v, m: _explicit(q, k, v, m, scale=1.0)),
-        Misconception("the softmax runs over the wrong dimension: each query's weights over the keys sum "
-                      "to 1 (dim=-1).", lambda q, k, v, m: _explicit(q, k, v, m, dim=-2)),
-        Misconception("the float mask is *added* to the logits (bias and 0/-100), not subtracted.",
+        Misconception(Text("you forgot the scale 1/sqrt(d) (d = q.shape[-1]); scaled_dot_product_attention "
+                           "applies it by default.",
+                           "你漏了缩放 1/sqrt(d)（d = q.shape[-1]）；scaled_dot_product_attention 默认会做"
+                           "这一步。"), lambda q, k, v, m: _explicit(q, k, v, m, scale=1.0)),
+        Misconception(Text("the softmax runs over the wrong dimension: each query's weights over the keys sum "
+                           "to 1 (dim=-1).",
+                           "softmax 的维度不对：每个查询在所有键上的权重之和为 1（dim=-1）。"), lambda q, k, v, m: _explicit(q, k, v, m, dim=-2)),
+        Misconception(Text("the float mask is *added* to the logits (bias and 0/-100), not subtracted.",
+                           "浮点掩码是*加*到注意力得分上的（偏置和 0/-100），不是减。"),
                       lambda q, k, v, m: _explicit(q, k, v, m, sign=-1) if m is not None else None),
-        Misconception("the mask was ignored: add it to the scaled logits before the softmax.",
+        Misconception(Text("the mask was ignored: add it to the scaled logits before the softmax.",
+                           "掩码被忽略了：在 softmax 之前把它加到缩放后的注意力得分上。"),
                       lambda q, k, v, m: _explicit(q, k, v, None) if m is not None else None),
     ],
 )
@@ -262,17 +276,24 @@ def _attn_case(label, seed_or_rng, B, H, W, M, s, C, heads, wseed):
 
 
 def _attn_cases():
-    return [_attn_case("6 windows of 3x3 tokens (C=8, 2 heads), no mask (a W-MSA block)", 31, 2, 3, 9, 3, 0, 8, 2, 1),
-            _attn_case("2 images x 4 windows of 4x4 tokens (C=16, 4 heads) with the 0/-100 mask of an 8x8 map, "
-                       "M=4, s=2", 32, 2, 8, 8, 4, 2, 16, 4, 2)]
+    return [_attn_case(Text("6 windows of 3x3 tokens (C=8, 2 heads), no mask (a W-MSA block)",
+                            "6 个 3x3 token 的窗口（C=8，2 个头），没有掩码（一个 W-MSA block）"), 31, 2, 3, 9, 3, 0, 8, 2, 1),
+            _attn_case(Text("2 images x 4 windows of 4x4 tokens (C=16, 4 heads) with the 0/-100 mask of an 8x8 map, "
+                            "M=4, s=2",
+                            "2 张图像 x 4 个 4x4 token 的窗口（C=16，4 个头），带 8x8 特征图的 0/-100 掩码，"
+                            "M=4，s=2"), 32, 2, 8, 8, 4, 2, 16, 4, 2)]
 
 
 def _attn_hidden(rng):
     heads = between(rng, 2, 3)
     wa, wb = between(rng, 1, 10_000), between(rng, 1, 10_000)
-    return [_attn_case(f"2 images x 6 windows (an 8x12 map, M=4, s=2), C={4 * heads}, {heads} heads, with the "
-                       f"mask", rng, 2, 8, 12, 4, 2, 4 * heads, heads, wa),
-            _attn_case(f"3 images x 4 windows (a 6x6 map, M=3, s=1), C={4 * heads}, {heads} heads, with the mask",
+    return [_attn_case(Text(f"2 images x 6 windows (an 8x12 map, M=4, s=2), C={4 * heads}, {heads} heads, with the "
+                            f"mask",
+                            f"2 张图像 x 6 个窗口（一张 8x12 特征图，M=4，s=2），C={4 * heads}，"
+                            f"{heads} 个头，带掩码"), rng, 2, 8, 12, 4, 2, 4 * heads, heads, wa),
+            _attn_case(Text(f"3 images x 4 windows (a 6x6 map, M=3, s=1), C={4 * heads}, {heads} heads, with the mask",
+                            f"3 张图像 x 4 个窗口（一张 6x6 特征图，M=3，s=1），C={4 * heads}，"
+                            f"{heads} 个头，带掩码"),
                        rng, 3, 6, 6, 3, 1, 4 * heads, heads, wb)]
 
 
@@ -287,29 +308,46 @@ WINDOW_ATTENTION_MODULE = Exercise(
     guards=("torch.nn.functional:scaled_dot_product_attention",),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hints=("The numpy window attention of notebooks 02-04 is the recipe: which of its lines becomes which "
-           "torch call, and which of its arrays become parameters (learned, loaded) or buffers (rebuilt)?",
-           "In __init__: the fused qkv layer, proj, the bias table ((2M-1)², heads) as a parameter and the "
-           "index from snp.relative_position_index as a non-persistent buffer. In forward: qkv, then view and "
-           "permute so that q, k, v lead and heads come before tokens; gather the bias by the index and move "
-           "its heads axis first; scale q·k only, add the bias, add the mask per window (view the logits as "
-           "(B, nW, heads, N, N)), softmax, times v, merge the heads back, proj."),
+    hints=(Text("The numpy window attention of notebooks 02-04 is the recipe: which of its lines becomes which "
+                "torch call, and which of its arrays become parameters (learned, loaded) or buffers (rebuilt)?",
+                "笔记本 02-04 的 numpy 窗口注意力就是配方：它的哪一行对应哪个 torch 调用？它的哪些数组变成"
+                "参数（学出来、加载进来），哪些变成缓冲区（重建出来）？"),
+           Text("In __init__: the fused qkv layer, proj, the bias table ((2M-1)², heads) as a parameter and the "
+                "index from snp.relative_position_index as a non-persistent buffer. In forward: qkv, then view and "
+                "permute so that q, k, v lead and heads come before tokens; gather the bias by the index and move "
+                "its heads axis first; scale q·k only, add the bias, add the mask per window (view the logits as "
+                "(B, nW, heads, N, N)), softmax, times v, merge the heads back, proj.",
+                "在 __init__ 里：合并的 qkv 层、proj、作为参数的偏置表 ((2M-1)², heads)，以及作为非持久缓冲"
+                "区、由 snp.relative_position_index 得到的索引。在 forward 里：qkv，然后 view 和 permute，"
+                "让 q、k、v 排在最前、头排在 token 前面；按索引取出偏置，把它的头轴移到最前；"
+                "只缩放 q·k，加偏置，按窗口加掩码（把注意力得分看成 (B, nW, heads, N, N)），"
+                "softmax，乘以 v，把各个头合并回去，proj。")),
     misconceptions=[
-        Misconception("only q·kᵀ is scaled by 1/√d; the relative position bias is added after the scaling "
-                      "(you scaled the bias too).", _attn_wrong("scale_after_bias")),
-        Misconception("the gathered table is (N, N, heads): view it as (N, N, heads) and move the heads "
-                      "first (permute(2, 0, 1)); viewing it directly as (heads, N, N) scrambles the offsets.",
+        Misconception(Text("only q·kᵀ is scaled by 1/√d; the relative position bias is added after the scaling "
+                           "(you scaled the bias too).",
+                           "只有 q·kᵀ 要乘以 1/√d；相对位置偏置在缩放之后再加（你把偏置也缩放了）。"), _attn_wrong("scale_after_bias")),
+        Misconception(Text("the gathered table is (N, N, heads): view it as (N, N, heads) and move the heads "
+                           "first (permute(2, 0, 1)); viewing it directly as (heads, N, N) scrambles the offsets.",
+                           "取出的表是 (N, N, heads)：把它看成 (N, N, heads)，再把头移到最前（permute(2, 0"
+                           ", 1)）；直接把它看成 (heads, N, N) 会把偏移打乱。"),
                       _attn_wrong("bias_not_permuted")),
-        Misconception("the relative position bias is missing: add the table's values, gathered by "
-                      "relative_position_index, to the scaled logits.", _attn_wrong("no_bias")),
-        Misconception("the mask's window axis was lined up with the heads axis (logits + mask broadcasts "
-                      "(nW, N, N) against (B·nW, heads, N, N)): view the logits as (B, nW, heads, N, N) and "
-                      "add mask[None, :, None].", _attn_wrong("mask_over_heads")),
-        Misconception("windows are ordered image by image (image 0's nW windows, then image 1's): the mask "
-                      "repeats as a whole for each image (tile), not window by window (repeat_interleave).",
+        Misconception(Text("the relative position bias is missing: add the table's values, gathered by "
+                           "relative_position_index, to the scaled logits.",
+                           "缺少相对位置偏置：把按 relative_position_index 从表中取出的值加到缩放后的注意力"
+                           "得分上。"), _attn_wrong("no_bias")),
+        Misconception(Text("the mask's window axis was lined up with the heads axis (logits + mask broadcasts "
+                           "(nW, N, N) against (B·nW, heads, N, N)): view the logits as (B, nW, heads, N, N) and "
+                           "add mask[None, :, None].",
+                           "掩码的窗口轴和头轴对齐了（logits + mask 把 (nW, N, N) 和 (B·nW, heads, N, N)"
+                           " 广播在一起）：把注意力得分看成 (B, nW, heads, N, N)，再加上 mask[None, :, None]。"), _attn_wrong("mask_over_heads")),
+        Misconception(Text("windows are ordered image by image (image 0's nW windows, then image 1's): the mask "
+                           "repeats as a whole for each image (tile), not window by window (repeat_interleave).",
+                           "窗口是一张图像接一张图像排列的（先是图像 0 的 nW 个窗口，然后是图像 1 的）："
+                           "掩码要对每张图像整体重复（tile），而不是逐个窗口重复（repeat_interleave）。"),
                       _attn_wrong("mask_interleaved")),
-        Misconception("the mask was ignored: add it to the logits (per window, the same for every head) "
-                      "before the softmax.", _attn_wrong("mask_no_mask")),
+        Misconception(Text("the mask was ignored: add it to the logits (per window, the same for every head) "
+                           "before the softmax.",
+                           "掩码被忽略了：在 softmax 之前把它加到注意力得分上（按窗口加，每个头都一样）。"), _attn_wrong("mask_no_mask")),
     ],
 )
 
@@ -338,15 +376,21 @@ def _block_case(label, seed_or_rng, B, H, W, M, s, C, heads, wseed):
 
 
 def _block_cases():
-    return [_block_case("a W-MSA block (shift 0): two 8x8 maps, C=16, 4 heads, M=4", 41, 2, 8, 8, 4, 0, 16, 4, 3),
-            _block_case("an SW-MSA block (shift 2): two 8x8 maps, C=16, 4 heads, M=4", 42, 2, 8, 8, 4, 2, 16, 4, 4)]
+    return [_block_case(Text("a W-MSA block (shift 0): two 8x8 maps, C=16, 4 heads, M=4",
+                             "一个 W-MSA block（移位 0）：两张 8x8 特征图，C=16，4 个头，M=4"), 41, 2, 8, 8, 4, 0, 16, 4, 3),
+            _block_case(Text("an SW-MSA block (shift 2): two 8x8 maps, C=16, 4 heads, M=4",
+                             "一个 SW-MSA block（移位 2）：两张 8x8 特征图，C=16，4 个头，M=4"), 42, 2, 8, 8, 4, 2, 16, 4, 4)]
 
 
 def _block_hidden(rng):
     heads = between(rng, 2, 3)
-    return [_block_case(f"an SW-MSA block on a non-square 8x12 map, C={4 * heads}, {heads} heads, M=4, s=2", rng,
+    return [_block_case(Text(f"an SW-MSA block on a non-square 8x12 map, C={4 * heads}, {heads} heads, M=4, s=2",
+                             f"一个 SW-MSA block，非正方形的 8x12 特征图，C={4 * heads}，{heads} 个头，"
+                             "M=4，s=2"), rng,
                         2, 8, 12, 4, 2, 4 * heads, heads, between(rng, 1, 10_000)),
-            _block_case(f"an SW-MSA block on a 9x9 map, C={4 * heads}, {heads} heads, M=3, s=1", rng,
+            _block_case(Text(f"an SW-MSA block on a 9x9 map, C={4 * heads}, {heads} heads, M=3, s=1",
+                             f"一个 SW-MSA block，9x9 特征图，C={4 * heads}，{heads} 个头，"
+                             "M=3，s=1"), rng,
                         1, 9, 9, 3, 1, 4 * heads, heads, between(rng, 1, 10_000))]
 
 
@@ -360,21 +404,33 @@ SWIN_BLOCK_MODULE = Exercise(
     forbidden=(f"{_SM}:SwinBlock.forward",),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hints=("It is notebook 05's swin_block with modules: which parts hold weights (and so need the official "
-           "names norm1, attn, norm2, mlp.fc1, mlp.fc2) and which are plain tensor operations?",
-           "Two pre-norm residual steps on a channels-last map. The attention step: norm1, roll by -s, cut into "
-           "windows of M·M tokens, your WindowAttention with snp.shift_mask (only when s > 0, as a tensor), "
-           "put the windows back, roll by +s, add. The MLP step: norm2, fc1, GELU, fc2, add."),
+    hints=(Text("It is notebook 05's swin_block with modules: which parts hold weights (and so need the official "
+                "names norm1, attn, norm2, mlp.fc1, mlp.fc2) and which are plain tensor operations?",
+                "这就是笔记本 05 的 swin_block，只是换成了模块：哪些部分带权重（因此要用官方名字 norm1、"
+                "attn、norm2、mlp.fc1、mlp.fc2），哪些只是普通的张量运算？"),
+           Text("Two pre-norm residual steps on a channels-last map. The attention step: norm1, roll by -s, cut into "
+                "windows of M·M tokens, your WindowAttention with snp.shift_mask (only when s > 0, as a tensor), "
+                "put the windows back, roll by +s, add. The MLP step: norm2, fc1, GELU, fc2, add.",
+                "在通道在后（channels-last）的特征图上做两个先归一化（pre-norm）的残差步骤。"
+                "注意力这一步：norm1，按 -s 滚动，切成每个 M·M 个 token 的窗口，用你的 WindowAttention 加 "
+                "snp.shift_mask（只在 s > 0 时，转成张量），把窗口放回去，按 +s 滚回，加回去。"
+                "MLP 这一步：norm2、fc1、GELU、fc2，加回去。")),
     misconceptions=[
-        Misconception("your output is still shifted: after putting the windows back, roll the map by +s to "
-                      "undo the first roll.", _block_wrong("no_reverse_roll")),
-        Misconception("you rolled the map by +s first. The official code rolls by -s (up-left); the mask's "
-                      "regions are built for that direction, and the final roll by +s undoes it.",
+        Misconception(Text("your output is still shifted: after putting the windows back, roll the map by +s to "
+                           "undo the first roll.",
+                           "你的输出仍是移位后的：把窗口放回去之后，要按 +s 滚动特征图，撤销第一次滚动。"), _block_wrong("no_reverse_roll")),
+        Misconception(Text("you rolled the map by +s first. The official code rolls by -s (up-left); the mask's "
+                           "regions are built for that direction, and the final roll by +s undoes it.",
+                           "你一开始按 +s 滚动了特征图。官方代码按 -s（向左上）滚动；掩码的区域是按这个方向"
+                           "构造的，最后按 +s 滚动把它撤销。"),
                       _block_wrong("roll_plus")),
-        Misconception("the norms are swapped: norm1 comes before the attention, norm2 before the MLP.",
+        Misconception(Text("the norms are swapped: norm1 comes before the attention, norm2 before the MLP.",
+                           "两个归一化弄反了：norm1 在注意力之前，norm2 在 MLP 之前。"),
                       _block_wrong("norms_swapped")),
-        Misconception("the shift mask is missing: after the roll, windows hold tokens that were far apart; "
-                      "pass snp.shift_mask(H, W, M, s) (as a tensor) to the attention when s > 0.",
+        Misconception(Text("the shift mask is missing: after the roll, windows hold tokens that were far apart; "
+                           "pass snp.shift_mask(H, W, M, s) (as a tensor) to the attention when s > 0.",
+                           "缺少移位掩码：滚动之后，窗口里有原本相隔很远的 token；s > 0 时要把 snp.shift_m"
+                           "ask(H, W, M, s)（转成张量）传给注意力。"),
                       _block_wrong("no_mask")),
     ],
 )
@@ -405,24 +461,36 @@ PATCH_MERGING_MODULE = Exercise(
     signature="patch_merging_torch_mine(x, state_dict)",
     reference=patch_merging_module_reference,
     kind="torch",
-    cases=lambda: [_merge_case("two 4x4 maps with 3 channels", 51, 2, 4, 4, 3, 5),
-                   _merge_case("one 8x6 map with 8 channels", 52, 1, 8, 6, 8, 6)],
-    hidden=lambda rng: [_merge_case("two 6x10 maps with 5 channels", rng, 2, 6, 10, 5, between(rng, 1, 10_000))],
+    cases=lambda: [_merge_case(Text("two 4x4 maps with 3 channels",
+                                    "两张 4x4 特征图，3 个通道"), 51, 2, 4, 4, 3, 5),
+                   _merge_case(Text("one 8x6 map with 8 channels",
+                                    "一张 8x6 特征图，8 个通道"), 52, 1, 8, 6, 8, 6)],
+    hidden=lambda rng: [_merge_case(Text("two 6x10 maps with 5 channels",
+                                         "两张 6x10 特征图，5 个通道"), rng, 2, 6, 10, 5, between(rng, 1, 10_000))],
     forbidden=(f"{_SM}:PatchMerging.forward",),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hints=("Notebook 05's patch_merging with two modules: which of its steps hold weights?",
-           "Gather the four stride-2 sub-maps in the official order (row, col) = (0,0), (1,0), (0,1), (1,1) and "
-           "concatenate them along the channels; then a LayerNorm over 4C called norm and a 4C -> 2C linear "
-           "layer without bias called reduction."),
+    hints=(Text("Notebook 05's patch_merging with two modules: which of its steps hold weights?",
+                "这就是笔记本 05 的 patch_merging，加上两个模块：它的哪些步骤带权重？"),
+           Text("Gather the four stride-2 sub-maps in the official order (row, col) = (0,0), (1,0), (0,1), (1,1) and "
+                "concatenate them along the channels; then a LayerNorm over 4C called norm and a 4C -> 2C linear "
+                "layer without bias called reduction.",
+                "按官方顺序 (row, col) = (0,0)、(1,0)、(0,1)、(1,1) 取出四个步长为 2 的子图，"
+                "沿通道拼接；然后是一个名为 norm、作用在 4C 上的层归一化，和一个名为 reduction、"
+                "不带偏置的 4C -> 2C 线性层。")),
     misconceptions=[
-        Misconception("x1 is the pixel *below* (row offset 1, column 0), x2 the one to its right: the official "
-                      "order is (0,0), (1,0), (0,1), (1,1). The checkpoint's reduction layer expects it.",
+        Misconception(Text("x1 is the pixel *below* (row offset 1, column 0), x2 the one to its right: the official "
+                           "order is (0,0), (1,0), (0,1), (1,1). The checkpoint's reduction layer expects it.",
+                           "x1 是*下面*的像素（行偏移 1，列偏移 0），x2 是它右边的那个：官方顺序是 (0,0)、"
+                           "(1,0)、(0,1)、(1,1)。checkpoint 里的 reduction 层就是按这个顺序训练的。"),
                       _merge_wrong("x1_x2_swapped")),
-        Misconception("the gather concatenates whole blocks of C channels (x0's C, then x1's...); stacking the "
-                      "four pieces on a new last axis interleaves them channel by channel.",
+        Misconception(Text("the gather concatenates whole blocks of C channels (x0's C, then x1's...); stacking the "
+                           "four pieces on a new last axis interleaves them channel by channel.",
+                           "取块时拼接的是整组的 C 个通道（先是 x0 的 C 个，然后是 x1 的……）；"
+                           "把四块堆叠到一个新的最后轴上，会把它们按通道交错排列。"),
                       _merge_wrong("interleaved")),
-        Misconception("x0 is the top-left pixel (0, 0) of each 2x2 group: your order is reversed.",
+        Misconception(Text("x0 is the top-left pixel (0, 0) of each 2x2 group: your order is reversed.",
+                           "x0 是每个 2x2 小组左上角的像素 (0, 0)：你的顺序反了。"),
                       _merge_wrong("raster_reversed")),
     ],
 )
@@ -455,25 +523,40 @@ BASIC_LAYER_MODULE = Exercise(
     signature="basic_layer_mine(x, state_dict, depth, num_heads, window_size, shift_size, downsample)",
     reference=basic_layer_module_reference,
     kind="torch",
-    cases=lambda: [_layer_case("a stage of 2 blocks and a patch merging: two 8x8 maps, C=8, 2 heads, M=4, s=2",
+    cases=lambda: [_layer_case(Text("a stage of 2 blocks and a patch merging: two 8x8 maps, C=8, 2 heads, M=4, s=2",
+                                    "一个 stage，2 个 block 加一次块合并：两张 8x8 特征图，"
+                                    "C=8，2 个头，M=4，s=2"),
                                61, 8, 8, 2, True, 7),
-                   _layer_case("a stage of 3 blocks without patch merging: two 8x8 maps, C=8, 2 heads, M=4, s=2",
+                   _layer_case(Text("a stage of 3 blocks without patch merging: two 8x8 maps, C=8, 2 heads, M=4, s=2",
+                                    "一个 stage，3 个 block，没有块合并：两张 8x8 特征图，"
+                                    "C=8，2 个头，M=4，s=2"),
                                62, 8, 8, 3, False, 8)],
-    hidden=lambda rng: [_layer_case("a stage of 4 blocks and a patch merging on 8x12 maps, C=8, 2 heads, M=4, s=2",
+    hidden=lambda rng: [_layer_case(Text("a stage of 4 blocks and a patch merging on 8x12 maps, C=8, 2 heads, M=4, s=2",
+                                         "一个 stage，4 个 block 加一次块合并，8x12 特征图，"
+                                         "C=8，2 个头，M=4，s=2"),
                                     rng, 8, 12, 4, True, between(rng, 1, 10_000))],
     forbidden=(f"{_SM}:BasicLayer.forward", f"{_SM}:BasicLayer.__init__"),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hints=("A stage is a list of blocks, then maybe a patch merging. Which blocks shift, and by how much?",
-           "An nn.ModuleList called blocks whose block j shifts by shift_size when j is odd and by 0 when j is "
-           "even (W-MSA, SW-MSA, W-MSA, ...); downsample is your PatchMerging or None; forward runs the blocks "
-           "in order, then downsample."),
+    hints=(Text("A stage is a list of blocks, then maybe a patch merging. Which blocks shift, and by how much?",
+                "一个 stage 就是一串 block，后面可能还有一次块合并。哪些 block 要移位，移多少？"),
+           Text("An nn.ModuleList called blocks whose block j shifts by shift_size when j is odd and by 0 when j is "
+                "even (W-MSA, SW-MSA, W-MSA, ...); downsample is your PatchMerging or None; forward runs the blocks "
+                "in order, then downsample.",
+                "一个名为 blocks 的 nn.ModuleList，其中 block j 在 j 为奇数时移位 shift_size，"
+                "为偶数时移位 0（W-MSA、SW-MSA、W-MSA、……）；downsample 是你的 PatchMerging 或 None；"
+                "forward 依次运行各个 block，再运行 downsample。")),
     misconceptions=[
-        Misconception("every block shifted: the blocks alternate, W-MSA (shift 0) first, then SW-MSA "
-                      "(shift_size), and so on.", _layer_wrong("all_shifted")),
-        Misconception("no block shifted: the odd blocks (1, 3, ...) are SW-MSA blocks with shift_size.",
+        Misconception(Text("every block shifted: the blocks alternate, W-MSA (shift 0) first, then SW-MSA "
+                           "(shift_size), and so on.",
+                           "每个 block 都移位了：block 是交替的，先是 W-MSA（移位 0），然后是 SW-MSA（shif"
+                           "t_size），依此类推。"), _layer_wrong("all_shifted")),
+        Misconception(Text("no block shifted: the odd blocks (1, 3, ...) are SW-MSA blocks with shift_size.",
+                           "没有一个 block 移位：奇数号的 block（1, 3, ...）是移位 shift_size 的 SW-MSA bl"
+                           "ock。"),
                       _layer_wrong("none_shifted")),
-        Misconception("the alternation starts with W-MSA: block 0 does not shift, block 1 does.",
+        Misconception(Text("the alternation starts with W-MSA: block 0 does not shift, block 1 does.",
+                           "交替从 W-MSA 开始：block 0 不移位，block 1 移位。"),
                       _layer_wrong("even_shifted")),
     ],
 )

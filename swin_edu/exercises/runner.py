@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import i18n
+from ..i18n import Text
 from . import diagnostics as dx
 from .sandbox import call_with_time_limit, user_line
 from .spec import UNSET, Case, Exercise
@@ -68,10 +69,15 @@ def practice_cases(ex: Exercise, more: bool = False) -> list:
     cases = list(ex.cases())
     if more and ex.hidden is not None:
         extra = ex.hidden(np.random.default_rng(PRACTICE_SEED))
-        cases += [Case(c.label + " (practice version of a hidden case)", c.args, c.kwargs, c.expected)
-                  for c in extra]
+        cases += [Case(c.label + PRACTICE_SUFFIX, c.args, c.kwargs, c.expected) for c in extra]
     return cases
 
+
+#: what the label of a practice version of a hidden case ends with
+PRACTICE_SUFFIX = Text(" (practice version of a hidden case)", "（隐藏用例的练习版）")
+#: what a timeout adds when the student's function is still running
+STILL_RUNNING = Text("\n   (it is still running in the background; if the notebook gets slow, restart the kernel)",
+                     "\n   （它还在后台运行；如果笔记本变慢了，请重启内核）")
 
 _LAST: dict[int, tuple[Callable, CheckResult]] = {}
 
@@ -114,8 +120,7 @@ def _run(ex: Exercise, fn: Any, cases: list, limit: float, more: bool) -> CheckR
             expected = ex.reference(*ref_args, **ref_kwargs)
         outcome = call_with_time_limit(fn, call_args, call_kwargs, limit)
         if outcome.timed_out:
-            note = ("\n   (it is still running in the background; if the notebook gets slow, restart the "
-                    "kernel)") if outcome.still_running else ""
+            note = STILL_RUNNING if outcome.still_running else ""
             message = dx.timeout_message(title, i, total, case.label, limit, note)
             return CheckResult(ex.name, "failed", message, case.label, total)
         if outcome.error is not None:

@@ -18,6 +18,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ..i18n import Text
+
 __all__ = ["Outcome", "call_with_time_limit", "user_line"]
 
 
@@ -83,7 +85,8 @@ def call_with_time_limit(fn: Callable, args: tuple, kwargs: dict, limit: float) 
 
 
 def user_line(exc: BaseException) -> str:
-    """The deepest line of the traceback that is the student's code (not numpy, not this package)."""
+    """The deepest line of the traceback that is the student's code (not numpy, not this package), as a
+    :class:`~swin_edu.i18n.Text` ("" when there is none)."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     skip = (here, os.path.dirname(np.__file__), sys.prefix, getattr(sys, "base_prefix", sys.prefix))
     best = None
@@ -94,4 +97,5 @@ def user_line(exc: BaseException) -> str:
     if best is None:
         return ""
     code = (best.line or "").strip()
-    return f"line {best.lineno} of your code" + (f": `{code}`" if code else "")
+    shown = f": `{code}`" if code else ""
+    return Text(f"line {best.lineno} of your code{shown}", f"你的代码第 {best.lineno} 行" + shown.replace(": ", "：", 1))

@@ -69,6 +69,10 @@ class Exercise:
     method; never the code (a failing check only says that they exist). ``misconceptions`` are shown at
     once: they name the mistake the student's output shows.
 
+    Every text a student reads (the hints, ``nan_hint``, the misconceptions' hints, the cases' labels,
+    ``entry_hints``, ``known_answers``) is an :class:`swin_edu.i18n.Text`: its English (the ``str`` value)
+    with its Chinese next to it, printed in the language of ``SWIN_EDU_LANG`` (docs/translation.md).
+
     Grading fields (public; see the module docstring): ``hidden(rng) -> [Case]``, ``forbidden``
     (``"swin_edu.module:function"`` or ``"swin_edu.module:Class.method"``), ``guards``
     (``"module:function"`` of another library, or ``"module:function?keyword"`` to refuse only a

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import Text
 from ._data import between, draw, pick
-from .diagnostics import describe, more_help
+from .diagnostics import NO_RETURN, describe, more_help
 from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
 
 __all__ = ["CONFUSION_MATRIX", "LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY"]
@@ -36,31 +37,40 @@ def _cos(step, total, warm, base, low, *, span_from_zero=False, full_period=Fals
 
 
 _LR_MISTAKES = [
-    (("your warm-up starts at 0: the first step (step=0) would not train at all. Count the step as "
-     "step + 1: lr = base_lr * (step + 1) / warmup_steps."), {"warm_from_zero": True}),
-    (("the cosine must start when the warm-up ends: use t = (step - warmup_steps) / (total_steps - "
-     "warmup_steps), so that lr = base_lr right after the warm-up and min_lr at the end."),
+    ((Text("your warm-up starts at 0: the first step (step=0) would not train at all. Count the step as "
+          "step + 1: lr = base_lr * (step + 1) / warmup_steps.",
+           "你的预热从 0 开始：第一步（step=0）根本不会训练。把这一步算作 step + 1：lr = base_lr * (step +"
+           " 1) / warmup_steps。")), {"warm_from_zero": True}),
+    ((Text("the cosine must start when the warm-up ends: use t = (step - warmup_steps) / (total_steps - "
+          "warmup_steps), so that lr = base_lr right after the warm-up and min_lr at the end.",
+           "余弦要在预热结束时开始：用 t = (step - warmup_steps) / (total_steps - warmup_steps)，"
+           "这样预热刚结束时 lr = base_lr，到最后是 min_lr。")),
      {"span_from_zero": True}),
-    (("your cosine goes down and up again: it should be half a period, 0.5 * (1 + cos(pi * t)), not "
-     "cos(2 * pi * t)."), {"full_period": True}),
-    ("the schedule ends at 0 instead of min_lr: lr = min_lr + (base_lr - min_lr) * 0.5 * (1 + cos(pi * t)).",
+    ((Text("your cosine goes down and up again: it should be half a period, 0.5 * (1 + cos(pi * t)), not "
+          "cos(2 * pi * t).",
+           "你的余弦降下去又升回来了：应该是半个周期，0.5 * (1 + cos(pi * t))，而不是 cos(2 * pi * t)。")), {"full_period": True}),
+    (Text("the schedule ends at 0 instead of min_lr: lr = min_lr + (base_lr - min_lr) * 0.5 * (1 + cos(pi * t)).",
+          "学习率调度最后停在 0，而不是 min_lr：lr = min_lr + (base_lr - min_lr) * 0.5 * (1 + cos(pi * t))。"),
      {"ignore_min": True}),
-    ("there is no warm-up: for step < warmup_steps the rate rises linearly, base_lr * (step + 1) / warmup_steps.",
+    (Text("there is no warm-up: for step < warmup_steps the rate rises linearly, base_lr * (step + 1) / warmup_steps.",
+          "没有预热：step < warmup_steps 时，学习率线性上升，base_lr * (step + 1) / warmup_steps。"),
      {"no_warmup": True}),
 ]
 
 
 def _lr_compare(got: Any, expected: float, case: Case) -> list | None:
     if got is None:
-        return ["expected: a float", "got:      None",
-                "hint: your function returned nothing. Did you forget the `return` statement?"]
+        return [Text("expected: a float", "expected: 一个 float"), "got:      None",
+                NO_RETURN]
     zero_dim_array = isinstance(got, np.ndarray) and got.ndim == 0
     one_element_tensor = type(got).__module__.startswith("torch") and hasattr(got, "numel") and got.numel() == 1
     if isinstance(got, np.generic) or zero_dim_array or one_element_tensor:
         got = got.item()
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
-        return ["expected: a float (the learning rate of this step)", f"got:      {describe(got)}",
-                "hint: return one number, e.g. `return base_lr * (step + 1) / warmup_steps`."]
+        return [Text("expected: a float (the learning rate of this step)",
+                     "expected: 一个 float（这一步的学习率）"), f"got:      {describe(got)}",
+                Text("hint: return one number, e.g. `return base_lr * (step + 1) / warmup_steps`.",
+                     "hint: 请返回一个数，例如 `return base_lr * (step + 1) / warmup_steps`。")]
     got = float(got)
     if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-12):
         return None
@@ -76,18 +86,25 @@ def _lr_compare(got: Any, expected: float, case: Case) -> list | None:
 
 
 def _lr_case(step, total=100, warm=10, base=1e-3, low=1e-5, what=""):
-    return Case(f"step={step} of total_steps={total}, warmup_steps={warm}, base_lr={base:g}, min_lr={low:g}"
-                + (f" ({what})" if what else ""), (step, total, warm, base, low))
+    label = Text(f"step={step} of total_steps={total}, warmup_steps={warm}, base_lr={base:g}, min_lr={low:g}",
+                 f"step={step}（共 total_steps={total}），warmup_steps={warm}，base_lr={base:g}，min_lr={low:g}")
+    if what:
+        label = label + Text(f" ({what})", f"（{what.zh}）")  # ``what`` is a Text
+    return Case(label, (step, total, warm, base, low))
 
 
 def _lr_hidden(rng):
     total, warm = 10 * between(rng, 3, 8), between(rng, 3, 8)
     base, low = float(pick(rng, (1, 2, 5))) * 1e-3, float(pick(rng, (0, 1, 5))) * 1e-5
     return [
-        _lr_case(0, total=between(rng, 20, 60), warm=0, base=0.5, low=0.0, what="no warm-up at all"),
+        _lr_case(0, total=between(rng, 20, 60), warm=0, base=0.5, low=0.0, what=Text("no warm-up at all",
+                                                                                     "完全没有预热")),
         _lr_case(between(rng, warm + 1, total - 1), total=total, warm=warm, base=base, low=low),
-        _lr_case(total, total=total, warm=warm, base=base, low=low, what="at total_steps: min_lr"),
-        _lr_case(between(rng, 0, warm - 1), total=total, warm=warm, base=base, low=low, what="inside the warm-up"),
+        _lr_case(total, total=total, warm=warm, base=base, low=low, what=Text("at total_steps: min_lr",
+                                                                              "在 total_steps 处："
+                                                                              "min_lr")),
+        _lr_case(between(rng, 0, warm - 1), total=total, warm=warm, base=base, low=low, what=Text("inside the warm-up",
+                                                                                                  "预热期间")),
     ]
 
 
@@ -98,21 +115,33 @@ LR_SCHEDULE = Exercise(
     kind="custom",
     compare=_lr_compare,
     cases=lambda: [
-        _lr_case(0, what="the first step of the warm-up"),
-        _lr_case(4, what="inside the warm-up"),
-        _lr_case(9, what="the last warm-up step: the peak"),
-        _lr_case(10, what="the cosine starts"),
-        _lr_case(55, what="half-way through the cosine"),
-        _lr_case(80, what="late in the cosine"),
-        _lr_case(99, what="the last step"),
+        _lr_case(0, what=Text("the first step of the warm-up",
+                              "预热的第一步")),
+        _lr_case(4, what=Text("inside the warm-up",
+                              "预热期间")),
+        _lr_case(9, what=Text("the last warm-up step: the peak",
+                              "预热的最后一步：峰值")),
+        _lr_case(10, what=Text("the cosine starts",
+                               "余弦开始")),
+        _lr_case(55, what=Text("half-way through the cosine",
+                               "余弦走到一半")),
+        _lr_case(80, what=Text("late in the cosine",
+                               "余弦的后段")),
+        _lr_case(99, what=Text("the last step",
+                               "最后一步")),
     ],
     hidden=_lr_hidden,
     prelude=TORCH_PRELUDE,
-    hints=("Two phases: during the warm-up the rate climbs in a straight line up to base_lr; after it, the rate "
-           "follows half a cosine wave from base_lr down to min_lr, reached exactly at total_steps.",
-           "Warm-up: step k (counting from 0) gets the fraction (k + 1) / warmup_steps of base_lr. After it, "
-           "measure the progress t from 0 at the end of the warm-up to 1 at total_steps; cos(pi t) runs from 1 to "
-           "-1, so shift and scale it onto the interval from min_lr to base_lr."),
+    hints=(Text("Two phases: during the warm-up the rate climbs in a straight line up to base_lr; after it, the rate "
+                "follows half a cosine wave from base_lr down to min_lr, reached exactly at total_steps.",
+                "分两个阶段：预热期间，学习率沿直线升到 base_lr；之后按半个余弦波从 base_lr 降到 min_lr，"
+                "正好在 total_steps 处到达。"),
+           Text("Warm-up: step k (counting from 0) gets the fraction (k + 1) / warmup_steps of base_lr. After it, "
+                "measure the progress t from 0 at the end of the warm-up to 1 at total_steps; cos(pi t) runs from 1 to "
+                "-1, so shift and scale it onto the interval from min_lr to base_lr.",
+                "预热：第 k 步（从 0 数起）取 base_lr 的 (k + 1) / warmup_steps。之后，用进度 t 表示从预热"
+                "结束（0）到 total_steps（1）走了多少；cos(pi t) 从 1 变到 -1，把它平移、缩放到 min_lr 和 "
+                "base_lr 之间的区间上。")),
 )
 
 
@@ -164,11 +193,14 @@ def _ce_hidden(rng):
     n, k = between(rng, 4, 8), between(rng, 5, 10)
     eps = float(pick(rng, (1, 2, 3))) / 10
     return [
-        Case(f"large logits (up to ~200): exp() overflows unless you use log_softmax "
-             f"({n} images, {k} classes)",
+        Case(Text(f"large logits (up to ~200): exp() overflows unless you use log_softmax "
+                  f"({n} images, {k} classes)",
+                  f"很大的 logits（最大约 200）：不用 log_softmax 的话 exp() 会溢出（{n} 张图像，"
+                  f"{k} 个类别）"),
              (torch.from_numpy(draw(rng, n, k, scale=80.0, dtype=np.float32)),
               torch.from_numpy(rng.integers(0, k, n)), eps)),
-        Case("one image, 2 classes, smoothing=0.5",
+        Case(Text("one image, 2 classes, smoothing=0.5",
+                  "一张图像，2 个类别，smoothing=0.5"),
              (torch.from_numpy(draw(rng, 1, 2, dtype=np.float32)), torch.from_numpy(rng.integers(0, 2, 1)),
               0.5)),
     ]
@@ -182,27 +214,40 @@ SMOOTHED_CROSS_ENTROPY = Exercise(
     dtype="kind",
     rtol=1e-5, atol=1e-6,
     cases=lambda: [
-        Case("a batch of 4 images, 3 classes, smoothing=0.1", (_t(4, 3, seed=1), _labels(4, 3, 1), 0.1)),
-        Case("8 images, 10 classes, smoothing=0 (plain cross-entropy)", (_t(8, 10, seed=2), _labels(8, 10, 2), 0.0)),
-        Case("8 images, 10 classes, smoothing=0.3", (_t(8, 10, seed=3), _labels(8, 10, 3), 0.3)),
+        Case(Text("a batch of 4 images, 3 classes, smoothing=0.1",
+                  "一批 4 张图像，3 个类别，smoothing=0.1"), (_t(4, 3, seed=1), _labels(4, 3, 1), 0.1)),
+        Case(Text("8 images, 10 classes, smoothing=0 (plain cross-entropy)",
+                  "8 张图像，10 个类别，smoothing=0（普通的交叉熵）"), (_t(8, 10, seed=2), _labels(8, 10, 2), 0.0)),
+        Case(Text("8 images, 10 classes, smoothing=0.3",
+                  "8 张图像，10 个类别，smoothing=0.3"), (_t(8, 10, seed=3), _labels(8, 10, 3), 0.3)),
     ],
     hidden=_ce_hidden,
     guards=("torch.nn.functional:cross_entropy?label_smoothing",),
     prelude=TORCH_PRELUDE,
-    hints=("It is still a cross-entropy, minus the sum over classes of target times log-probability; only the "
-           "target is no longer one-hot.",
-           "Per image, the target gives smoothing/K to every class and 1 - smoothing more to the true class (it "
-           "sums to 1). Take log-probabilities with a numerically stable log-softmax, weight them by the target, "
-           "sum over the classes, negate, and average over the batch."),
-    nan_hint="softmax of large logits overflows (exp(200) = inf); torch.log_softmax computes log(softmax) "
-             "stably.",
+    hints=(Text("It is still a cross-entropy, minus the sum over classes of target times log-probability; only the "
+                "target is no longer one-hot.",
+                "它仍然是交叉熵：对所有类别求 目标 乘以 对数概率 之和，再取负；只是目标不再是 one-hot。"),
+           Text("Per image, the target gives smoothing/K to every class and 1 - smoothing more to the true class (it "
+                "sums to 1). Take log-probabilities with a numerically stable log-softmax, weight them by the target, "
+                "sum over the classes, negate, and average over the batch.",
+                "对每张图像，目标给每个类别 smoothing/K，再给真实类别额外的 1 - smoothing（总和为 1）。"
+                "用数值稳定的 log-softmax 求对数概率，按目标加权，对类别求和，取负，再对整批求平均。")),
+    nan_hint=Text("softmax of large logits overflows (exp(200) = inf); torch.log_softmax computes log(softmax) "
+                  "stably.",
+                  "很大的 logits 做 softmax 会溢出（exp(200) = inf）；torch.log_softmax 能稳定地算出 log(s"
+                  "oftmax)。"),
     misconceptions=[
-        Misconception("you spread smoothing / (K - 1) over the wrong classes only. The paper's recipe (timm, "
-                      "torch's label_smoothing) spreads smoothing / K over *all* K classes, the true one "
-                      "included: the true class gets 1 - smoothing + smoothing / K.", _ce_other_convention),
-        Misconception("you summed the loss over the batch: average it (.mean()) so that the loss does not "
-                      "grow with the batch size.", _ce_sum),
-        Misconception("this is the plain cross-entropy: the smoothing was not applied.", _ce_plain),
+        Misconception(Text("you spread smoothing / (K - 1) over the wrong classes only. The paper's recipe (timm, "
+                           "torch's label_smoothing) spreads smoothing / K over *all* K classes, the true one "
+                           "included: the true class gets 1 - smoothing + smoothing / K.",
+                           "你只把 smoothing / (K - 1) 分给了错误的类别。论文的做法（timm、"
+                           "torch 的 label_smoothing）把 smoothing / K 分给*全部* K 个类别，"
+                           "包括真实类别：真实类别得到 1 - smoothing + smoothing / K。"), _ce_other_convention),
+        Misconception(Text("you summed the loss over the batch: average it (.mean()) so that the loss does not "
+                           "grow with the batch size.",
+                           "你对整批的损失求了和：要求平均（.mean()），这样损失才不会随 batch 大小增长。"), _ce_sum),
+        Misconception(Text("this is the plain cross-entropy: the smoothing was not applied.",
+                           "这是普通的交叉熵：没有做标签平滑。"), _ce_plain),
     ],
 )
 
@@ -225,28 +270,41 @@ CONFUSION_MATRIX = Exercise(
     kind="array",
     dtype=None,  # counts: ints expected, floats with the right values are accepted
     cases=lambda: [
-        Case("preds=[0, 1, 1, 2], labels=[0, 1, 2, 2], 3 classes", (_ints(0, 1, 1, 2), _ints(0, 1, 2, 2), 3)),
-        Case("every image right: 5 images, 4 classes", (_ints(3, 1, 0, 2, 2), _ints(3, 1, 0, 2, 2), 4)),
-        Case("20 random predictions, 5 classes (one class never predicted)",
+        Case(Text("preds=[0, 1, 1, 2], labels=[0, 1, 2, 2], 3 classes",
+                  "preds=[0, 1, 1, 2]，labels=[0, 1, 2, 2]，3 个类别"), (_ints(0, 1, 1, 2), _ints(0, 1, 2, 2), 3)),
+        Case(Text("every image right: 5 images, 4 classes",
+                  "每张图像都对：5 张图像，4 个类别"), (_ints(3, 1, 0, 2, 2), _ints(3, 1, 0, 2, 2), 4)),
+        Case(Text("20 random predictions, 5 classes (one class never predicted)",
+                  "20 个随机预测，5 个类别（有一个类别从未被预测）"),
              (np.random.default_rng(0).integers(0, 4, 20), np.random.default_rng(1).integers(0, 5, 20), 5)),
     ],
     hidden=lambda rng: [
-        Case(f"{n} random predictions, {k} classes", (rng.integers(0, k, n), rng.integers(0, k, n), k))
+        Case(Text(f"{n} random predictions, {k} classes",
+                  f"{n} 个随机预测，{k} 个类别"), (rng.integers(0, k, n), rng.integers(0, k, n), k))
         for n, k in [(between(rng, 60, 120), between(rng, 6, 10))]
-    ] + [Case("a single image of class 1 predicted as 0, 2 classes", (_ints(0), _ints(1), 2))],
+    ] + [Case(Text("a single image of class 1 predicted as 0, 2 classes",
+                   "只有一张图像，类别 1 被预测成 0，2 个类别"), (_ints(0), _ints(1), 2))],
     guards=("sklearn.metrics:confusion_matrix",),
     prelude=TORCH_PRELUDE,
-    hints=("Rows are what each image really is, columns what the model said: the diagonal counts the right "
-           "answers.",
-           "Start from a K x K table of integer zeros and add one, for every image, at the cell (its true label, "
-           "its prediction); each row then sums to the number of images of that class. numpy has an unbuffered "
-           "'add at these indices' that does it without a Python loop."),
+    hints=(Text("Rows are what each image really is, columns what the model said: the diagonal counts the right "
+                "answers.",
+                "行是每张图像真正的类别，列是模型给出的类别：对角线数的是答对的。"),
+           Text("Start from a K x K table of integer zeros and add one, for every image, at the cell (its true label, "
+                "its prediction); each row then sums to the number of images of that class. numpy has an unbuffered "
+                "'add at these indices' that does it without a Python loop.",
+                "从一张全是整数零的 K x K 表开始，对每张图像，在（它的真实标签，它的预测）"
+                "那一格加一；这样每一行的和就是该类别的图像数。numpy 有一个不带缓冲的“在这些下标处相加”，"
+                "不用 Python 循环就能做到。")),
     misconceptions=[
-        Misconception("rows and columns are swapped: C[i, j] counts images of *true* class i predicted as j, "
-                      "so index with [label, pred].",
+        Misconception(Text("rows and columns are swapped: C[i, j] counts images of *true* class i predicted as j, "
+                           "so index with [label, pred].",
+                           "行和列对调了：C[i, j] 数的是*真实*类别为 i、被预测成 j 的图像，"
+                           "所以要用 [label, pred] 索引。"),
                       lambda p, t, k: confusion_reference(t, p, k)),
-        Misconception("a fancy-index assignment `C[labels, preds] += 1` counts repeated pairs only once; use "
-                      "np.add.at(C, (labels, preds), 1) or a loop.",
+        Misconception(Text("a fancy-index assignment `C[labels, preds] += 1` counts repeated pairs only once; use "
+                           "np.add.at(C, (labels, preds), 1) or a loop.",
+                           "花式索引赋值 `C[labels, preds] += 1` 对重复的对只计一次；请用 np.add.at(C, (la"
+                           "bels, preds), 1) 或者循环。"),
                       lambda p, t, k: _buggy_fancy(p, t, k)),
     ],
 )

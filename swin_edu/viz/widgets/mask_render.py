@@ -15,14 +15,15 @@ import numpy as np
 
 from ... import i18n
 from ... import numpy_ref as snp
+from ..style import REGION_COLORS
 from .mask_model import MaskState, mask_text, mask_title, view_label
 
 __all__ = ["MASKED_FILL", "PADDING_FILL", "REGION_PALETTE", "mask_html", "message_html"]
 
-#: Paul Tol's "muted" qualitative palette: 9 colours distinguishable with the common colour-vision
-#: deficiencies, none of them white or grey (those mean "masked" and "padding" here).
-REGION_PALETTE = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933",
-                  "#AA4499")
+#: the regions' colours: the course's one palette (:data:`swin_edu.viz.style.REGION_COLORS`, Paul Tol's "muted":
+#: 9 colours distinguishable with the common colour-vision deficiencies, none of them white or grey, which mean
+#: "masked" and "padding" here), so the explorer and the static figures colour a region alike
+REGION_PALETTE = REGION_COLORS
 MASKED_FILL = "#FFFFFF"
 PADDING_FILL = "#D9D9D9"
 CELL = 10  # SVG units per token; strokes do not scale (vector-effect), so lines stay 1-3 px at any size

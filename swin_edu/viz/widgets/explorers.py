@@ -142,8 +142,9 @@ class ComplexityExplorer(PngExplorer):
                     "proj": ("hwC²", "hwC²")}
         fm, fw = 14, 13  # widths of the formula columns: the longest formulas are the totals
         t = i18n.t
-        rows = [f"{_pad(t('cx.term'), 6)} {_pad(t('cx.msa_formula'), fm)} {_pad(t('cx.msa_macs'), 18, True)}   "
-                f"{_pad(t('cx.wmsa_formula'), fw)} {_pad(t('cx.wmsa_macs'), 16, True)}"]
+        head = (f"{_pad(t('cx.term'), 6)} {_pad(t('cx.msa_formula'), fm)} {_pad(t('cx.msa_macs'), 18, True)}   "
+                f"{_pad(t('cx.wmsa_formula'), fw)} {_pad(t('cx.wmsa_macs'), 16, True)}")
+        rows = [head]
         for term in ("qkv", "qk", "av", "proj"):
             rows.append(f"{term:6s} {formulas[term][0]:{fm}s} {self.msa[term]:>18,d}   {formulas[term][1]:{fw}s} "
                         f"{self.wmsa[term]:>16,d}")

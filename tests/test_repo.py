@@ -175,7 +175,8 @@ def test_binder_environment_is_buildable_and_opens_the_student_edition():
     entries = [line.strip().lstrip("- ").strip() for line in env.splitlines() if line.strip().startswith("- ")]
     assert not any(e.startswith(("-e", ".[")) or e == "." for e in entries), entries
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env and "torch==2.13.0" in env
-    assert "python -m pip install" in post and re.search(r"pip install[^\n]* \.(\s|$)", post)
+    # the package with the zh extra: the CJK font that the Chinese edition's figures need (issue #18)
+    assert "python -m pip install" in post and re.search(r'pip install[^\n]* "\.\[zh\]"(\s|$)', post)
     assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
     assert "jupyterlab" not in post
 

@@ -2,11 +2,22 @@
 
 One setting, the environment variable ``SWIN_EDU_LANG`` (``en``, the default, or ``zh``), read each time a
 message is made: the Chinese notebooks set it in their language cell, ``make lab COURSE_LANG=zh`` sets it for
-the whole lab. It switches the *framing* of the self-checks (passed / not solved yet / case N of M failed /
-expected / got / hint / stuck? / which implementation the notebook uses) and the labels that the package puts
-on the figures of notebook 08 (axes, legends, default titles); the exercise-specific hints and the titles that a
-notebook's code passes stay English. With the setting unset or ``en`` every message is exactly the English
-one the package always printed.
+the whole lab, :func:`language` sets it for a block of code. It switches
+
+* the *framing* of the self-checks (passed / not solved yet / case N of M failed / expected / got / hint /
+  stuck? / which implementation the notebook uses);
+* the interactive explorers of :mod:`swin_edu.viz.widgets` (labels, tooltips, the numbers they state, the mask
+  explorer's captions and legend, the matplotlib explorers' titles and axes), fixed when an explorer is made;
+* the labels that the package puts on the figures of notebook 08 (axes, legends, default titles);
+* the static figures and their alt texts (:mod:`swin_edu.viz.figures`): ``python -m swin_edu.viz.figures
+  --lang zh`` draws the Chinese set, committed in ``figures/zh/`` and linked by the Chinese notebooks.
+
+The exercise-specific hints and the titles that a notebook's code passes stay English. With the setting unset
+or ``en`` every message is exactly the English one the package always printed.
+
+One catalogue, :data:`MESSAGES` (key -> {language: template}): the self-checks' texts are written here, the
+widgets and the figures keep theirs next to their code and add them with :func:`add_messages` when imported;
+:func:`t` makes every message.
 
 Figures with Chinese text need a CJK font: :func:`use_cjk_font` registers Noto Sans SC from the PyPI package
 ``pylopdf-fonts-zh-cn`` (the extra ``swin-edu[zh]``; no system font is assumed) with matplotlib and puts it

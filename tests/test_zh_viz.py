@@ -59,7 +59,15 @@ def _visible_html(markup: str) -> list[str]:
 
 
 def _figure_texts(fig) -> list[str]:
-    return [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")) if t.get_text().strip()]
+    """Every text of a figure (a table's cells included), without mathtext commands (log ticks' \\mathdefault)."""
+    out = []
+    for obj in fig.findobj(lambda o: hasattr(o, "get_text")):
+        text = obj.get_text()
+        text = text if isinstance(text, str) else text.get_text()  # a table cell holds a Text
+        text = re.sub(r"\\[A-Za-z]+", "", text)
+        if text.strip():
+            out.append(text)
+    return out
 
 
 def _glyph_warnings(caught) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import subprocess
 import sys
@@ -85,9 +86,8 @@ def test_add_messages_and_language_reject_bad_input_and_restore(monkeypatch):
     with pytest.raises(ValueError, match="already in the catalogue"):
         i18n.add_messages({"widget.invalid": {"en": "Something else:", "zh": "别的："}})
     i18n.add_messages({"widget.invalid": dict(i18n.MESSAGES["widget.invalid"])})  # the same texts again: fine
-    with pytest.raises(ValueError, match="code"):
-        with i18n.language("fr"):
-            pass
+    with pytest.raises(ValueError, match="code"), i18n.language("fr"):
+        pass
     with pytest.raises(TypeError, match="key"):
         i18n.t(3)
     monkeypatch.setenv("SWIN_EDU_LANG", "en")
@@ -97,11 +97,11 @@ def test_add_messages_and_language_reject_bad_input_and_restore(monkeypatch):
     monkeypatch.delenv("SWIN_EDU_LANG")
     with i18n.language("zh"):
         pass
-    assert "SWIN_EDU_LANG" not in __import__("os").environ
+    assert "SWIN_EDU_LANG" not in os.environ
 
 
 def test_every_registered_text_has_both_languages():
-    import swin_edu.viz.widgets.explorers  # noqa: F401  (registers its texts)
+    import swin_edu.viz.widgets.explorers
     import swin_edu.viz.widgets.mask  # noqa: F401
 
     prefixes = ("mask.", "cx.", "px.", "rb.", "widget.", "f0", "fig.", "cap.")
@@ -236,7 +236,7 @@ def test_every_chinese_figure_speaks_chinese_and_renders_its_glyphs(name):
 def test_committed_chinese_figures_are_what_the_command_draws(tmp_path):
     """figures/zh/ is what `make figures` draws (python -m swin_edu.viz.figures --lang zh): alt texts always,
     pixels when the same matplotlib/FreeType/Pillow drew them (as for figures/)."""
-    env = dict(__import__("os").environ, MPLBACKEND="Agg", PYTHONHASHSEED="7")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="7")
     env.pop("SWIN_EDU_LANG", None)
     proc = subprocess.run([sys.executable, "-W", "always", "-m", "swin_edu.viz.figures", "--lang", "zh", "--out",
                            str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
@@ -249,6 +249,9 @@ def test_committed_chinese_figures_are_what_the_command_draws(tmp_path):
         assert (FIG_ZH / f).read_bytes() == (tmp_path / f).read_bytes(), f"figures/zh/{f} is stale: make figures"
     meta = json.loads((FIG_ZH / "alt_text.json").read_text(encoding="utf-8"))
     assert all(_cjk(m["alt"]) > 60 and _cjk(m["caption"]) for m in meta.values())
+    for name in F.FIGURES:  # the same hygiene as the English set: no timestamp or version, a modest size
+        data = (tmp_path / f"{name}.png").read_bytes()
+        assert b"tIME" not in data and b"Software" not in data and len(data) < 320 * 1024, name
     if (FIG_ZH / "RENDERED_WITH.txt").read_text() != (tmp_path / "RENDERED_WITH.txt").read_text():
         pytest.skip("figures/zh/ were rendered by another matplotlib/FreeType; pixels may differ legitimately")
     stale = sorted(n for n in expected if (FIG_ZH / n).read_bytes() != (tmp_path / n).read_bytes())

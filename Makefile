@@ -62,8 +62,10 @@ test: setup
 	bash tools/install_sandbox.sh
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# both sets: figures/ (English) and figures/zh/ (Chinese titles, labels and alt texts; the zh extra's CJK font)
 figures: setup
 	$(BIN)/python -m swin_edu.viz.figures --out figures
+	$(BIN)/python -m swin_edu.viz.figures --lang zh --out figures/zh
 
 # rebuild the committed student edition (student/) from notebooks/ with nbgrader; commit the result
 student-edition: setup

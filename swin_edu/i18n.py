@@ -2,19 +2,30 @@
 
 One setting, the environment variable ``SWIN_EDU_LANG`` (``en``, the default, or ``zh``), read each time a
 message is made: the Chinese notebooks set it in their language cell, ``make lab COURSE_LANG=zh`` sets it for
-the whole lab. It switches the *framing* of the self-checks (passed / not solved yet / case N of M failed /
-expected / got / hint / stuck? / which implementation the notebook uses, in :data:`MESSAGES`), the
-exercise-specific texts of the self-checks (every hint tier of ``check.<name>.hint()``, every misconception and
-diagnosis, the case labels: each a :class:`Text` that the exercise's spec holds, its Chinese next to its English)
-and the labels that the package puts on the figures of notebook 08 (axes, legends, default titles); the titles
-that a notebook's code passes stay English. With the setting unset or ``en`` every message is exactly the
-English one the package always printed.
+the whole lab, :func:`language` sets it for a block of code. It switches
 
-A :class:`Text` *is* its English text (a ``str``), so everything that reads it as a string (the grader's
-release, a test, ``repr``) sees exactly the English; the Chinese is picked only where a message is made, by
-:func:`text` (and :func:`frame_line`, which calls it). Joining with ``+`` keeps both languages
-(``"hint: " + Text(en, zh)`` is ``Text("hint: " + en, "hint: " + zh)``); an f-string or ``str.join`` keeps the
-English only, so resolve with :func:`text` first.
+* the *framing* of the self-checks (passed / not solved yet / case N of M failed / expected / got / hint /
+  stuck? / which implementation the notebook uses);
+* the exercise-specific texts of the self-checks (every hint tier of ``check.<name>.hint()``, every misconception
+  and diagnosis, the case labels: each a :class:`Text` that the exercise's spec holds, its Chinese next to its
+  English);
+* the interactive explorers of :mod:`swin_edu.viz.widgets` (labels, tooltips, the numbers they state, the mask
+  explorer's captions and legend, the matplotlib explorers' titles and axes), fixed when an explorer is made;
+* the labels that the package puts on the figures of notebook 08 (axes, legends, default titles);
+* the static figures and their alt texts (:mod:`swin_edu.viz.figures`): ``python -m swin_edu.viz.figures
+  --lang zh`` draws the Chinese set, committed in ``figures/zh/`` and linked by the Chinese notebooks.
+
+The titles that a notebook's code passes stay English. With the setting unset or ``en`` every message is exactly
+the English one the package always printed.
+
+One catalogue, :data:`MESSAGES` (key -> {language: template}): the self-checks' framing is written here, the
+widgets and the figures keep theirs next to their code and add them with :func:`add_messages` when imported;
+:func:`t` makes every message. An exercise's own texts are :class:`Text` values in its spec. A :class:`Text`
+*is* its English text (a ``str``), so everything that reads it as a string (the grader's release, a test,
+``repr``) sees exactly the English; the Chinese is picked only where a message is made, by :func:`text` (and
+:func:`frame_line`, which calls it). Joining with ``+`` keeps both languages (``"hint: " + Text(en, zh)`` is
+``Text("hint: " + en, "hint: " + zh)``); an f-string or ``str.join`` keeps the English only, so resolve with
+:func:`text` first.
 
 Figures with Chinese text need a CJK font: :func:`use_cjk_font` registers Noto Sans SC from the PyPI package
 ``pylopdf-fonts-zh-cn`` (the extra ``swin-edu[zh]``; no system font is assumed) with matplotlib and puts it
@@ -22,11 +33,14 @@ behind the default font, so Latin text looks as before and Chinese characters re
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import warnings
+from collections.abc import Iterator
 
-__all__ = ["MESSAGES", "Text", "cjk_font_path", "frame_line", "lang", "style_overrides", "t", "text", "use_cjk_font"]
+__all__ = ["MESSAGES", "Text", "add_messages", "cjk_font_path", "frame_line", "lang", "language",
+           "style_overrides", "t", "text", "use_cjk_font"]
 
 ENV = "SWIN_EDU_LANG"
 LANGS = ("en", "zh")
@@ -88,6 +102,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fig.query_token": {"en": "query token {q}", "zh": "查询 token {q}"},
     "fig.same": {"en": "same", "zh": "相同"},
     "fig.different": {"en": "different", "zh": "不同"},
+    # the interactive explorers (swin_edu.viz.widgets; each explorer registers its own texts with add_messages)
+    "widget.invalid": {"en": "Invalid settings:", "zh": "设置无效："},
+    "widget.cannot_show": {"en": "Cannot show these settings: {err}", "zh": "无法显示这组设置：{err}"},
     # the font check
     "font.missing": {"en": "swin_edu: no CJK font package found: Chinese text in figures will show as boxes. "
                            "Install it with `pip install \"swin-edu[zh]\"` (or `pip install pylopdf-fonts-zh-cn`).",
@@ -155,12 +172,52 @@ def text(value: str) -> str:
     return value
 
 
+@contextlib.contextmanager
+def language(code: str) -> Iterator[str]:
+    """Context manager: ``SWIN_EDU_LANG`` set to ``code`` (``en`` or ``zh``) inside the block, restored after it
+    (``python -m swin_edu.viz.figures --lang zh`` draws the Chinese figures this way)."""
+    if code not in LANGS:
+        raise ValueError(f"swin_edu.i18n.language: code must be one of {list(LANGS)}, got {code!r}")
+    old = os.environ.get(ENV)
+    os.environ[ENV] = code
+    try:
+        yield code
+    finally:
+        if old is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = old
+
+
 def t(key: str, **fields) -> str:
     """The message ``key`` in the language in force, formatted with ``fields``."""
+    if not isinstance(key, str):
+        raise TypeError(f"swin_edu.i18n.t: key must be a str, got {type(key).__name__}")
     entry = MESSAGES.get(key)
     if entry is None:
         raise KeyError(f"swin_edu.i18n.t: unknown message key {key!r}")
     return entry.get(lang(), entry["en"]).format(**fields)
+
+
+def add_messages(messages: dict[str, dict[str, str]]) -> None:
+    """Add a module's texts to the one catalogue :data:`MESSAGES` (the widgets and the static figures keep
+    their texts next to their code and register them on import). Every entry needs an ``en`` template and may
+    have one per language of :data:`LANGS`; a key already there must come with the same texts (a module
+    imported twice), never with others."""
+    where = "swin_edu.i18n.add_messages"
+    if not isinstance(messages, dict):
+        raise TypeError(f"{where}: messages must be a dict {{key: {{lang: template}}}}, got "
+                        f"{type(messages).__name__}")
+    for key, entry in messages.items():
+        if not isinstance(key, str) or not isinstance(entry, dict):
+            raise TypeError(f"{where}: messages must map str keys to {{lang: template}} dicts, got {key!r}: "
+                            f"{type(entry).__name__}")
+        if "en" not in entry or set(entry) - set(LANGS) or not all(isinstance(v, str) for v in entry.values()):
+            raise ValueError(f"{where}: messages[{key!r}] must map some of {list(LANGS)} (en among them) to str "
+                             f"templates, got {entry!r}")
+        if key in MESSAGES and MESSAGES[key] != entry:
+            raise ValueError(f"{where}: messages[{key!r}] is already in the catalogue with other texts")
+    MESSAGES.update({key: dict(entry) for key, entry in messages.items()})
 
 
 # the generic sentences of a failed case (diagnostics.explain / describe): what differs, and what a value is

@@ -17,6 +17,10 @@ command ``python -m swin_edu.translation status``) reports the cell as *stale* a
 the English text, found in the git history by its old hash. A translator updates the section, then records
 the new hash with ``python -m swin_edu.translation accept NAME CELL``. See ``docs/translation.md``.
 
+Figures: a translated section links the translated figure, ``../figures/<lang>/NAME.png`` for the English
+``../figures/NAME.png`` (:func:`figure_link`; drawn by ``python -m swin_edu.viz.figures --lang zh``), with the
+alt text of that figure in the language.
+
 Which notebooks have a translation is explicit (:data:`TRANSLATED`): a listed notebook must be fully
 translated and current (the tests fail otherwise); the others are "not translated yet".
 
@@ -49,6 +53,7 @@ __all__ = [
     "Problem",
     "Section",
     "english_markdown",
+    "figure_link",
     "load_sections",
     "main",
     "not_translated",
@@ -200,6 +205,24 @@ def _diff(old: str, new: str) -> str:
 
 
 _IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+_COURSE_FIGURE = re.compile(r"((?:^|/)figures/)(?=[\w.-]+\.png$)")
+
+
+def figure_link(link: str, lang: str = "zh") -> str:
+    """The link a ``lang`` notebook uses for the English figure link ``link``: the course's figures
+    (``../figures/NAME.png``) have a translated version in ``figures/<lang>/`` (``python -m swin_edu.viz.figures
+    --lang zh``); any other link stays as it is."""
+    where = _where("figure_link")
+    _check_lang(lang, where)
+    if not isinstance(link, str):
+        raise TypeError(f"{where}: link must be a str, got {type(link).__name__}")
+    return _COURSE_FIGURE.sub(lambda m: f"{m.group(1)}{lang}/", link, count=1)
+
+
+def _localize_figures(text: str, lang: str) -> str:
+    """``text`` with each figure link replaced by the ``lang`` one (the alt text is left to the translator)."""
+    return re.sub(r"(!\[[^\]]*\]\()([^)\s]+)(\))", lambda m: m.group(1) + figure_link(m.group(2), lang) + m.group(3),
+                  text)
 
 
 def status(name: str, lang: str = "zh", source=SOURCE_DIR, diffs: bool = True) -> list[Problem]:
@@ -209,7 +232,8 @@ def status(name: str, lang: str = "zh", source=SOURCE_DIR, diffs: bool = True) -
     * ``stale``: the English cell changed since it was translated (the hint shows the English diff, found
       in the git history by the old hash, when ``diffs``);
     * ``orphan``: a section for a cell that is no longer a markdown cell of the English notebook;
-    * ``images``: a section whose figure links differ from the English cell's (the figures are shared).
+    * ``images``: a section whose figure links are not the English cell's in the language's version
+      (:func:`figure_link`: ``../figures/NAME.png`` becomes ``../figures/zh/NAME.png``).
     """
     where = _where("status")
     _check_lang(lang, where)
@@ -236,9 +260,10 @@ def status(name: str, lang: str = "zh", source=SOURCE_DIR, diffs: bool = True) -
             problems.append(Problem(name, cell_id, "stale", f"the English cell changed since it was translated "
                                     f"({path.name}:{sec.line}); update the section, then `python -m "
                                     f"swin_edu.translation accept {name} {cell_id}`", hint))
-        if _IMAGE.findall(sec.text) != _IMAGE.findall(text):
+        expected = [figure_link(link, lang) for link in _IMAGE.findall(text)]
+        if _IMAGE.findall(sec.text) != expected:
             problems.append(Problem(name, cell_id, "images", f"figure links {_IMAGE.findall(sec.text)} instead of "
-                                    f"{_IMAGE.findall(text)} ({path.name}:{sec.line})"))
+                                    f"{expected} ({path.name}:{sec.line})"))
     for cell_id, sec in sections.items():
         if cell_id not in english:
             problems.append(Problem(name, cell_id, "orphan", f"no English markdown cell has this id any more "
@@ -335,7 +360,8 @@ def skeleton(name: str, lang: str = "zh", source=SOURCE_DIR) -> list[str]:
     added = []
     for cell_id, en in english.items():
         if cell_id not in have:
-            text = text.rstrip("\n") + f"\n\n<!-- cell {cell_id} sha256={sha256_text(en)} -->\n{TODO}\n{en}\n"
+            text = (text.rstrip("\n") + f"\n\n<!-- cell {cell_id} sha256={sha256_text(en)} -->\n{TODO}\n"
+                    f"{_localize_figures(en, lang)}\n")
             added.append(cell_id)
     path.write_text(text, encoding="utf-8")
     return added

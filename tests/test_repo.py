@@ -130,11 +130,14 @@ def test_one_place_names_the_public_repository():
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", URL), URL
     readme = (ROOT / "README.md").read_text()
     colab = re.findall(r"colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/main/([\w./-]+)", readme)
-    assert len(colab) == len(NOTEBOOKS)
+    # one Colab link per notebook of each edition, English (student/) and Chinese (student/zh/)
+    assert sorted(path for _, path in colab) == sorted([f"student/{n}" for n in NOTEBOOKS]
+                                                      + [f"student/zh/{n}" for n in NOTEBOOKS])
     for repo, path in colab:
         assert repo == OWNER_REPO and path.startswith("student/") and (ROOT / path).is_file(), (repo, path)
     binder = re.findall(r"mybinder\.org/v2/gh/([\w.-]+/[\w.-]+)/main\?urlpath=([\w/%.-]+)", readme)
     assert binder and all(repo == OWNER_REPO and "student" in path for repo, path in binder), binder
+    assert any("student/zh/" in path for _, path in binder), "the README opens the Chinese edition in Binder too"
     for folder in ("notebooks", "student"):
         for name in NOTEBOOKS:
             assert f'REPO = "{URL}"' in _colab_cell(ROOT / folder / name), (folder, name)
@@ -175,7 +178,8 @@ def test_binder_environment_is_buildable_and_opens_the_student_edition():
     entries = [line.strip().lstrip("- ").strip() for line in env.splitlines() if line.strip().startswith("- ")]
     assert not any(e.startswith(("-e", ".[")) or e == "." for e in entries), entries
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env and "torch==2.13.0" in env
-    assert "python -m pip install" in post and re.search(r"pip install[^\n]* \.(\s|$)", post)
+    # the package with the zh extra: the CJK font that the Chinese edition's figures need (issue #18)
+    assert "python -m pip install" in post and re.search(r'pip install[^\n]* "\.\[zh\]"(\s|$)', post)
     assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
     assert "jupyterlab" not in post
 

@@ -111,7 +111,7 @@ def test_missing_orphan_todo_and_image_problems_are_named(tmp_path):
     sections = translation.load_sections(path)
     text = re.sub(r"<!-- cell c00-14 sha256=[0-9a-f]{64} -->\n.*?(?=\n<!-- cell )", "", text, flags=re.DOTALL)
     text = text.replace("<!-- cell c00-05 ", "<!-- cell c00-99 ")
-    text = text.replace("(../figures/08_architecture.png)", "(../figures/other.png)")
+    text = text.replace("(../figures/zh/08_architecture.png)", "(../figures/other.png)")
     path.write_text(text, encoding="utf-8")
     kinds = {(p.cell_id, p.kind) for p in translation.status("00_roadmap", "zh", src)}
     assert kinds == {("c00-14", "missing"), ("c00-05", "missing"), ("c00-99", "orphan"), ("c00-06", "images")}

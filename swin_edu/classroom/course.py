@@ -76,12 +76,15 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
     "swin-course": COURSE_NOTEBOOKS,
 }
 
-_FIGURE_LINK = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<path>(?:\.\./)?figures/(?P<name>[\w.-]+\.png))\)")
+# a course figure, English (figures/NAME.png) or translated (figures/zh/NAME.png, the Chinese edition's)
+_FIGURE_LINK = re.compile(r"!\[(?P<alt>[^\]]*)\]\("
+                          r"(?P<path>(?:\.\./)?figures/(?:(?P<lang>zh)/)?(?P<name>[\w.-]+\.png))\)")
 
 
 class EmbedFigures(Preprocessor):
     """nbgrader/nbconvert preprocessor: turn ``![alt](../figures/X.png)`` links in markdown cells into
-    cell attachments, so that a released notebook shows its figures wherever it is opened."""
+    cell attachments, so that a released notebook shows its figures wherever it is opened. The Chinese
+    edition's links, ``../figures/zh/X.png``, embed the Chinese figure (as attachment ``X.png`` too)."""
 
     enabled = Bool(True, help="nbconvert runs a preprocessor only when it is enabled").tag(config=True)
     figures_dir = Unicode(str(REPO_ROOT / "figures"), help="Folder holding the course figures").tag(
@@ -98,7 +101,7 @@ class EmbedFigures(Preprocessor):
 
         def embed(match):
             name = match.group("name")
-            path = pathlib.Path(self.figures_dir) / name
+            path = pathlib.Path(self.figures_dir) / (match.group("lang") or "") / name
             if not path.is_file():
                 self.log.warning("EmbedFigures: %s not found; the link is left as it is", path)
                 return match.group(0)

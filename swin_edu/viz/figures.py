@@ -35,7 +35,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from .. import complexity
+from .. import complexity, i18n
 from .. import numpy_ref as snp
 from .._validate import check_divisible, check_int
 from ..config import SwinConfig
@@ -60,6 +60,7 @@ __all__ = [
     "FIGURES",
     "FigureSpec",
     "alt_text",
+    "caption",
     "fig_architecture",
     "fig_attention_mask",
     "fig_hierarchical_maps",
@@ -77,6 +78,280 @@ __all__ = [
 ]
 
 _WHERE = "swin_edu.viz.figures"
+_t = i18n.t
+
+#: every text the figures draw and their alt texts, in each language (:mod:`swin_edu.i18n`'s catalogue);
+#: ``python -m swin_edu.viz.figures --lang zh`` draws the Chinese set (figures/zh/) with the packaged CJK font
+i18n.add_messages({
+    "fig.alt_sep": {"en": "; ", "zh": "；"},
+    "fig.list_sep": {"en": ", ", "zh": "、"},
+    "fig.key_j": {"en": "key j", "zh": "键 j"},
+    "fig.query_i": {"en": "query i", "zh": "查询 i"},
+    # 01
+    "f01.a": {"en": "(a) photo {size}×{size}×3 → {g}×{g} patches of {p}×{p}",
+              "zh": "(a) 照片 {size}×{size}×3 → {g}×{g} 个 {p}×{p} 的图像块"},
+    "f01.b": {"en": "(b) zoom: {Z}×{Z} patches, patch ({r}, {c}) outlined",
+              "zh": "(b) 放大：{Z}×{Z} 个图像块，框出图像块 ({r}, {c})"},
+    "f01.c": {"en": "(c) patch ({r}, {c}): {p}×{p} pixels × 3 channels,\nread row by row",
+              "zh": "(c) 图像块 ({r}, {c})：{p}×{p} 个像素 × 3 个通道，\n按行读取"},
+    "f01.d": {"en": "(d) patch partition: the patch flattened row by row, pixel by pixel, channel by channel = "
+                    "{p}·{p}·3 = {n} numbers (one token of the {g}×{g}×{n} map)",
+              "zh": "(d) 图像块分割：把图像块逐行、逐像素、逐通道展平 = {p}·{p}·3 = {n} 个数（{g}×{g}×{n} 特征图中的"
+                    "一个 token）"},
+    "f01.channel": {"en": "channel", "zh": "通道"},
+    "f01.e": {"en": "(e) linear embedding ({p}×{p} conv, stride {p}; random weights, seed {seed}): {n} → C = {C} "
+                    "numbers per token, then LayerNorm",
+              "zh": "(e) 线性嵌入（{p}×{p} 卷积，步长 {p}；随机权重，种子 {seed}）：每个 token 由 {n} 个数变成 C = {C} "
+                    "个数，然后做 LayerNorm"},
+    "f01.title": {"en": "Patch partition + linear embedding: image {img} → tokens {tok} → embedded {emb}",
+                  "zh": "图像块分割 + 线性嵌入：图像 {img} → token {tok} → 嵌入后 {emb}"},
+    "f01.alt": {"en": "Five panels. (a) A {size}x{size} colour photo of Grace Hopper with a grid of {g}x{g} patches of "
+                      "{p}x{p} pixels. (b) A zoom on 8x8 patches around her face, with patch ({r}, {c}) outlined. (c) "
+                      "That patch enlarged: {pp} pixels numbered px 0 to px {last} row by row. (d) A strip of its {n} "
+                      "numbers in the order R, G, B of px 0, then px 1, and so on; the first three are {v0}, {v1}, "
+                      "{v2}. (e) A strip of the {C} numbers the linear embedding (a {p}x{p} convolution with stride "
+                      "{p}) makes from them. Title: image {img} becomes tokens {tok}, then {emb}.",
+                "zh": "五幅小图。(a) 一张 {size}x{size} 的 Grace Hopper 彩色照片，画着 {g}x{g} 个 {p}x{p} 像素的图像块网格。"
+                      "(b) 她脸部周围 8x8 个图像块的放大图，框出了图像块 ({r}, {c})。(c) 把这个图像块放大：{pp} 个像素按行"
+                      "编号为 px 0 到 px {last}。(d) 它的 {n} 个数排成一条，顺序是 px 0 的 R、G、B，然后是 px 1，依此类推；"
+                      "前三个数是 {v0}、{v1}、{v2}。(e) 线性嵌入（一个步长为 {p} 的 {p}x{p} 卷积）由它们算出的 {C} 个数"
+                      "排成的一条。标题：图像 {img} 变成 token {tok}，再变成 {emb}。"},
+    # 02
+    "f02.swin": {"en": "Swin stage {i}: {hw}×{dim}\n{down}× down, windows {M}×{M}",
+                 "zh": "Swin stage {i}：{hw}×{dim}\n{down}× 下采样，窗口 {M}×{M}"},
+    "f02.no_shift": {"en": ", no shift", "zh": "，不移位"},
+    "f02.swin_row": {"en": "Swin: local windows", "zh": "Swin：局部窗口"},
+    "f02.vit": {"en": "ViT layers {a}–{b}: {hw}×768\n{vp}× down, one global window",
+                "zh": "ViT 第 {a}–{b} 层：{hw}×768\n{vp}× 下采样，一个全局窗口"},
+    "f02.vit_row": {"en": "ViT: global attention", "zh": "ViT：全局注意力"},
+    "f02.title": {"en": "{model} builds a pyramid of feature maps (windows outlined in vermillion); ViT-B/{vp} keeps "
+                        "one map",
+                  "zh": "{model} 逐级构建特征图金字塔（朱红色框出窗口）；ViT-B/{vp} 始终只有一张特征图"},
+    "f02.alt_stage": {"en": "stage {i}: {h}x{w} tokens with {d} channels, {down} times downsampled, windows of {M}x{M}",
+                      "zh": "stage {i} 为 {h}x{w} 个 token、{d} 个通道、{down} 倍下采样、{M}x{M} 窗口"},
+    "f02.alt": {"en": "Two rows of pixelated versions of the same photo. Top row, {model}: {stages}. Each map shows its "
+                      "token grid and, outlined in vermillion, its attention windows; the maps get coarser from left to "
+                      "right. Bottom row, ViT-B/{vp}: the same {gh}x{gw} map in every group of layers, outlined as a "
+                      "single global window.",
+                "zh": "两行图，都是同一张照片的像素化版本。上行是 {model}：{stages}。每张图都画出了 token 网格，并用朱红色"
+                      "框出注意力窗口；从左到右越来越粗。下行是 ViT-B/{vp}：每一组层都是同样的 {gh}x{gw} 特征图，整张图"
+                      "只有一个全局窗口。"},
+    # 03
+    "f03.a": {"en": "(a) MSA: a query attends to all 16 tokens", "zh": "(a) MSA：一个查询关注全部 16 个 token"},
+    "f03.b": {"en": "(b) W-MSA, 2×2 windows: only the 4 of its window",
+              "zh": "(b) W-MSA，2×2 窗口：只关注自己窗口里的 4 个"},
+    "f03.c": {"en": "(c) {h}×{w} map, M = {M}: {nW} windows × {MM} tokens",
+              "zh": "(c) {h}×{w} 特征图，M = {M}：{nW} 个窗口 × {MM} 个 token"},
+    # (no $mathtext$ in Chinese: matplotlib draws a $...$ label with its math font, which has no CJK glyphs)
+    "f03.msa": {"en": "MSA: $4hwC^2 + 2(hw)^2C$ (quadratic in $hw$)", "zh": "MSA：4hwC² + 2(hw)²C（hw 的二次函数）"},
+    "f03.wmsa": {"en": "W-MSA: $4hwC^2 + 2M^2hwC$ (linear in $hw$)", "zh": "W-MSA：4hwC² + 2M²hwC（hw 的线性函数）"},
+    "f03.msa2": {"en": "MSA second term $2(hw)^2C$", "zh": "MSA 第二项 2(hw)²C"},
+    "f03.wmsa2": {"en": "W-MSA second term $2M^2hwC$", "zh": "W-MSA 第二项 2M²hwC"},
+    "f03.xlabel": {"en": "tokens hw  (square map; image side = 4·√(hw) px)",
+                   "zh": "token 数 hw（正方形特征图；图像边长 = 4·√(hw) 像素）"},
+    "f03.ylabel": {"en": "GMACs of one attention layer", "zh": "一层注意力的乘加次数（G）"},
+    "f03.point": {"en": "{h}×{w} (224 px image)", "zh": "{h}×{w}（224 像素的图像）"},
+    "f03.d": {"en": "(d) C = {C}, M = {M}: MSA grows quadratically, W-MSA linearly",
+              "zh": "(d) C = {C}, M = {M}：MSA 二次增长，W-MSA 线性增长"},
+    "f03.ratio": {"en": "×{ratio} at {h}×{w} (seed):\n2(hw)²C = {a:,}\n2M²hwC = {b:,}",
+                  "zh": "{h}×{w} 处相差 ×{ratio}（原文）：\n2(hw)²C = {a:,}\n2M²hwC = {b:,}"},
+    "f03.e": {"en": "(e) log-log: slope 2 vs slope 1; the seed's 64× point",
+              "zh": "(e) 双对数坐标：斜率 2 对斜率 1；原文的 64× 就是这个点"},
+    "f03.title": {"en": "Window attention (W-MSA) computes self-attention inside M×M windows only",
+                  "zh": "窗口注意力（W-MSA）只在 M×M 窗口内部计算自注意力"},
+    "f03.alt": {"en": "Top: (a) a 4x4 grid of tokens where one query token q is connected to all 16 (MSA); (b) the same "
+                      "grid cut into four 2x2 windows where q only reaches the 4 tokens of its window (W-MSA); (c) a "
+                      "{h}x{w} map cut into {nW} windows of {M}x{M} tokens, one highlighted. Bottom: multiply-accumulates "
+                      "of one attention layer with C={C} against the number of tokens hw. (d) Linear axes: the MSA "
+                      "curve bends upward like a parabola while the W-MSA curve is a straight line close to zero. (e) "
+                      "Log-log axes: slopes 2 and 1; at {h}x{w} an arrow marks the ratio of the second terms, "
+                      "2(hw)^2C = {a:,} against 2M^2hwC = {b:,}, {ratio} times less.",
+                "zh": "上排：(a) 一个 4x4 的 token 网格，一个查询 token q 连向全部 16 个 token（MSA）；(b) 同一个网格切成"
+                      "四个 2x2 窗口，q 只能连到自己窗口里的 4 个 token（W-MSA）；(c) 一张 {h}x{w} 的特征图切成 {nW} 个 "
+                      "{M}x{M} token 的窗口，其中一个被高亮。下排：C={C} 时一层注意力的乘加次数随 token 数 hw 的变化。"
+                      "(d) 线性坐标轴：MSA 的曲线像抛物线一样向上弯，W-MSA 的曲线是一条贴近零的直线。(e) 双对数坐标轴："
+                      "斜率分别为 2 和 1；在 {h}x{w} 处，一个箭头标出两者第二项之比，2(hw)^2C = {a:,} 对 2M^2hwC = "
+                      "{b:,}，少了 {ratio} 倍。"},
+    # 04
+    "f04.a": {"en": "(a) W-MSA:\n{nW} windows of {M}×{M}", "zh": "(a) W-MSA：\n{nW} 个 {M}×{M} 的窗口"},
+    "f04.b": {"en": "(b) move the grid by ⌊M/2⌋ = {s}\n(right, down): {n} uneven windows",
+              "zh": "(b) 把窗口网格移动 ⌊M/2⌋ = {s}\n（向右、向下）：{n} 个大小不一的窗口"},
+    "f04.c": {"en": "(c) cyclic shift: roll the map by −{s}\n(up, left): {nW} windows of {M}×{M} again",
+              "zh": "(c) 循环移位：把特征图移动 −{s}\n（向上、向左）：又是 {nW} 个 {M}×{M} 的窗口"},
+    "f04.d": {"en": "(d) region labels 0–8 (img_mask):\nattend only within one label",
+              "zh": "(d) 区域编号 0–8（img_mask）：\n只在同一编号内做注意力"},
+    "f04.e": {"en": "(e) after attention: roll by +{s}\nputs every token back",
+              "zh": "(e) 注意力之后：再移动 +{s}，\n每个 token 回到原位"},
+    "f04.title": {"en": "Shifted windows on a {H}×{W} map, M = {M}: instead of padding {n} uneven windows to {M}×{M}, "
+                        "roll the map and mask: {nW} windows, the same result",
+                  "zh": "{H}×{W} 特征图上的移位窗口，M = {M}：不必把 {n} 个大小不一的窗口填充到 {M}×{M}，而是循环移位"
+                        "再加掩码：{nW} 个窗口，结果相同"},
+    "f04.alt": {"en": "Five {H}x{W} token grids from left to right. (a) {nW} regular {M}x{M} windows. (b) The window grid "
+                      "moved {s} tokens right and down: {n} windows of uneven sizes, each with its own colour and hatch; "
+                      "the top-left corner piece is A ({s}x{s}), the left strip is B (width {s}), the top strip is C "
+                      "(height {s}), the bottom-right piece D. (c) The map rolled {s} tokens up and left: A moves to the "
+                      "bottom-right corner, B to the right edge, C to the bottom edge, and the regular {M}x{M} grid "
+                      "again holds everything in {nW} windows; the bottom-right window now holds A, B, C and D. (d) The "
+                      "same rolled map with each token's region label 0 to 8 printed. (e) The reverse roll restores the "
+                      "layout of (b).",
+                "zh": "从左到右五个 {H}x{W} 的 token 网格。(a) {nW} 个普通的 {M}x{M} 窗口。(b) 窗口网格向右、向下移动 "
+                      "{s} 个 token：{n} 个大小不一的窗口，各有自己的颜色和阴影线；左上角一块是 A（{s}x{s}），左侧一条是 "
+                      "B（宽 {s}），上方一条是 C（高 {s}），右下一块是 D。(c) 把特征图向上、向左循环移动 {s} 个 token：A "
+                      "移到右下角，B 移到右边，C 移到下边，普通的 {M}x{M} 网格又能用 {nW} 个窗口装下全部内容；现在右下角"
+                      "的窗口里同时有 A、B、C 和 D。(d) 同一张移位后的特征图，标出每个 token 的区域编号 0 到 8。(e) 反向"
+                      "循环移位恢复出 (b) 的布局。"},
+    # 05
+    "f05.window": {"en": "window {k} (row {r}, col {c})\nregions {regs}: {m}/{NN} masked",
+                   "zh": "窗口 {k}（第 {r} 行，第 {c} 列）\n区域 {regs}：{m}/{NN} 被屏蔽"},
+    "f05.strip": {"en": "key j  (strip: region label)", "zh": "键 j（色条：区域编号）"},
+    "f05.top": {"en": "attn_mask after the cyclic shift ({H}×{W} map, M = {M}, shift {s}): blue = 0 (same region), "
+                      "dark hatched = −100",
+                "zh": "循环移位后的 attn_mask（{H}×{W} 特征图，M = {M}，移位 {s}）：蓝色 = 0（同一区域），深色阴影 = −100"},
+    "f05.e": {"en": "(e) window {w}, query {q}: it may\nattend to {n} of {N} keys",
+              "zh": "(e) 窗口 {w}、查询 {q}：\n可以关注 {N} 个键中的 {n} 个"},
+    "f05.f": {"en": "(f) softmax(QKᵀ/√d) without the mask", "zh": "(f) 不加掩码：softmax(QKᵀ/√d)"},
+    "f05.g": {"en": "(g) softmax(QKᵀ/√d + mask)", "zh": "(g) 加上掩码：softmax(QKᵀ/√d + mask)"},
+    "f05.key": {"en": "key j (dark hatched: other region, mask −100)", "zh": "键 j（深色阴影：其他区域，掩码 −100）"},
+    "f05.weight": {"en": "attention weight", "zh": "注意力权重"},
+    "f05.note": {"en": "masked keys: at most {tiny}\nallowed keys sum to {total}",
+                 "zh": "被屏蔽的键：至多 {tiny}\n允许的键之和：{total}"},
+    "f05.h": {"en": "(h) the logits of query {q} (seed {seed})", "zh": "(h) 查询 {q} 的注意力得分（种子 {seed}）"},
+    "f05.line": {"en": "key {j:2d}: {x:+.2f} {m:+7.1f} = {y:+8.2f}", "zh": "键 {j:2d}: {x:+.2f} {m:+7.1f} = {y:+8.2f}"},
+    "f05.bottom": {"en": "What softmax does with the mask: e^(−100) ≈ 3.7e−44, so the other regions get weight 0 and the "
+                         "same-region keys share all of it",
+                   "zh": "softmax 如何处理掩码：e^(−100) ≈ 3.7e−44，所以其他区域的权重为 0，同一区域的键分掉全部权重"},
+    "f05.alt_count": {"en": "window {k}: {n}", "zh": "窗口 {k} 为 {n}"},
+    "f05.alt": {"en": "Top: {n} square {N}x{N} matrices, the attention masks of windows {shown} of a {H}x{W} map after "
+                      "the cyclic shift (M={M}). Light blue cells are 0 (query and key in the same region), dark "
+                      "cross-hatched cells are -100. Coloured strips along the edges give each token's region. Masked "
+                      "pairs per window: {counts}; window 0 has none, the bottom-right window is a checkerboard of "
+                      "blocks. Bottom: for query {q} of window {w}, (e) its {M}x{M} window with the {allowed} allowed "
+                      "keys coloured and the others hatched; (f) a bar chart of softmax weights without the mask, all "
+                      "{N} non-zero; (g) with the mask, only the {allowed} same-region keys are non-zero and they sum "
+                      "to 1; (h) the numbers: logit + mask = masked logit for each key.",
+                "zh": "上排：{n} 个 {N}x{N} 的方阵，是 {H}x{W} 特征图循环移位（M={M}）之后窗口 {shown} 的注意力掩码。"
+                      "浅蓝色格子为 0（查询和键在同一区域），深色交叉阴影格子为 -100。沿边的彩色条标出每个 token 的区域。"
+                      "每个窗口被屏蔽的对数：{counts}；窗口 0 没有被屏蔽的对，右下角的窗口是一块块组成的棋盘格。下排：以"
+                      "窗口 {w} 的查询 {q} 为例，(e) 它所在的 {M}x{M} 窗口，{allowed} 个允许的键涂了颜色，其余画了阴影线；"
+                      "(f) 不加掩码时 softmax 权重的柱状图，{N} 个全不为零；(g) 加了掩码后，只有同一区域的 {allowed} 个键"
+                      "不为零，且和为 1；(h) 具体数字：每个键的 得分 + 掩码 = 掩码后的得分。"},
+    # 06
+    "f06.a": {"en": "(a) window of {M}×{M} tokens: (row, col);\nquery {q} outlined",
+              "zh": "(a) {M}×{M} 个 token 的窗口：(行, 列)；\n框出查询 {q}"},
+    "f06.b": {"en": "(b) relative coords query − key (dy, dx),\neach in [−{m}, {m}]",
+              "zh": "(b) 相对坐标 = 查询 − 键 (dy, dx)，\n每个分量都在 [−{m}, {m}] 内"},
+    "f06.c": {"en": "(c) index = (dy + {m})·{K} + (dx + {m})\n(shift by M−1, row × (2M−1))",
+              "zh": "(c) 索引 = (dy + {m})·{K} + (dx + {m})\n（先加 M−1，再把行乘以 2M−1）"},
+    "f06.d": {"en": "(d) relative_position_index ({N}×{N});\nrow {q} is (c) read row by row",
+              "zh": "(d) relative_position_index（{N}×{N}）；\n第 {q} 行就是把 (c) 按行读出"},
+    "f06.e": {"en": "(e) relative_position_bias_table: (2M−1)² = {KK}\nlearned numbers (one head, seed {seed}); query "
+                    "{q} reads the outlined {n}",
+              "zh": "(e) relative_position_bias_table：(2M−1)² = {KK}\n个可学习的数（一个头，种子 {seed}）；查询 {q} "
+                    "读取框出的 {n} 个"},
+    "f06.f": {"en": "(f) bias B[{q}, j] added to query {q}'s logits\n(shaped as the window)",
+              "zh": "(f) 加到查询 {q} 注意力得分上的偏置 B[{q}, j]\n（按窗口排列）"},
+    "f06.title": {"en": "Relative position bias: SoftMax(QKᵀ/√d + B) V, with B looked up from a (2M−1)×(2M−1) table by "
+                        "relative offset",
+                  "zh": "相对位置偏置：SoftMax(QKᵀ/√d + B) V，B 按相对偏移从 (2M−1)×(2M−1) 的表中查出"},
+    "f06.alt": {"en": "Six panels for a {M}x{M} window. (a) The tokens with their (row, col) coordinates, query {q} at "
+                      "({qr}, {qc}) outlined. (b) For each key, the offset query minus key, for example ({dy}, {dx}) "
+                      "for key 0. (c) Each offset shifted by {m} and combined as (dy+{m})*{K} + (dx+{m}); query {q}'s "
+                      "indices are {idx}. (d) The full {N}x{N} index matrix with row {q} outlined. (e) The {K}x{K} = "
+                      "{KK}-entry bias table with numbered entries and the {N} entries query {q} reads outlined. (f) "
+                      "The bias those entries give to query {q}'s {N} keys, laid out as the window.",
+                "zh": "{M}x{M} 窗口的六幅小图。(a) 各 token 及其（行，列）坐标，框出位于 ({qr}, {qc}) 的查询 {q}。(b) 对"
+                      "每个键，查询减去键的偏移，例如键 0 是 ({dy}, {dx})。(c) 每个偏移都加上 {m}，再组合成 "
+                      "(dy+{m})*{K} + (dx+{m})；查询 {q} 的索引是 {idx}。(d) 完整的 {N}x{N} 索引矩阵，框出第 {q} 行。"
+                      "(e) 有 {K}x{K} = {KK} 个元素的偏置表，元素都标了号，框出查询 {q} 读取的 {N} 个元素。(f) 这些元素"
+                      "给查询 {q} 的 {N} 个键的偏置，按窗口的样子排列。"},
+    # 07
+    "f07.a": {"en": "(a) map {H}×{W}×{C}: 2×2 groups;\ncolour = offset in the group",
+              "zh": "(a) 特征图 {H}×{W}×{C}：2×2 的小组；\n颜色 = 在组内的位置"},
+    "f07.b": {"en": "(b) concatenate [x0, x1, x2, x3]:\n{h}×{w}×{C4} (patch_merging_gather)",
+              "zh": "(b) 拼接 [x0, x1, x2, x3]：\n{h}×{w}×{C4}（patch_merging_gather）"},
+    "f07.c": {"en": "(c) Linear {C4}→{C2}, no bias (seed {seed}):\n{h}×{w}×{C2}",
+              "zh": "(c) 线性层 {C4}→{C2}，无偏置（种子 {seed}）：\n{h}×{w}×{C2}"},
+    "f07.note": {"en": "The real module applies LayerNorm({C4}) first; on this map\nevery group is [a, a+4, a+1, a+5], "
+                       "so LayerNorm would\nmake all four tokens equal.",
+                 "zh": "真实的模块会先做 LayerNorm({C4})；在这张特征图上\n每组都是 [a, a+4, a+1, a+5]，\n"
+                       "LayerNorm 会让四个 token 完全相同。"},
+    "f07.title": {"en": "Patch merging: halve the map, double the channels: ({H}, {W}, {C}) → ({h}, {w}, {C4}) → ({h}, "
+                        "{w}, {C2}); official gather order x0=(0,0), x1=(1,0), x2=(0,1), x3=(1,1)",
+                  "zh": "块合并：特征图边长减半，通道数翻倍：({H}, {W}, {C}) → ({h}, {w}, {C4}) → ({h}, {w}, {C2})；官方的"
+                        "取样顺序 x0=(0,0), x1=(1,0), x2=(0,1), x3=(1,1)"},
+    "f07.alt": {"en": "(a) A {H}x{W} grid numbered 1 to {n} row by row, cut into 2x2 groups; each cell is coloured and "
+                      "hatched by its position in its group, labelled x0 (top-left), x1 (bottom-left), x2 (top-right), "
+                      "x3 (bottom-right). Four small grids show x0 to x3, each taking one position from every group. "
+                      "(b) Their concatenation: a {h}x{w} grid whose first token is {first}. (c) After a linear layer "
+                      "from {C4} to {C2} channels (the real module normalises with LayerNorm first), each token holds "
+                      "{C2} numbers.",
+                "zh": "(a) 一个 {H}x{W} 的网格，按行编号 1 到 {n}，切成若干 2x2 小组；每个格子按它在组内的位置着色并加上"
+                      "阴影，分别标为 x0（左上）、x1（左下）、x2（右上）、x3（右下）。四个小网格展示 x0 到 x3，每个都从"
+                      "每组里取一个位置。(b) 它们拼接的结果：一个 {h}x{w} 的网格，第一个 token 是 {first}。(c) 经过一个 "
+                      "{C4} 通道到 {C2} 通道的线性层之后（真实的模块会先用 LayerNorm 归一化），每个 token 含 {C2} 个数。"},
+    # 08
+    "f08.images": {"en": "Images\n{H}×{W}×{c}", "zh": "输入图像\n{H}×{W}×{c}"},
+    "f08.partition": {"en": "Patch\nPartition\n{p}×{p} patches\n\n{h}×{w}×{n}",
+                      "zh": "图像块\n分割\n{p}×{p} 的图像块\n\n{h}×{w}×{n}"},
+    "f08.embedding": {"en": "Linear\nEmbedding", "zh": "线性嵌入"},
+    "f08.merging": {"en": "Patch\nMerging", "zh": "块合并"},
+    "f08.stage": {"en": "Stage {i}\n\n{first}\n+ Swin Block ×{d}\n\n{h}×{w}×{dim}\n({down}× down)\nheads {nh}\nwindow {M}",
+                  "zh": "Stage {i}\n\n{first}\n+ Swin block ×{d}\n\n{h}×{w}×{dim}\n（{down}× 下采样）\n{nh} 个头\n窗口 {M}"},
+    "f08.shift": {"en": ", shift {s}", "zh": "，移位 {s}"},
+    "f08.no_shift": {"en": ", no shift", "zh": "，不移位"},
+    "f08.head": {"en": "Head\n\nLayerNorm\navg pool\nLinear {nf}→{nc}\n\n{nc} classes",
+                 "zh": "分类头\n\nLayerNorm\n平均池化\n线性层 {nf}→{nc}\n\n{nc} 类"},
+    "f08.title": {"en": "{model}: C = {C}, depths {depths}, heads {heads}, window {ws};  {params:,} parameters, "
+                        "{macs:.2f} G MACs (the paper's \"FLOPs\")",
+                  "zh": "{model}：C = {C}，深度 {depths}，头数 {heads}，窗口 {ws}；{params:,} 个参数，{macs:.2f} G 次"
+                        "乘加（论文里的“FLOPs”）"},
+    "f08.pair_note": {"en": "two successive Swin blocks: the first attends in regular windows (W-MSA), the second in "
+                            "shifted windows (SW-MSA);\nresidual connections (grey) skip each LayerNorm + module pair; "
+                            "MLP = Linear C→4C, GELU, Linear 4C→C",
+                      "zh": "两个相继的 Swin block：第一个在普通窗口里做注意力（W-MSA），第二个在移位窗口里做（SW-MSA）；\n"
+                            "残差连接（灰色）跳过每一对 LayerNorm + 模块；MLP = 线性层 C→4C、GELU、线性层 4C→C"},
+    "f08.pair": {"en": "Swin Transformer block pair (each stage has depth/2 of them)",
+                 "zh": "一对 Swin Transformer block（每个 stage 有 depth/2 对）"},
+    "f08.embed": {"en": "embed", "zh": "嵌入"},
+    "f08.head_row": {"en": "head", "zh": "分类头"},
+    "f08.total": {"en": "total", "zh": "合计"},
+    "f08.columns": {"en": "stage|tokens|C|heads|M / shift|blocks|params|MACs",
+                    "zh": "stage|token|C|头数|M / 移位|block 数|参数量|乘加次数"},
+    "f08.table": {"en": "per stage (stage rows include the patch merging that ends them)",
+                  "zh": "各 stage 的数字（stage 的行包括结束它的块合并）"},
+    "f08.alt_stage": {"en": "stage {i}: {first} and {d} Swin blocks, output {h}x{w}x{c}, {nh} heads, window {M}",
+                      "zh": "stage {i}：{first}和 {d} 个 Swin block，输出 {h}x{w}x{c}，{nh} 个头，窗口 {M}"},
+    "f08.alt_embedding": {"en": "linear embedding", "zh": "线性嵌入"},
+    "f08.alt_merging": {"en": "patch merging", "zh": "块合并"},
+    "f08.alt": {"en": "Block diagram of {model}. A row of boxes joined by arrows: images {H}x{W}x{c}; patch partition; "
+                      "{stages}; a head with LayerNorm, average pooling and a linear layer to {nc} classes. Title: "
+                      "{params:,} parameters and {macs:.2f} G multiply-accumulates. Below, left: two successive Swin "
+                      "blocks, LayerNorm then W-MSA then add, LayerNorm then MLP then add, then the same with SW-MSA "
+                      "(hatched), with residual connections. Below, right: a table of tokens, channels, heads, window "
+                      "and shift, blocks, parameters and MACs per stage.",
+                "zh": "{model} 的结构框图。一排用箭头连起来的方框：{H}x{W}x{c} 的图像；图像块分割；{stages}；分类头由 "
+                      "LayerNorm、平均池化和一个输出 {nc} 类的线性层组成。标题：{params:,} 个参数，{macs:.2f} G 次乘加。"
+                      "下方左侧：两个相邻的 Swin block，先 LayerNorm、W-MSA、相加，再 LayerNorm、MLP、相加，然后是用 "
+                      "SW-MSA（带阴影）的同样结构，都有残差连接。下方右侧：一张表，列出每个 stage 的 token 数、通道数、"
+                      "头数、窗口与移位、block 数、参数量和乘加次数。"},
+    # figures/ALT_TEXT.md
+    "fig.alt_head": {"en": "# Figures and their alt text", "zh": "# 图与替代文本"},
+    "fig.used_in": {"en": "{caption} Used in notebook(s) {nbs}.", "zh": "{caption}用于笔记本 {nbs}。"},
+    "fig.alt_label": {"en": "Alt text: {alt}", "zh": "替代文本：{alt}"},
+})
+
+i18n.add_messages({
+    "fig.comma": {"en": ", ", "zh": "，"},
+    "f05.shown": {"en": "[{items}]", "zh": "{items}"},
+    "fig.alt_intro": {"en": "Generated by `python -m swin_edu.viz.figures --out figures` (do not edit by hand). Each figure is\n"
+                            "drawn by the function of the same name in `swin_edu/viz/figures.py` from what `swin_edu` computes.\n"
+                            "Embed one in a notebook with `swin_edu.viz.figures.figure_markdown(name)` or\n"
+                            "`swin_edu.viz.show_figure(name)`.",
+                      "zh": "由 `python -m swin_edu.viz.figures --lang zh --out figures/zh` 生成（请勿手工修改）。每张图都由\n"
+                            "`swin_edu/viz/figures.py` 中同名的函数根据 `swin_edu` 的计算结果画出，文字用打包的中文字体（Noto Sans SC）。\n"
+                            "在笔记本里嵌入：`swin_edu.viz.figures.figure_markdown(name, lang=\"zh\")` 或\n"
+                            "`swin_edu.viz.show_figure(name)`（在 `SWIN_EDU_LANG=zh` 下显示中文版）。"},
+})
 
 
 def _pair_arg(value: Any, name: str, where: str) -> tuple[int, int]:
@@ -101,6 +376,12 @@ def _model_name(cfg: SwinConfig) -> str:
 
 def _x(a: int, b: int) -> str:
     return f"{a}×{b}"
+
+
+def _mono_family():
+    """The monospaced font of the figures' number columns, with the CJK font behind it in Chinese."""
+    family = i18n.use_cjk_font(warn=False) if i18n.lang() == "zh" else None
+    return ["DejaVu Sans Mono", family] if family else "DejaVu Sans Mono"
 
 
 # ====================================================================== 1. patch partition
@@ -148,7 +429,7 @@ def fig_patch_partition(patch_size: int = 4, embed_dim: int = 96, patch: tuple[i
         zr0, zc0 = min(max(r - Z // 2, 0), g - Z), min(max(c - Z // 2, 0), g - Z)
         outline(ax_img, zr0 * p, zc0 * p, Z * p, Z * p, color=OKABE_ITO["yellow"], lw=2)
         outline(ax_img, zr0 * p, zc0 * p, Z * p, Z * p, color="black", lw=0.8, ls="--")
-        ax_img.set_title(f"(a) photo {size}×{size}×3 → {g}×{g} patches of {p}×{p}")
+        ax_img.set_title(_t("f01.a", size=size, g=g, p=p))
 
         # (b) zoom on Z x Z patches
         crop = img[zr0 * p:(zr0 + Z) * p, zc0 * p:(zc0 + Z) * p]
@@ -156,7 +437,7 @@ def fig_patch_partition(patch_size: int = 4, embed_dim: int = 96, patch: tuple[i
         cell_axes(ax_zoom, Z * p, Z * p)
         grid_lines(ax_zoom, Z * p, Z * p, p, color="white", lw=1.0)
         outline(ax_zoom, (r - zr0) * p, (c - zc0) * p, p, p, color=HIGHLIGHT, lw=3)
-        ax_zoom.set_title(f"(b) zoom: {Z}×{Z} patches, patch ({r}, {c}) outlined")
+        ax_zoom.set_title(_t("f01.b", Z=Z, r=r, c=c))
 
         # (c) the patch's pixels, numbered in flattening order
         pix = img[r * p:(r + 1) * p, c * p:(c + 1) * p]
@@ -167,7 +448,7 @@ def fig_patch_partition(patch_size: int = 4, embed_dim: int = 96, patch: tuple[i
         if p <= 8:
             annotate_cells(ax_patch, np.arange(p * p).reshape(p, p), fmt="px {}", fontsize=8 if p <= 4 else 6,
                            box=True)
-        ax_patch.set_title(f"(c) patch ({r}, {c}): {p}×{p} pixels × 3 channels,\nread row by row")
+        ax_patch.set_title(_t("f01.c", r=r, c=c, p=p))
 
         # (d) the p*p*3 numbers of the token
         ax_vec.imshow(vec[None, :], extent=(0, n, 1, 0), cmap=SEQ_CMAP, vmin=0, vmax=1, aspect="auto",
@@ -186,9 +467,7 @@ def fig_patch_partition(patch_size: int = 4, embed_dim: int = 96, patch: tuple[i
             sec.tick_params(length=0)
         else:
             ax_vec.set_xticks(np.arange(0, n + 1, 3 * p))
-        ax_vec.set_title(f"(d) patch partition: the patch flattened row by row, pixel by pixel, channel by "
-                         f"channel = {p}·{p}·3 = {n} numbers (one token of the {g}×{g}×{n} map)",
-                         loc="left", pad=16 if n <= 64 else 6)
+        ax_vec.set_title(_t("f01.d", p=p, n=n, g=g), loc="left", pad=16 if n <= 64 else 6)
 
         # (e) the embedding
         lim = float(np.max(np.abs(emb))) or 1.0
@@ -196,12 +475,11 @@ def fig_patch_partition(patch_size: int = 4, embed_dim: int = 96, patch: tuple[i
                            interpolation="nearest")
         ax_emb.set_yticks([])
         ax_emb.set_xticks(np.arange(0, C + 1, max(1, C // 12)))
-        ax_emb.set_xlabel("channel")
+        ax_emb.set_xlabel(_t("f01.channel"))
         fig.colorbar(im, ax=ax_emb, orientation="vertical", fraction=0.02, pad=0.01)
-        ax_emb.set_title(f"(e) linear embedding ({p}×{p} conv, stride {p}; random weights, seed {seed}):"
-                         f" {n} → C = {C} numbers per token, then LayerNorm", loc="left")
-        fig.suptitle(f"Patch partition + linear embedding: image {tuple(img.shape)} → tokens "
-                     f"{tuple(d['tokens'].shape)} → embedded {tuple(d['emb'].shape)}", fontweight="bold")
+        ax_emb.set_title(_t("f01.e", p=p, seed=seed, n=n, C=C), loc="left")
+        fig.suptitle(_t("f01.title", img=tuple(img.shape), tok=tuple(d["tokens"].shape), emb=tuple(d["emb"].shape)),
+                     fontweight="bold")
     return fig
 
 
@@ -215,14 +493,9 @@ def _alt_patch_partition(patch_size=4, embed_dim=96, patch=(22, 26), image_size=
     d = _patch_partition_data(patch_size, embed_dim, patch, image_size, seed)
     p, g, n = d["p"], d["g"], d["tokens"].shape[-1]
     vec = d["tokens"][d["r"], d["c"]]
-    return (f"Five panels. (a) A {d['size']}x{d['size']} colour photo of Grace Hopper with a grid of {g}x{g} "
-            f"patches of {p}x{p} pixels. (b) A zoom on 8x8 patches around her face, with patch "
-            f"({d['r']}, {d['c']}) outlined. (c) That patch enlarged: {p*p} pixels numbered px 0 to px "
-            f"{p*p-1} row by row. (d) A strip of its {n} numbers in the order R, G, B of px 0, then px 1, and "
-            f"so on; the first three are {vec[0]:.2f}, {vec[1]:.2f}, {vec[2]:.2f}. (e) A strip of the "
-            f"{d['C']} numbers the linear embedding (a {p}x{p} convolution with stride {p}) makes from them. "
-            f"Title: image {tuple(d['img'].shape)} becomes tokens {tuple(d['tokens'].shape)}, then "
-            f"{tuple(d['emb'].shape)}.")
+    return _t("f01.alt", size=d["size"], g=g, p=p, r=d["r"], c=d["c"], pp=p * p, last=p * p - 1, n=n,
+              v0=f"{vec[0]:.2f}", v1=f"{vec[1]:.2f}", v2=f"{vec[2]:.2f}", C=d["C"], img=tuple(d["img"].shape),
+              tok=tuple(d["tokens"].shape), emb=tuple(d["emb"].shape))
 
 
 # ====================================================================== 2. hierarchical maps
@@ -255,10 +528,10 @@ def fig_hierarchical_maps(cfg: SwinConfig | None = None, vit_patch: int = 16, vi
             cell_axes(ax, h, w)
             grid_lines(ax, h, w, 1, color="white", lw=0.2 if max(h, w) > 30 else 0.5)
             grid_lines(ax, h, w, M, color=HIGHLIGHT, lw=1.8, zorder=4)
-            ax.set_title(f"Swin stage {i + 1}: {_x(h, w)}×{dims[i]}\n{H // h}× down, "
-                         f"windows {M}×{M}" + ("" if s else ", no shift"), fontsize=9.5)
+            ax.set_title(_t("f02.swin", i=i + 1, hw=_x(h, w), dim=dims[i], down=H // h, M=M)
+                         + ("" if s else _t("f02.no_shift")), fontsize=9.5)
             if i == 0:
-                ax.set_ylabel("Swin: local windows", fontsize=10, fontweight="bold")
+                ax.set_ylabel(_t("f02.swin_row"), fontsize=10, fontweight="bold")
         per = math.ceil(L / n)
         for i in range(n):
             ax = axes[1, i]
@@ -267,23 +540,20 @@ def fig_hierarchical_maps(cfg: SwinConfig | None = None, vit_patch: int = 16, vi
             grid_lines(ax, gh, gw, 1, color="white", lw=0.5)
             outline(ax, 0, 0, gh, gw, color=HIGHLIGHT, lw=3, inset=0.08)
             a, b = i * per + 1, min(L, (i + 1) * per)
-            ax.set_title(f"ViT layers {a}–{b}: {_x(gh, gw)}×768\n{vp}× down, one global window", fontsize=9.5)
+            ax.set_title(_t("f02.vit", a=a, b=b, hw=_x(gh, gw), vp=vp), fontsize=9.5)
             if i == 0:
-                ax.set_ylabel("ViT: global attention", fontsize=10, fontweight="bold")
-        fig.suptitle(f"{_model_name(cfg)} builds a pyramid of feature maps (windows outlined in vermillion); "
-                     f"ViT-B/{vp} keeps one map", fontweight="bold")
+                ax.set_ylabel(_t("f02.vit_row"), fontsize=10, fontweight="bold")
+        fig.suptitle(_t("f02.title", model=_model_name(cfg), vp=vp), fontweight="bold")
     return fig
 
 
 def _alt_hierarchical_maps(cfg=None, vit_patch=16, vit_layers=12) -> str:
     cfg, vp, _, H, W = _hier_data(cfg, vit_patch, vit_layers)
-    parts = [f"stage {i + 1}: {h}x{w} tokens with {d} channels, {H // h} times downsampled, windows of {M}x{M}"
+    parts = [_t("f02.alt_stage", i=i + 1, h=h, w=w, d=d, down=H // h, M=M)
              for i, ((h, w), d, (M, _)) in enumerate(zip(cfg.stage_resolutions(), cfg.stage_dims,
                                                            cfg.stage_windows()))]
-    return (f"Two rows of pixelated versions of the same photo. Top row, {_model_name(cfg)}: "
-            + "; ".join(parts) + ". Each map shows its token grid and, outlined in vermillion, its attention "
-            f"windows; the maps get coarser from left to right. Bottom row, ViT-B/{vp}: the same "
-            f"{H // vp}x{W // vp} map in every group of layers, outlined as a single global window.")
+    return _t("f02.alt", model=_model_name(cfg), stages=_t("fig.alt_sep").join(parts), vp=vp, gh=H // vp,
+              gw=W // vp)
 
 
 # ====================================================================== 3. window attention + complexity
@@ -310,8 +580,7 @@ def fig_window_attention(h: int = 56, w: int = 56, C: int = 96, window_size: int
         a1, a2, a3 = top.subplots(1, 3, width_ratios=[1, 1, 1.3])
         # (a) MSA on 4x4 tokens: the query sees all 16
         q = (1, 2)
-        for ax, win, title in ((a1, 4, "(a) MSA: a query attends to all 16 tokens"),
-                               (a2, 2, "(b) W-MSA, 2×2 windows: only the 4 of its window")):
+        for ax, win, title in ((a1, 4, _t("f03.a")), (a2, 2, _t("f03.b"))):
             lab = np.full((4, 4), -2)
             r0, c0 = (q[0] // win) * win, (q[1] // win) * win
             lab[r0:r0 + win, c0:c0 + win] = 0
@@ -335,7 +604,7 @@ def fig_window_attention(h: int = 56, w: int = 56, C: int = 96, window_size: int
         a3.add_patch(Rectangle((wc * M, wr * M), M, M, facecolor=ALLOWED_COLOR, edgecolor=HIGHLIGHT, lw=2.5,
                                zorder=5))
         nW = int(wid.max()) + 1
-        a3.set_title(f"(c) {h_}×{w_} map, M = {M}: {nW} windows × {M * M} tokens")
+        a3.set_title(_t("f03.c", h=h_, w=w_, M=M, nW=nW, MM=M * M))
         # (d), (e) MACs as the image grows
         b1, b2 = bottom.subplots(1, 2)
         sides = np.arange(M, 4 * max(h_, w_) + 1, M)
@@ -348,56 +617,49 @@ def fig_window_attention(h: int = 56, w: int = 56, C: int = 96, window_size: int
                           for s in sides], dtype=float)
         for ax, log in ((b1, False), (b2, True)):
             ax.plot(hw, msa / 1e9, "-", lw=2.2, color=OKABE_ITO["vermillion"],
-                    label=r"MSA: $4hwC^2 + 2(hw)^2C$ (quadratic in $hw$)")
+                    label=_t("f03.msa"))
             ax.plot(hw, wmsa / 1e9, "-", lw=2.2, color=OKABE_ITO["blue"],
-                    label=r"W-MSA: $4hwC^2 + 2M^2hwC$ (linear in $hw$)")
+                    label=_t("f03.wmsa"))
             if log:
                 ax.plot(hw, att_msa / 1e9, "--", lw=1.4, color=OKABE_ITO["vermillion"],
-                        label=r"MSA second term $2(hw)^2C$")
+                        label=_t("f03.msa2"))
                 ax.plot(hw, att_w / 1e9, ":", lw=1.8, color=OKABE_ITO["blue"],
-                        label=r"W-MSA second term $2M^2hwC$")
+                        label=_t("f03.wmsa2"))
                 ax.set_xscale("log")
                 ax.set_yscale("log")
-            ax.set_xlabel("tokens hw  (square map; image side = 4·√(hw) px)")
-            ax.set_ylabel("GMACs of one attention layer")
+            ax.set_xlabel(_t("f03.xlabel"))
+            ax.set_ylabel(_t("f03.ylabel"))
             ax.grid(True, which="major", color="#DDDDDD", lw=0.6)
         # the seed's point
         n0 = h_ * w_
         b1.plot([n0, n0], [complexity.msa_macs(h_, w_, C) / 1e9, complexity.wmsa_macs(h_, w_, C, M) / 1e9], "o",
                 color="black", ms=5)
-        b1.annotate(f"{h_}×{w_} (224 px image)", (n0, complexity.msa_macs(h_, w_, C) / 1e9), xytext=(12, 8),
+        b1.annotate(_t("f03.point", h=h_, w=w_), (n0, complexity.msa_macs(h_, w_, C) / 1e9), xytext=(12, 8),
                     textcoords="offset points", fontsize=8)
         for series, color in ((msa, OKABE_ITO["vermillion"]), (wmsa, OKABE_ITO["blue"])):
             b1.annotate(f"{series[-1] / 1e9:.1f} G", (hw[-1], series[-1] / 1e9), xytext=(4, 4),
                         textcoords="offset points", fontsize=8, color=color, ha="right", va="bottom")
-        b1.set_title(f"(d) C = {C}, M = {M}: MSA grows quadratically, W-MSA linearly")
+        b1.set_title(_t("f03.d", C=C, M=M))
         b1.legend(loc="upper left")
         b2.plot([n0], [d["att_msa"] / 1e9], "s", color=OKABE_ITO["vermillion"], ms=7, zorder=5)
         b2.plot([n0], [d["att_wmsa"] / 1e9], "D", color=OKABE_ITO["blue"], ms=7, zorder=5)
         b2.add_patch(FancyArrowPatch((n0, d["att_wmsa"] / 1e9), (n0, d["att_msa"] / 1e9), arrowstyle="<->",
                                      mutation_scale=12, color="black", lw=1.3, zorder=6))
-        b2.annotate(f"×{d['ratio']:g} at {h_}×{w_} (seed):\n"
-                    f"2(hw)²C = {d['att_msa']:,}\n2M²hwC = {d['att_wmsa']:,}",
+        b2.annotate(_t("f03.ratio", ratio=f"{d['ratio']:g}", h=h_, w=w_, a=d["att_msa"], b=d["att_wmsa"]),
                     (n0, math.sqrt(d["att_msa"] * d["att_wmsa"]) / 1e9), xytext=(14, -10),
                     textcoords="offset points", fontsize=8, va="center",
                     bbox={"boxstyle": "round", "fc": "white", "ec": "#888888"})
-        b2.set_title("(e) log-log: slope 2 vs slope 1; the seed's 64× point")
+        b2.set_title(_t("f03.e"))
         b2.legend(loc="lower right", fontsize=7)
-        fig.suptitle("Window attention (W-MSA) computes self-attention inside M×M windows only", fontweight="bold")
+        fig.suptitle(_t("f03.title"), fontweight="bold")
     return fig
 
 
 def _alt_window_attention(h=56, w=56, C=96, window_size=7) -> str:
     d = _wa_data(h, w, C, window_size)
     M = d["M"]
-    return (f"Top: (a) a 4x4 grid of tokens where one query token q is connected to all 16 (MSA); (b) the same "
-            f"grid cut into four 2x2 windows where q only reaches the 4 tokens of its window (W-MSA); (c) a "
-            f"{d['h']}x{d['w']} map cut into {(d['h'] // M) * (d['w'] // M)} windows of {M}x{M} tokens, one "
-            f"highlighted. Bottom: multiply-accumulates of one attention layer with C={C} against the number of "
-            f"tokens hw. (d) Linear axes: the MSA curve bends upward like a parabola while the W-MSA curve is a "
-            f"straight line close to zero. (e) Log-log axes: slopes 2 and 1; at {d['h']}x{d['w']} an arrow "
-            f"marks the ratio of the second terms, 2(hw)^2C = {d['att_msa']:,} against 2M^2hwC = "
-            f"{d['att_wmsa']:,}, {d['ratio']:g} times less.")
+    return _t("f03.alt", h=d["h"], w=d["w"], nW=(d["h"] // M) * (d["w"] // M), M=M, C=C, a=d["att_msa"],
+              b=d["att_wmsa"], ratio=f"{d['ratio']:g}")
 
 
 # ====================================================================== 4. shifted windows
@@ -457,7 +719,7 @@ def fig_shifted_windows(H: int = 8, W: int = 8, window_size: int = 4) -> Figure:
         cell_axes(ax, H, W)
         grid_lines(ax, H, W, 1, color="#888888", lw=0.5)
         grid_lines(ax, H, W, M, color="black", lw=2.5)
-        ax.set_title(f"(a) W-MSA:\n{nW} windows of {M}×{M}")
+        ax.set_title(_t("f04.a", nW=nW, M=M))
         # (b) shifted grid: 9 uneven windows
         ax = axes[1]
         fill_labels(ax, d["win_id"])
@@ -469,7 +731,7 @@ def fig_shifted_windows(H: int = 8, W: int = 8, window_size: int = 4) -> Figure:
         for k, letter in d["letters"].items():
             rs, cs = d["grid"][k]
             _letter(ax, (rs.start + rs.stop) / 2, (cs.start + cs.stop) / 2, letter)
-        ax.set_title(f"(b) move the grid by ⌊M/2⌋ = {s}\n(right, down): {n_uneven} uneven windows")
+        ax.set_title(_t("f04.b", s=s, n=n_uneven))
         # (c) cyclic shift
         ax = axes[2]
         fill_labels(ax, d["rolled"])
@@ -478,7 +740,7 @@ def fig_shifted_windows(H: int = 8, W: int = 8, window_size: int = 4) -> Figure:
         grid_lines(ax, H, W, M, color="black", lw=2.5)
         for k, letter in d["letters"].items():
             _letter(ax, *_centre(d["rolled"] == k), letter)
-        ax.set_title(f"(c) cyclic shift: roll the map by −{s}\n(up, left): {nW} windows of {M}×{M} again")
+        ax.set_title(_t("f04.c", s=s, nW=nW, M=M))
         # (d) region labels
         ax = axes[3]
         fill_labels(ax, d["regions"])
@@ -486,7 +748,7 @@ def fig_shifted_windows(H: int = 8, W: int = 8, window_size: int = 4) -> Figure:
         grid_lines(ax, H, W, 1, color="white", lw=0.5)
         grid_lines(ax, H, W, M, color="black", lw=2.5)
         annotate_cells(ax, d["regions"], fontsize=8 if max(H, W) <= 16 else 5, box=True)
-        ax.set_title("(d) region labels 0–8 (img_mask):\nattend only within one label")
+        ax.set_title(_t("f04.d"))
         # (e) reverse
         ax = axes[4]
         fill_labels(ax, d["win_id"])
@@ -498,24 +760,15 @@ def fig_shifted_windows(H: int = 8, W: int = 8, window_size: int = 4) -> Figure:
         for k, letter in d["letters"].items():
             rs, cs = d["grid"][k]
             _letter(ax, (rs.start + rs.stop) / 2, (cs.start + cs.stop) / 2, letter)
-        ax.set_title(f"(e) after attention: roll by +{s}\nputs every token back")
-        fig.suptitle(f"Shifted windows on a {H}×{W} map, M = {M}: instead of padding {n_uneven} uneven windows "
-                     f"to {M}×{M}, roll the map and mask: {nW} windows, the same result", fontweight="bold",
-                     fontsize=11)
+        ax.set_title(_t("f04.e", s=s))
+        fig.suptitle(_t("f04.title", H=H, W=W, M=M, n=n_uneven, nW=nW), fontweight="bold", fontsize=11)
     return fig
 
 
 def _alt_shifted_windows(H=8, W=8, window_size=4) -> str:
     d = _shift_data(H, W, window_size)
     H, W, M, s = d["H"], d["W"], d["M"], d["s"]
-    return (f"Five {H}x{W} token grids from left to right. (a) {(H // M) * (W // M)} regular {M}x{M} windows. "
-            f"(b) The window grid moved {s} tokens right and down: {len(d['grid'])} windows of uneven sizes, "
-            f"each with its own colour and hatch; the top-left corner piece is A ({s}x{s}), the left strip is B "
-            f"(width {s}), the top strip is C (height {s}), the bottom-right piece D. (c) The map rolled {s} "
-            f"tokens up and left: A moves to the bottom-right corner, B to the right edge, C to the bottom edge, "
-            f"and the regular {M}x{M} grid again holds everything in {(H // M) * (W // M)} windows; the "
-            f"bottom-right window now holds A, B, C and D. (d) The same rolled map with each token's region label "
-            f"0 to 8 printed. (e) The reverse roll restores the layout of (b).")
+    return _t("f04.alt", H=H, W=W, nW=(H // M) * (W // M), M=M, s=s, n=len(d["grid"]))
 
 
 # ====================================================================== 5. attention mask
@@ -583,12 +836,11 @@ def fig_attention_mask(H: int = 8, W: int = 8, window_size: int = 4, window: int
             regs = d["win_regions"][k].ravel()
             _draw_mask_matrix(ax, d["mask"][k], regs, query=d["query"] if k == d["window"] else None)
             n_masked = int((d["mask"][k] != 0).sum())
-            ax.set_title(f"window {k} (row {k // nWw}, col {k % nWw})\nregions "
-                         f"{', '.join(map(str, sorted(set(regs.tolist()))))}: {n_masked}/{N * N} masked", fontsize=9)
-            ax.set_xlabel("key j  (strip: region label)")
-            ax.set_ylabel("query i")
-        top.suptitle(f"attn_mask after the cyclic shift ({d['H']}×{d['W']} map, M = {M}, shift {d['s']}): "
-                     f"blue = 0 (same region), dark hatched = −100", fontweight="bold")
+            ax.set_title(_t("f05.window", k=k, r=k // nWw, c=k % nWw, m=n_masked, NN=N * N,
+                            regs=", ".join(map(str, sorted(set(regs.tolist()))))), fontsize=9)
+            ax.set_xlabel(_t("f05.strip"))
+            ax.set_ylabel(_t("fig.query_i"))
+        top.suptitle(_t("f05.top", H=d["H"], W=d["W"], M=M, s=d["s"]), fontweight="bold")
         b0, b1, b2, b3 = bottom.subplots(1, 4, width_ratios=[1.1, 1.5, 1.5, 1.1])
         w, q = d["window"], d["query"]
         regs = d["win_regions"][w]
@@ -598,11 +850,10 @@ def fig_attention_mask(H: int = 8, W: int = 8, window_size: int = 4, window: int
         grid_lines(b0, M, M, 1, color="white", lw=1)
         outline(b0, q // M, q % M, 1, 1, color=HIGHLIGHT, lw=3, inset=0.05)
         annotate_cells(b0, np.arange(N).reshape(M, M), fontsize=8, box=True)
-        b0.set_title(f"(e) window {w}, query {q}: it may\nattend to {int(allowed.sum())} of {N} keys")
+        b0.set_title(_t("f05.e", w=w, q=q, n=int(allowed.sum()), N=N))
         x = np.arange(N)
         masked_keys = d["mask"][w, q] != 0
-        for ax, probs, title in ((b1, d["p_plain"], "(f) softmax(QKᵀ/√d) without the mask"),
-                                 (b2, d["p_masked"], "(g) softmax(QKᵀ/√d + mask)")):
+        for ax, probs, title in ((b1, d["p_plain"], _t("f05.f")), (b2, d["p_masked"], _t("f05.g"))):
             bars = ax.bar(x, probs, color=[MASKED_COLOR if m else ALLOWED_COLOR for m in masked_keys],
                           edgecolor="black", lw=0.5)
             for bar, m in zip(bars, masked_keys):
@@ -611,38 +862,32 @@ def fig_attention_mask(H: int = 8, W: int = 8, window_size: int = 4, window: int
                     if hasattr(bar, "set_hatchcolor"):  # matplotlib >= 3.10
                         bar.set_hatchcolor("#BBBBBB")
             ax.set_xticks(x)
-            ax.set_xlabel("key j (dark hatched: other region, mask −100)")
-            ax.set_ylabel("attention weight")
+            ax.set_xlabel(_t("f05.key"))
+            ax.set_ylabel(_t("f05.weight"))
             ax.set_ylim(0, max(0.05, float(d["p_masked"].max()) * 1.15))
             ax.set_title(title)
         tiny = float(d["p_masked"][masked_keys].max()) if masked_keys.any() else 0.0
-        b2.text(0.98, 0.97, f"masked keys: at most {tiny:.1e}\nallowed keys sum to "
-                f"{float(d['p_masked'][~masked_keys].sum()):.6f}", transform=b2.transAxes, va="top", ha="right",
+        b2.text(0.98, 0.97, _t("f05.note", tiny=f"{tiny:.1e}", total=f"{float(d['p_masked'][~masked_keys].sum()):.6f}"),
+                transform=b2.transAxes, va="top", ha="right",
                 fontsize=8,
                 bbox={"boxstyle": "round", "fc": "white", "ec": "#888888"})
         b3.axis("off")
-        b3.set_title(f"(h) the logits of query {q} (seed {seed})")
-        txt = "\n".join(f"key {j:2d}: {d['logits'][j]:+.2f} {d['mask'][w, q][j]:+7.1f} = {d['masked'][j]:+8.2f}"
+        b3.set_title(_t("f05.h", q=q, seed=seed))
+        txt = "\n".join(_t("f05.line", j=j, x=d["logits"][j], m=d["mask"][w, q][j], y=d["masked"][j])
                         for j in range(min(N, 16)))
-        b3.text(0.0, 1.0, txt, family="DejaVu Sans Mono", fontsize=7.5, va="top", transform=b3.transAxes)
-        bottom.suptitle("What softmax does with the mask: e^(−100) ≈ 3.7e−44, so the other regions get weight 0 "
-                        "and the same-region keys share all of it", fontweight="bold")
+        b3.text(0.0, 1.0, txt, family=_mono_family(), fontsize=7.5, va="top", transform=b3.transAxes)
+        bottom.suptitle(_t("f05.bottom"), fontweight="bold")
     return fig
 
 
 def _alt_attention_mask(H=8, W=8, window_size=4, window=None, query=5, seed=0) -> str:
     d = _mask_data(H, W, window_size, window, query, seed)
     N, w, q = d["N"], d["window"], d["query"]
-    counts = ", ".join(f"window {k}: {int((d['mask'][k] != 0).sum())}" for k in d["shown"])
+    counts = _t("fig.comma").join(_t("f05.alt_count", k=k, n=int((d["mask"][k] != 0).sum())) for k in d["shown"])
     allowed = int((d["mask"][w, q] == 0).sum())
-    return (f"Top: {len(d['shown'])} square {N}x{N} matrices, the attention masks of windows {d['shown']} of a "
-            f"{d['H']}x{d['W']} map after the cyclic shift (M={d['M']}). Light blue cells are 0 (query and key in the "
-            f"same region), dark cross-hatched cells are -100. Coloured strips along the edges give each token's "
-            f"region. Masked pairs per window: {counts}; window 0 has none, the bottom-right window is a "
-            f"checkerboard of blocks. Bottom: for query {q} of window {w}, (e) its {d['M']}x{d['M']} window with the "
-            f"{allowed} allowed keys coloured and the others hatched; (f) a bar chart of softmax weights without the "
-            f"mask, all {N} non-zero; (g) with the mask, only the {allowed} same-region keys are non-zero and they "
-            f"sum to 1; (h) the numbers: logit + mask = masked logit for each key.")
+    shown = _t("f05.shown", items=_t("fig.list_sep").join(map(str, d["shown"])))
+    return _t("f05.alt", n=len(d["shown"]), N=N, shown=shown, H=d["H"], W=d["W"], M=d["M"], counts=counts, q=q, w=w,
+              allowed=allowed)
 
 
 # ====================================================================== 6. relative position
@@ -682,7 +927,7 @@ def fig_relative_position(window_size: int = 3, query: tuple[int, int] = (1, 2),
         grid_lines(ax, M, M, 1, color="#888888", lw=1)
         outline(ax, d["qr"], d["qc"], 1, 1, color=HIGHLIGHT, lw=3, inset=0.04)
         annotate_cells(ax, [[f"token {r * M + c}\n({r}, {c})" for c in range(M)] for r in range(M)], fontsize=8)
-        ax.set_title(f"(a) window of {M}×{M} tokens: (row, col);\nquery {q} outlined")
+        ax.set_title(_t("f06.a", M=M, q=q))
         # (b) relative coordinates
         ax = axes[0, 1]
         fill_labels(ax, np.zeros((M, M), int), colors=("#F2F2F2",), hatches=("",))
@@ -691,7 +936,7 @@ def fig_relative_position(window_size: int = 3, query: tuple[int, int] = (1, 2),
         outline(ax, d["qr"], d["qc"], 1, 1, color=HIGHLIGHT, lw=3, inset=0.04)
         annotate_cells(ax, [[f"({rel_q[r, c, 0]:+d}, {rel_q[r, c, 1]:+d})" for c in range(M)] for r in range(M)],
                        fontsize=8.5)
-        ax.set_title(f"(b) relative coords query − key (dy, dx),\neach in [−{M - 1}, {M - 1}]")
+        ax.set_title(_t("f06.b", m=M - 1))
         # (c) index of the query's row
         ax = axes[0, 2]
         fill_labels(ax, np.zeros((M, M), int), colors=("#F2F2F2",), hatches=("",))
@@ -700,7 +945,7 @@ def fig_relative_position(window_size: int = 3, query: tuple[int, int] = (1, 2),
         outline(ax, d["qr"], d["qc"], 1, 1, color=HIGHLIGHT, lw=3, inset=0.04)
         annotate_cells(ax, [[f"({rel_q[r, c, 0] + M - 1}·{K} + {rel_q[r, c, 1] + M - 1})\n= {idx_q[r, c]}"
                              for c in range(M)] for r in range(M)], fontsize=8)
-        ax.set_title(f"(c) index = (dy + {M - 1})·{K} + (dx + {M - 1})\n(shift by M−1, row × (2M−1))")
+        ax.set_title(_t("f06.c", m=M - 1, K=K))
         # (d) full index matrix
         ax = axes[1, 0]
         ax.imshow(d["index"], extent=(0, N, N, 0), cmap=SEQ_CMAP, vmin=0, vmax=K * K - 1, interpolation="nearest")
@@ -713,9 +958,9 @@ def fig_relative_position(window_size: int = 3, query: tuple[int, int] = (1, 2),
         outline(ax, q, 0, 1, N, color=HIGHLIGHT, lw=2.5)
         ax.set_xticks(np.arange(N) + 0.5, range(N), fontsize=7)
         ax.set_yticks(np.arange(N) + 0.5, range(N), fontsize=7)
-        ax.set_xlabel("key j")
-        ax.set_ylabel("query i")
-        ax.set_title(f"(d) relative_position_index ({N}×{N});\nrow {q} is (c) read row by row")
+        ax.set_xlabel(_t("fig.key_j"))
+        ax.set_ylabel(_t("fig.query_i"))
+        ax.set_title(_t("f06.d", N=N, q=q))
         # (e) the table
         ax = axes[1, 1]
         tab = d["table"][:, 0].reshape(K, K)
@@ -732,8 +977,7 @@ def fig_relative_position(window_size: int = 3, query: tuple[int, int] = (1, 2),
         ax.set_yticks(np.arange(K) + 0.5, [f"{v:+d}" for v in range(-(M - 1), M)])
         ax.set_xlabel("dx")
         ax.set_ylabel("dy")
-        ax.set_title(f"(e) relative_position_bias_table: (2M−1)² = {K * K}\nlearned numbers (one head, seed {seed});"
-                     f" query {q} reads the outlined {len(used)}")
+        ax.set_title(_t("f06.e", KK=K * K, seed=seed, q=q, n=len(used)))
         # (f) the bias of the query
         ax = axes[1, 2]
         bq = d["bias"][q].reshape(M, M)
@@ -742,22 +986,16 @@ def fig_relative_position(window_size: int = 3, query: tuple[int, int] = (1, 2),
         annotate_cells(ax, [[f"table[{idx_q[r, c]}]\n= {bq[r, c]:+.2f}" for c in range(M)] for r in range(M)],
                        fontsize=8, background=[[dcm((v + lim) / (2 * lim)) for v in row] for row in bq])
         outline(ax, d["qr"], d["qc"], 1, 1, color=HIGHLIGHT, lw=3, inset=0.04)
-        ax.set_title(f"(f) bias B[{q}, j] added to query {q}'s logits\n(shaped as the window)")
-        fig.suptitle("Relative position bias: SoftMax(QKᵀ/√d + B) V, with B looked up from a (2M−1)×(2M−1) "
-                     "table by relative offset", fontweight="bold")
+        ax.set_title(_t("f06.f", q=q))
+        fig.suptitle(_t("f06.title"), fontweight="bold")
     return fig
 
 
 def _alt_relative_position(window_size=3, query=(1, 2), seed=0) -> str:
     d = _rel_data(window_size, query, seed)
     M, q, K = d["M"], d["q"], d["K"]
-    return (f"Six panels for a {M}x{M} window. (a) The tokens with their (row, col) coordinates, query {q} at "
-            f"({d['qr']}, {d['qc']}) outlined. (b) For each key, the offset query minus key, for example "
-            f"({d['rel'][q, 0, 0]:+d}, {d['rel'][q, 0, 1]:+d}) for key 0. (c) Each offset shifted by {M - 1} and "
-            f"combined as (dy+{M - 1})*{K} + (dx+{M - 1}); query {q}'s indices are {d['index'][q].tolist()}. "
-            f"(d) The full {M * M}x{M * M} index matrix with row {q} outlined. (e) The {K}x{K} = {K * K}-entry "
-            f"bias table with numbered entries and the {M * M} entries query {q} reads outlined. (f) The bias "
-            f"those entries give to query {q}'s {M * M} keys, laid out as the window.")
+    return _t("f06.alt", M=M, q=q, qr=d["qr"], qc=d["qc"], dy=f"{d['rel'][q, 0, 0]:+d}", dx=f"{d['rel'][q, 0, 1]:+d}",
+              m=M - 1, K=K, idx=d["index"][q].tolist(), N=M * M, KK=K * K)
 
 
 # ====================================================================== 7. patch merging
@@ -809,7 +1047,7 @@ def fig_patch_merging(H: int = 4, W: int = 4, C: int = 1, seed: int = 0) -> Figu
         labels = [[f"{', '.join(fmt(v) for v in d['x'][r, c])}\nx{d['offset'][r, c]}" for c in range(W)]
                   for r in range(H)]
         annotate_cells(ax, labels, fontsize=9, box=True)
-        ax.set_title(f"(a) map {H}×{W}×{C}: 2×2 groups;\ncolour = offset in the group")
+        ax.set_title(_t("f07.a", H=H, W=W, C=C))
         for k, (r, c) in enumerate(snp.GATHER_OFFSETS):
             sub = fig.add_subplot(gs[k % 2, 2 + k // 2])
             part = d["x"][r::2, c::2]
@@ -826,7 +1064,7 @@ def fig_patch_merging(H: int = 4, W: int = 4, C: int = 1, seed: int = 0) -> Figu
         grid_lines(ax, h2, w2, 1, color="black", lw=1.5)
         annotate_cells(ax, [["[" + ", ".join(fmt(v) for v in g[i, j]) + "]" for j in range(w2)] for i in range(h2)],
                        fontsize=9)
-        ax.set_title(f"(b) concatenate [x0, x1, x2, x3]:\n{h2}×{w2}×{4 * C} (patch_merging_gather)")
+        ax.set_title(_t("f07.b", h=h2, w=w2, C4=4 * C))
         ax = fig.add_subplot(gs[:, 6])
         m = d["merged"]
         cell_axes(ax, h2, w2)
@@ -834,25 +1072,17 @@ def fig_patch_merging(H: int = 4, W: int = 4, C: int = 1, seed: int = 0) -> Figu
         grid_lines(ax, h2, w2, 1, color="black", lw=1.5)
         annotate_cells(ax, [["[" + ", ".join(f"{v:+.2f}" for v in m[i, j]) + "]" for j in range(w2)]
                             for i in range(h2)], fontsize=9)
-        ax.set_title(f"(c) Linear {4 * C}→{2 * C}, no bias (seed {seed}):\n{h2}×{w2}×{2 * C}")
-        ax.set_xlabel(f"The real module applies LayerNorm({4 * C}) first; on this map\nevery group is "
-                      f"[a, a+4, a+1, a+5], so LayerNorm would\nmake all four tokens equal.", fontsize=7.5)
-        fig.suptitle(f"Patch merging: halve the map, double the channels: ({H}, {W}, {C}) → ({h2}, {w2}, {4 * C})"
-                     f" → ({h2}, {w2}, {2 * C}); official gather order x0=(0,0), x1=(1,0), x2=(0,1), x3=(1,1)",
-                     fontweight="bold")
+        ax.set_title(_t("f07.c", C4=4 * C, C2=2 * C, seed=seed, h=h2, w=w2))
+        ax.set_xlabel(_t("f07.note", C4=4 * C), fontsize=7.5)
+        fig.suptitle(_t("f07.title", H=H, W=W, C=C, h=h2, w=w2, C4=4 * C, C2=2 * C), fontweight="bold")
     return fig
 
 
 def _alt_patch_merging(H=4, W=4, C=1, seed=0) -> str:
     d = _merge_data(H, W, C, seed)
     g = d["gathered"]
-    return (f"(a) A {d['H']}x{d['W']} grid numbered 1 to {d['H'] * d['W'] * d['C']} row by row, cut into 2x2 "
-            f"groups; each cell is coloured and hatched by its position in its group, labelled x0 (top-left), x1 "
-            f"(bottom-left), x2 (top-right), x3 (bottom-right). Four small grids show x0 to x3, each taking one "
-            f"position from every group. (b) Their concatenation: a {d['H'] // 2}x{d['W'] // 2} grid whose first "
-            f"token is {g[0, 0].astype(int).tolist()}. (c) After a linear layer from {4 * d['C']} to "
-            f"{2 * d['C']} channels (the real module normalises with LayerNorm first), each token holds "
-            f"{2 * d['C']} numbers.")
+    return _t("f07.alt", H=d["H"], W=d["W"], n=d["H"] * d["W"] * d["C"], h=d["H"] // 2, w=d["W"] // 2,
+              first=g[0, 0].astype(int).tolist(), C4=4 * d["C"], C2=2 * d["C"])
 
 
 # ====================================================================== 8. architecture
@@ -896,26 +1126,23 @@ def fig_architecture(cfg: SwinConfig | None = None) -> Figure:
         bw = (100 - gap * (nb - 1)) / nb
         xs = [i * (bw + gap) for i in range(nb)]
         y, bh = 4, 20
-        _box(ax, xs[0], y, bw, bh, f"Images\n{H}×{W}×{cfg.in_chans}", "#FFFFFF")
+        _box(ax, xs[0], y, bw, bh, _t("f08.images", H=H, W=W, c=cfg.in_chans), "#FFFFFF")
         h0, w0 = res[0]
-        _box(ax, xs[1], y, bw, bh, f"Patch\nPartition\n{p}×{p} patches\n\n{h0}×{w0}×{p * p * cfg.in_chans}",
-             "#F2F2F2")
+        _box(ax, xs[1], y, bw, bh, _t("f08.partition", p=p, h=h0, w=w0, n=p * p * cfg.in_chans), "#F2F2F2")
         stage_colors = (OKABE_ITO["sky_blue"], OKABE_ITO["bluish_green"], OKABE_ITO["yellow"], OKABE_ITO["orange"],
                         OKABE_ITO["reddish_purple"], "#DDDDDD")
         for i in range(n):
             h, w = res[i]
             M, s = wins[i]
-            first = "Linear\nEmbedding" if i == 0 else "Patch\nMerging"
-            text = (f"Stage {i + 1}\n\n{first}\n+ Swin Block ×{cfg.depths[i]}\n\n{h}×{w}×{dims[i]}\n"
-                    f"({H // h}× down)\nheads {cfg.num_heads[i]}\nwindow {M}" + (f", shift {s}" if s else ", no shift"))
+            first = _t("f08.embedding") if i == 0 else _t("f08.merging")
+            text = (_t("f08.stage", i=i + 1, first=first, d=cfg.depths[i], h=h, w=w, dim=dims[i], down=H // h,
+                       nh=cfg.num_heads[i], M=M) + (_t("f08.shift", s=s) if s else _t("f08.no_shift")))
             _box(ax, xs[2 + i], y, bw, bh, text, stage_colors[i % len(stage_colors)], fontsize=9)
-        _box(ax, xs[-1], y, bw, bh, f"Head\n\nLayerNorm\navg pool\nLinear {cfg.num_features}→{cfg.num_classes}\n\n"
-                                    f"{cfg.num_classes} classes", "#FFFFFF")
+        _box(ax, xs[-1], y, bw, bh, _t("f08.head", nf=cfg.num_features, nc=cfg.num_classes), "#FFFFFF")
         for i in range(nb - 1):
             _arrow(ax, xs[i] + bw, y + bh / 2, xs[i + 1], y + bh / 2)
-        ax.set_title(f"{_model_name(cfg)}: C = {cfg.embed_dim}, depths {cfg.depths}, heads {cfg.num_heads}, "
-                     f"window {cfg.window_size};  {d['params']['total']:,} parameters, "
-                     f"{d['macs']['total'] / 1e9:.2f} G MACs (the paper's \"FLOPs\")", fontsize=11)
+        ax.set_title(_t("f08.title", model=_model_name(cfg), C=cfg.embed_dim, depths=cfg.depths, heads=cfg.num_heads,
+                        ws=cfg.window_size, params=d["params"]["total"], macs=d["macs"]["total"] / 1e9), fontsize=11)
         b1, b2 = bottom.subplots(1, 2, width_ratios=[1.35, 1])
         # the block pair
         b1.set_xlim(0, 100)
@@ -946,10 +1173,8 @@ def fig_architecture(cfg: SwinConfig | None = None) -> Figure:
                 _arrow(b1, prev_end, yc, x, yc)
             prev_end = x + wbox
             x += wbox + 1.5
-        b1.text(50, 3, "two successive Swin blocks: the first attends in regular windows (W-MSA), the second in "
-                "shifted windows (SW-MSA);\nresidual connections (grey) skip each LayerNorm + module pair; "
-                "MLP = Linear C→4C, GELU, Linear 4C→C", ha="center", fontsize=8)
-        b1.set_title("Swin Transformer block pair (each stage has depth/2 of them)")
+        b1.text(50, 3, _t("f08.pair_note"), ha="center", fontsize=8)
+        b1.set_title(_t("f08.pair"))
         # the table
         b2.axis("off")
         rows = []
@@ -958,14 +1183,13 @@ def fig_architecture(cfg: SwinConfig | None = None) -> Figure:
             rows.append([f"{i + 1}", f"{h}×{w}", f"{dims[i]}", f"{cfg.num_heads[i]}", f"{M} / {s}",
                          f"{cfg.depths[i]}", f"{d['params'][f'stage{i}'] / 1e6:.2f} M",
                          f"{d['macs'][f'stage{i}'] / 1e9:.3f} G"])
-        rows.append(["embed", f"{res[0][0]}×{res[0][1]}", f"{cfg.embed_dim}", "", "", "",
+        rows.append([_t("f08.embed"), f"{res[0][0]}×{res[0][1]}", f"{cfg.embed_dim}", "", "", "",
                      f"{d['params']['patch_embed'] / 1e6:.3f} M", f"{d['macs']['patch_embed'] / 1e9:.3f} G"])
-        rows.append(["head", "", f"{cfg.num_features}", "", "", "", f"{d['params']['head'] / 1e6:.3f} M",
+        rows.append([_t("f08.head_row"), "", f"{cfg.num_features}", "", "", "", f"{d['params']['head'] / 1e6:.3f} M",
                      f"{d['macs']['head'] / 1e9:.4f} G"])
-        rows.append(["total", "", "", "", "", f"{sum(cfg.depths)}", f"{d['params']['total'] / 1e6:.2f} M",
+        rows.append([_t("f08.total"), "", "", "", "", f"{sum(cfg.depths)}", f"{d['params']['total'] / 1e6:.2f} M",
                      f"{d['macs']['total'] / 1e9:.2f} G"])
-        table = b2.table(cellText=rows, colLabels=["stage", "tokens", "C", "heads", "M / shift", "blocks",
-                                                   "params", "MACs"], loc="center", cellLoc="center")
+        table = b2.table(cellText=rows, colLabels=_t("f08.columns").split("|"), loc="center", cellLoc="center")
         table.auto_set_font_size(False)
         table.set_fontsize(8)
         table.scale(1, 1.35)
@@ -973,7 +1197,7 @@ def fig_architecture(cfg: SwinConfig | None = None) -> Figure:
             if r == 0:
                 cell.set_text_props(fontweight="bold")
                 cell.set_facecolor("#E5E5E5")
-        b2.set_title("per stage (stage rows include the patch merging that ends them)")
+        b2.set_title(_t("f08.table"))
     return fig
 
 
@@ -986,18 +1210,13 @@ def _circle(xy, radius):
 def _alt_architecture(cfg=None) -> str:
     d = _arch_data(cfg)
     cfg = d["cfg"]
-    stages = "; ".join(
-        f"stage {i + 1}: {'linear embedding' if i == 0 else 'patch merging'} and {cfg.depths[i]} Swin blocks, "
-        f"output {h}x{w}x{c}, {cfg.num_heads[i]} heads, window {M}"
+    stages = _t("fig.alt_sep").join(
+        _t("f08.alt_stage", i=i + 1, first=_t("f08.alt_embedding" if i == 0 else "f08.alt_merging"), d=cfg.depths[i],
+           h=h, w=w, c=c, nh=cfg.num_heads[i], M=M)
         for i, ((h, w), c, (M, _)) in enumerate(zip(d["res"], d["dims"], d["wins"])))
     H, W = cfg.img_hw
-    return (f"Block diagram of {_model_name(cfg)}. A row of boxes joined by arrows: images {H}x{W}x{cfg.in_chans}; "
-            f"patch partition; {stages}; a head with LayerNorm, average pooling and a linear layer to "
-            f"{cfg.num_classes} classes. Title: {d['params']['total']:,} parameters and "
-            f"{d['macs']['total'] / 1e9:.2f} G multiply-accumulates. Below, left: two successive Swin blocks, "
-            f"LayerNorm then W-MSA then add, LayerNorm then MLP then add, then the same with SW-MSA (hatched), with "
-            f"residual connections. Below, right: a table of tokens, channels, heads, window and shift, blocks, "
-            f"parameters and MACs per stage.")
+    return _t("f08.alt", model=_model_name(cfg), H=H, W=W, c=cfg.in_chans, stages=stages, nc=cfg.num_classes,
+              params=d["params"]["total"], macs=d["macs"]["total"] / 1e9)
 
 
 # ====================================================================== registry and command line
@@ -1034,6 +1253,20 @@ FIGURES: dict[str, FigureSpec] = {
     )
 }
 
+#: the captions in Chinese (the English ones are the specs' ``caption``)
+_CAPTIONS = {"zh": {
+    "01_patch_partition": "在一张真实照片上做图像块分割和线性嵌入。",
+    "02_hierarchical_maps": "Swin 的层级特征图与 ViT 的单一特征图对比。",
+    "03_window_attention": "MSA 与 W-MSA：窗口，以及图像变大时的计算复杂度。",
+    "04_shifted_windows": "移位窗口：9 个大小不一的窗口，循环移位后又变回 4 个。",
+    "05_attention_mask": "每个窗口的 0 / -100 注意力掩码，以及它对 softmax 的作用。",
+    "06_relative_position": "相对位置索引、偏置表和一个查询的偏置。",
+    "07_patch_merging": "块合并：按 2x2 取样，拼接成 4C，再线性映射到 2C。",
+    "08_architecture": "Swin-T 的结构，以及每个 stage 的形状。",
+}}
+i18n.add_messages({f"cap.{name}": {"en": spec.caption, **{code: texts[name] for code, texts in _CAPTIONS.items()}}
+                   for name, spec in FIGURES.items()})
+
 
 def _spec(name: str) -> FigureSpec:
     if not isinstance(name, str):
@@ -1049,22 +1282,42 @@ def make_figure(name: str, **kwargs: Any) -> Figure:
 
 
 def alt_text(name: str, **kwargs: Any) -> str:
-    """The alt text of figure ``name`` (for the same parameters as :func:`make_figure`)."""
+    """The alt text of figure ``name`` (for the same parameters as :func:`make_figure`), in the language in
+    force (``SWIN_EDU_LANG``)."""
     return _spec(name).alt(**kwargs)
 
 
-def figures_dir() -> Path:
-    """The repository's ``figures/`` folder (next to the ``swin_edu`` package)."""
-    return Path(__file__).resolve().parents[2] / "figures"
+def caption(name: str) -> str:
+    """The one-line caption of figure ``name`` in the language in force."""
+    return i18n.t(f"cap.{_spec(name).name}")
 
 
-def render_all(out: str | Path, names: Sequence[str] | None = None, verbose: bool = False) -> dict[str, Path]:
+def figures_dir(lang: str = "en") -> Path:
+    """The repository's ``figures/`` folder (next to the ``swin_edu`` package); ``figures/zh/`` for ``lang="zh"``."""
+    if lang not in i18n.LANGS:
+        raise ValueError(f"figures_dir: lang must be one of {list(i18n.LANGS)}, got {lang!r}")
+    root = Path(__file__).resolve().parents[2] / "figures"
+    return root if lang == "en" else root / lang
+
+
+def render_all(out: str | Path, names: Sequence[str] | None = None, verbose: bool = False,
+               lang: str = "en") -> dict[str, Path]:
     """Write every figure (or ``names``) to ``out/<name>.png``; with all of them, also ``alt_text.json``,
     ``ALT_TEXT.md`` and ``RENDERED_WITH.txt`` (the matplotlib/FreeType/Pillow versions that drew them).
+    ``lang="zh"``: the Chinese set (titles, labels and alt texts from :mod:`swin_edu.i18n`'s catalogue, drawn
+    with the packaged CJK font; the repository keeps it in ``figures/zh/``).
 
     Deterministic: the same package and matplotlib give the same bytes. Returns {name: path}.
     """
-    out = Path(out)
+    if lang not in i18n.LANGS:
+        raise ValueError(f"render_all: lang must be one of {list(i18n.LANGS)}, got {lang!r}")
+    if lang == "zh" and i18n.cjk_font_path() is None:
+        raise RuntimeError(f"render_all: the Chinese figures need the CJK font package: {i18n.t('font.missing')}")
+    with i18n.language(lang):
+        return _render_all(Path(out), names, verbose)
+
+
+def _render_all(out: Path, names: Sequence[str] | None, verbose: bool) -> dict[str, Path]:
     names = list(FIGURES) if names is None else [_spec(n).name for n in names]
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -1076,18 +1329,14 @@ def render_all(out: str | Path, names: Sequence[str] | None = None, verbose: boo
             data = paths[name].read_bytes()
             print(f"{name}.png  {len(data) / 1024:6.1f} KB  sha256 {hashlib.sha256(data).hexdigest()[:12]}")
     if names == list(FIGURES):
-        meta = {name: {"file": f"{name}.png", "alt": alt_text(name), "caption": spec.caption,
+        meta = {name: {"file": f"{name}.png", "alt": alt_text(name), "caption": caption(name),
                        "notebooks": list(spec.notebooks)} for name, spec in FIGURES.items()}
         (out / "alt_text.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                                            encoding="utf-8")
-        lines = ["# Figures and their alt text", "",
-                 "Generated by `python -m swin_edu.viz.figures --out figures` (do not edit by hand). Each figure is",
-                 "drawn by the function of the same name in `swin_edu/viz/figures.py` from what `swin_edu` computes.",
-                 "Embed one in a notebook with `swin_edu.viz.figures.figure_markdown(name)` or",
-                 "`swin_edu.viz.show_figure(name)`.", ""]
+        lines = [i18n.t("fig.alt_head"), "", *i18n.t("fig.alt_intro").split("\n"), ""]
         for name, m in meta.items():
-            lines += [f"## {name}", "", f"{m['caption']} Used in notebook(s) {', '.join(m['notebooks'])}.", "",
-                      f"Alt text: {m['alt']}", ""]
+            lines += [f"## {name}", "", i18n.t("fig.used_in", caption=m["caption"], nbs=", ".join(m["notebooks"])),
+                      "", i18n.t("fig.alt_label", alt=m["alt"]), ""]
         (out / "ALT_TEXT.md").write_text("\n".join(lines), encoding="utf-8")
         (out / "RENDERED_WITH.txt").write_text(_rendered_with(), encoding="utf-8")
     return paths
@@ -1104,19 +1353,25 @@ def _rendered_with() -> str:
             f"Pillow {PIL.__version__}\n")
 
 
-def figure_markdown(name: str, relative_to: str = "notebooks") -> str:
-    """Markdown that embeds figure ``name`` with its alt text, for a notebook in ``relative_to``."""
+def figure_markdown(name: str, relative_to: str = "notebooks", lang: str = "en") -> str:
+    """Markdown that embeds figure ``name`` with its alt text, for a notebook in ``relative_to``; ``lang="zh"``:
+    the Chinese figure (``figures/zh/``) with its Chinese alt text, as the Chinese notebooks link it."""
     spec = _spec(name)
+    if lang not in i18n.LANGS:
+        raise ValueError(f"figure_markdown: lang must be one of {list(i18n.LANGS)}, got {lang!r}")
     depth = len([p for p in Path(relative_to).parts if p not in ("", ".")])
     prefix = "../" * depth
-    alt = alt_text(spec.name).replace("[", "(").replace("]", ")")
-    return f"![{alt}]({prefix}figures/{spec.name}.png)"
+    with i18n.language(lang):
+        alt = alt_text(spec.name).replace("[", "(").replace("]", ")")
+    folder = "figures/" if lang == "en" else f"figures/{lang}/"
+    return f"![{alt}]({prefix}{folder}{spec.name}.png)"
 
 
 def show_figure(name: str, width: int | None = None):
-    """Display figure ``name`` in a notebook with its alt text (an ``<img alt=...>``).
+    """Display figure ``name`` in a notebook with its alt text (an ``<img alt=...>``), in the language in force.
 
-    Reads ``figures/<name>.png`` when it exists (the committed file), otherwise draws it.
+    Reads ``figures/<name>.png`` (``figures/zh/<name>.png`` in Chinese) when it exists (the committed file),
+    otherwise draws it.
     """
     import base64
     import html
@@ -1126,27 +1381,31 @@ def show_figure(name: str, width: int | None = None):
     from .style import png_bytes
 
     spec = _spec(name)
-    path = figures_dir() / f"{spec.name}.png"
+    path = figures_dir(i18n.lang()) / f"{spec.name}.png"
     data = path.read_bytes() if path.exists() else png_bytes(make_figure(spec.name))
     style = f' width="{check_int(width, "width", where="show_figure")}"' if width is not None else ""
     alt = html.escape(alt_text(spec.name), quote=True)
     b64 = base64.b64encode(data).decode("ascii")
-    return HTML(f'<img src="data:image/png;base64,{b64}" alt="{alt}" title="{html.escape(spec.caption)}"{style}>')
+    return HTML(f'<img src="data:image/png;base64,{b64}" alt="{alt}" title="{html.escape(caption(spec.name))}"{style}>')
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m swin_edu.viz.figures [--out figures] [--only NAME ...] [--check]``."""
+    """``python -m swin_edu.viz.figures [--lang zh] [--out figures] [--only NAME ...] [--check]``."""
     import matplotlib
 
     matplotlib.use("Agg")
     parser = argparse.ArgumentParser(prog="python -m swin_edu.viz.figures",
                                      description="Regenerate the course's figures (deterministic PNGs + alt text).")
-    parser.add_argument("--out", default=str(figures_dir()), help="output folder (default: the repo's figures/)")
+    parser.add_argument("--lang", choices=i18n.LANGS, default="en",
+                        help="the figures' language (zh: Chinese titles, labels and alt texts; needs swin-edu[zh])")
+    parser.add_argument("--out", default=None, help="output folder (default: the repo's figures/, or figures/zh/)")
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(FIGURES), help="only these figures")
     parser.add_argument("--check", action="store_true",
                         help="render into a temporary folder and fail if any file differs from --out")
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = str(figures_dir(args.lang))
     if args.list:
         for name, spec in FIGURES.items():
             print(f"{name:24s} {spec.caption}")
@@ -1155,9 +1414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            render_all(tmp, args.only)
+            render_all(tmp, args.only, lang=args.lang)
             bad = []
-            for f in sorted(Path(tmp).iterdir()):
+            for f in sorted(Path(tmp).iterdir()):  # figures/ itself also holds zh/: compare files only
                 target = Path(args.out) / f.name
                 if not target.exists() or target.read_bytes() != f.read_bytes():
                     bad.append(f.name)
@@ -1167,7 +1426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print(f"figures in {args.out} are up to date")
             return 0
-    paths = render_all(args.out, args.only, verbose=True)
+    paths = render_all(args.out, args.only, verbose=True, lang=args.lang)
     print(f"wrote {len(paths)} figures to {args.out}")
     return 0
 

@@ -1,7 +1,8 @@
 """One look for every figure and widget: colour-vision-safe colours, hatches, deterministic output.
 
 * Categorical colours come from the Okabe-Ito palette (safe for the common colour-vision
-  deficiencies); continuous values use ``cividis`` (perceptually uniform, readable in grayscale).
+  deficiencies), the 9 regions from Paul Tol's "muted" palette (figures and mask explorer alike);
+  continuous values use ``cividis`` (perceptually uniform, readable in grayscale).
 * Wherever a colour carries meaning (a region, a window, masked vs allowed), a hatch pattern or a
   printed label carries it too, so the figure survives grayscale printing.
 * :func:`use_style` fixes fonts, sizes and the SVG hash salt; :func:`save_png` writes PNGs without
@@ -10,7 +11,7 @@
 >>> with use_style():
 ...     fig = new_figure(2, 2)
 >>> REGION_COLORS[0], len(REGION_HATCHES)
-('#E69F00', 9)
+('#CC6677', 9)
 """
 from __future__ import annotations
 
@@ -58,12 +59,10 @@ OKABE_ITO = {
 }
 
 #: one colour per region label 0..8 of :func:`swin_edu.numpy_ref.region_ids` (and per window of the
-#: 9 uneven windows). Okabe-Ito has 8 hues; the 9th is a light grey.
-REGION_COLORS = (
-    OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["bluish_green"],
-    OKABE_ITO["yellow"], OKABE_ITO["blue"], OKABE_ITO["vermillion"],
-    OKABE_ITO["reddish_purple"], "#DDDDDD", OKABE_ITO["grey"],
-)
+#: 9 uneven windows), the same in the static figures and the mask explorer: Paul Tol's "muted" qualitative
+#: palette, 9 colours distinguishable with the common colour-vision deficiencies and none of them white or grey
+#: (grey means "masked" or "padding", white "not attended"; Okabe-Ito has only 8 hues and needed a grey 9th).
+REGION_COLORS = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499")
 
 #: one hatch per region label, so the regions stay distinct in grayscale
 REGION_HATCHES = ("", "///", "\\\\\\", "xxx", "...", "ooo", "---", "|||", "+++")

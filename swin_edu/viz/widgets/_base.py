@@ -10,6 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ... import i18n
 from ..._validate import check_int
 from ..style import OKABE_ITO, new_figure, png_bytes, use_style
 
@@ -126,7 +127,7 @@ class Explorer:
                 if self.message is None:
                     self._compute()
             except (ValueError, TypeError) as err:  # a bug or an unforeseen combination: show it, no traceback
-                self.message = f"Cannot show these settings: {err}"
+                self.message = i18n.t("widget.cannot_show", err=err)
             if self.message is not None:
                 self._clear()
                 self.text = ""
@@ -138,7 +139,7 @@ class Explorer:
 
     def _message_html(self) -> str:
         return (f'<div class="{self.CSS}-message" style="color:#8B0000;background:#FFF3E0;padding:6px;'
-                f'border-left:4px solid {OKABE_ITO["vermillion"]}"><b>Invalid settings:</b> '
+                f'border-left:4px solid {OKABE_ITO["vermillion"]}"><b>{i18n.t("widget.invalid")}</b> '
                 f"{html.escape(self.message or '')}</div>")
 
     # hooks

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ... import complexity
+from ... import complexity, i18n
 from ... import numpy_ref as snp
 from ..._validate import check_array, check_int
 from ...config import window_for_map
@@ -16,6 +17,83 @@ from ..style import DIV_CMAP, OKABE_ITO, SEQ_CMAP, new_figure, text_color_for, u
 from ._base import PngExplorer, slider
 
 __all__ = ["ComplexityExplorer", "PatchExplorer", "RelativeBiasExplorer"]
+
+#: what the explorers say (controls, numbers, figure labels), in each language (:mod:`swin_edu.i18n`'s catalogue)
+i18n.add_messages({
+    # complexity explorer
+    "cx.ctl.h": {"en": "h (map height)", "zh": "h（特征图的高）"},
+    "cx.ctl.w": {"en": "w (map width)", "zh": "w（特征图的宽）"},
+    "cx.ctl.C": {"en": "C (channels)", "zh": "C（通道数）"},
+    "cx.ctl.M": {"en": "M (window size)", "zh": "M（窗口大小）"},
+    "cx.term": {"en": "term", "zh": "项"},
+    "cx.msa_formula": {"en": "MSA formula", "zh": "MSA 公式"},
+    "cx.msa_macs": {"en": "MSA MACs", "zh": "MSA 乘加次数"},
+    "cx.wmsa_formula": {"en": "W-MSA formula", "zh": "W-MSA 公式"},
+    "cx.wmsa_macs": {"en": "W-MSA MACs", "zh": "W-MSA 乘加次数"},
+    "cx.total": {"en": "total", "zh": "合计"},
+    "cx.ratio": {"en": "MSA / W-MSA: {ratio}× in total, {att}× for the attention terms (hw/M² = {hw} when M divides h "
+                       "and w).",
+                 "zh": "MSA / W-MSA：总计相差 {ratio}×，注意力两项相差 {att}×（M 整除 h 和 w 时 hw/M² = {hw}）。"},
+    "cx.padded": {"en": "M = {M} does not divide {h}×{w}: W-MSA runs on the padded {hp}×{wp} map.",
+                  "zh": "M = {M} 不能整除 {h}×{w}：W-MSA 在填充后的 {hp}×{wp} 特征图上计算。"},
+    "cx.too_large": {"en": "M = {M} is larger than the map: one padded window (the official code would shrink the "
+                           "window to {m} instead).",
+                     "zh": "M = {M} 比特征图还大：只有一个填充后的窗口（官方代码则会把窗口缩小到 {m}）。"},
+    "cx.macs_log": {"en": "MACs (log scale)", "zh": "乘加次数（对数坐标）"},
+    "cx.terms_title": {"en": "terms at h={h}, w={w}, C={C}, M={M}", "zh": "各项乘加次数：h={h}, w={w}, C={C}, M={M}"},
+    "cx.this_map": {"en": "this map ({h}×{w})", "zh": "当前特征图（{h}×{w}）"},
+    "cx.square": {"en": "square maps", "zh": "正方形特征图"},
+    "cx.shape": {"en": "maps of the shape {h}×{w}, scaled", "zh": "形如 {h}×{w} 的特征图，按比例缩放"},
+    "cx.tokens_axis": {"en": "tokens hw ({shape}; log scale)", "zh": "token 数 hw（{shape}；对数坐标）"},
+    "cx.growth": {"en": "growth with the map (C={C}, M={M}): ×{ratio} here",
+                  "zh": "随特征图增大的增长（C={C}, M={M}）：当前相差 ×{ratio}"},
+    # patch explorer
+    "px.ctl.patch_size": {"en": "patch size p", "zh": "图像块大小 p"},
+    "px.ctl.row": {"en": "patch row", "zh": "图像块所在行"},
+    "px.ctl.col": {"en": "patch col", "zh": "图像块所在列"},
+    "px.ctl.embed_dim": {"en": "C (embedding)", "zh": "C（嵌入维度）"},
+    "px.text": {"en": "Image {H}×{W}×3, patch size {p}: token map {th}×{tw}×{n} ({p}·{p}·3 = {n} numbers per "
+                      "patch).\nPatch ({r}, {c}): pixel rows {r0}–{r1}, cols {c0}–{c1}.\nIts vector (R, G, B of pixel "
+                      "0, then pixel 1, … row by row): [{head}{more}]\nLinear embedding ({p}×{p} conv, stride {p}, "
+                      "seed {seed}) → C = {C}: first values [{emb}{emb_more}]",
+                "zh": "图像 {H}×{W}×3，图像块大小 {p}：token 特征图 {th}×{tw}×{n}（每个图像块 {p}·{p}·3 = {n} 个数）。"
+                      "\n图像块 ({r}, {c})：像素第 {r0}–{r1} 行、第 {c0}–{c1} 列。\n它的向量（像素 0 的 R、G、B，然后是"
+                      "像素 1……逐行展开）：[{head}{more}]\n线性嵌入（{p}×{p} 卷积，步长 {p}，随机种子 {seed}）→ "
+                      "C = {C}：前几个值 [{emb}{emb_more}]"},
+    "px.photo": {"en": "{H}×{W} photo, {p}×{p} patches: a {gh}×{gw} grid",
+                 "zh": "{H}×{W} 的照片，{p}×{p} 的图像块：{gh}×{gw} 的网格"},
+    "px.patch": {"en": "patch ({r}, {c}): {p}×{p} pixels × 3", "zh": "图像块 ({r}, {c})：{p}×{p} 个像素 × 3"},
+    "px.vector": {"en": "patch vector: {p}·{p}·3 = {n} numbers (RGB of each pixel, row by row)",
+                  "zh": "图像块向量：{p}·{p}·3 = {n} 个数（每个像素的 RGB，逐行展开）"},
+    "px.embedding": {"en": "linear embedding → C = {C} numbers", "zh": "线性嵌入 → C = {C} 个数"},
+    # relative position bias explorer
+    "rb.ctl.window_size": {"en": "M (window size)", "zh": "M（窗口大小）"},
+    "rb.ctl.query_row": {"en": "query row", "zh": "查询所在行"},
+    "rb.ctl.query_col": {"en": "query col", "zh": "查询所在列"},
+    "rb.ctl.head": {"en": "head", "zh": "注意力头"},
+    "rb.given": {"en": "given", "zh": "给定"},
+    "rb.random": {"en": "random, seed {seed}", "zh": "随机，种子 {seed}"},
+    "rb.text": {"en": "Window {M}×{M} ({N} tokens), table {shape} ({source}), head {head}.\nQuery ({qr}, {qc}) = "
+                      "token {q}. Offsets to key 0: (dy, dx) = ({dy}, {dx}); index = (dy + {m1})·{K} + (dx + {m1})."
+                      "\nIndex row {q}: [{pairs}{more}]\nBias row (first keys): [{bias}{bias_more}]",
+                "zh": "窗口 {M}×{M}（{N} 个 token），偏置表 {shape}（{source}），第 {head} 个头。\n查询 ({qr}, {qc}) = "
+                      "token {q}。到键 0 的偏移：(dy, dx) = ({dy}, {dx})；索引 = (dy + {m1})·{K} + (dx + {m1})。"
+                      "\n索引矩阵第 {q} 行：[{pairs}{more}]\n偏置行（前几个键）：[{bias}{bias_more}]"},
+    "rb.index_title": {"en": "relative_position_index {N}×{N}\nrow {q} = query ({qr}, {qc})",
+                       "zh": "relative_position_index {N}×{N}\n第 {q} 行 = 查询 ({qr}, {qc})"},
+    "rb.bias": {"en": "bias", "zh": "偏置"},
+    "rb.table_title": {"en": "bias table ({K}×{K} = {KK} entries, head {head})\noutlined: read by this query",
+                       "zh": "偏置表（{K}×{K} = {KK} 个元素，第 {head} 个头）\n框出的：这个查询读取的元素"},
+    "rb.bias_title": {"en": "bias B[{q}, j] for every key j\n(laid out as the window)",
+                      "zh": "每个键 j 的偏置 B[{q}, j]\n（按窗口排列）"},
+})
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` columns of a monospaced font (a CJK character takes two)."""
+    cols = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    fill = " " * max(width - cols, 0)
+    return fill + text if right else text + fill
 
 # =========================================================================== complexity explorer
 class ComplexityExplorer(PngExplorer):
@@ -42,10 +120,10 @@ class ComplexityExplorer(PngExplorer):
         self.msa_total = self.wmsa_total = 0
         self.ratio = float("nan")
         self.controls = {
-            "h": slider("h (map height)", vals["h"], 1, limits["h"]),
-            "w": slider("w (map width)", vals["w"], 1, limits["w"]),
-            "C": slider("C (channels)", vals["C"], 1, limits["C"]),
-            "M": slider("M (window size)", vals["M"], 1, limits["M"]),
+            "h": slider(i18n.t("cx.ctl.h"), vals["h"], 1, limits["h"]),
+            "w": slider(i18n.t("cx.ctl.w"), vals["w"], 1, limits["w"]),
+            "C": slider(i18n.t("cx.ctl.C"), vals["C"], 1, limits["C"]),
+            "M": slider(i18n.t("cx.ctl.M"), vals["M"], 1, limits["M"]),
         }
         super().__init__()
         self.update()
@@ -63,20 +141,21 @@ class ComplexityExplorer(PngExplorer):
         formulas = {"qkv": ("3hwC²", "3hwC²"), "qk": ("(hw)²C", "M²hwC"), "av": ("(hw)²C", "M²hwC"),
                     "proj": ("hwC²", "hwC²")}
         fm, fw = 14, 13  # widths of the formula columns: the longest formulas are the totals
-        rows = [f"{'term':6s} {'MSA formula':{fm}s} {'MSA MACs':>18s}   {'W-MSA formula':{fw}s} {'W-MSA MACs':>16s}"]
-        for t in ("qkv", "qk", "av", "proj"):
-            rows.append(f"{t:6s} {formulas[t][0]:{fm}s} {self.msa[t]:>18,d}   {formulas[t][1]:{fw}s} "
-                        f"{self.wmsa[t]:>16,d}")
-        rows.append(f"{'total':6s} {'4hwC²+2(hw)²C':{fm}s} {self.msa_total:>18,d}   {'4hwC²+2M²hwC':{fw}s} "
-                    f"{self.wmsa_total:>16,d}")
+        t = i18n.t
+        head = (f"{_pad(t('cx.term'), 6)} {_pad(t('cx.msa_formula'), fm)} {_pad(t('cx.msa_macs'), 18, True)}   "
+                f"{_pad(t('cx.wmsa_formula'), fw)} {_pad(t('cx.wmsa_macs'), 16, True)}")
+        rows = [head]
+        for term in ("qkv", "qk", "av", "proj"):
+            rows.append(f"{term:6s} {formulas[term][0]:{fm}s} {self.msa[term]:>18,d}   {formulas[term][1]:{fw}s} "
+                        f"{self.wmsa[term]:>16,d}")
+        rows.append(f"{_pad(t('cx.total'), 6)} {'4hwC²+2(hw)²C':{fm}s} {self.msa_total:>18,d}   "
+                    f"{'4hwC²+2M²hwC':{fw}s} {self.wmsa_total:>16,d}")
         att_m, att_w = self.msa["qk"] + self.msa["av"], self.wmsa["qk"] + self.wmsa["av"]
-        rows.append(f"MSA / W-MSA: {self.ratio:,.2f}× in total, {att_m / att_w:,.2f}× for the attention terms "
-                    f"(hw/M² = {h * w / M ** 2:,.2f} when M divides h and w).")
+        rows.append(t("cx.ratio", ratio=f"{self.ratio:,.2f}", att=f"{att_m / att_w:,.2f}", hw=f"{h * w / M ** 2:,.2f}"))
         if (hp, wp) != (h, w):
-            rows.append(f"M = {M} does not divide {h}×{w}: W-MSA runs on the padded {hp}×{wp} map.")
+            rows.append(t("cx.padded", M=M, h=h, w=w, hp=hp, wp=wp))
         if window_for_map(h, w, M, 0)[0] != M:
-            rows.append(f"M = {M} is larger than the map: one padded window (the official code would shrink the "
-                        f"window to {window_for_map(h, w, M, 0)[0]} instead).")
+            rows.append(t("cx.too_large", M=M, m=window_for_map(h, w, M, 0)[0]))
         self.text = "\n".join(rows)
         return self._figure(h, w, C, M)
 
@@ -92,9 +171,9 @@ class ComplexityExplorer(PngExplorer):
                 a_bar.bar(x + off, vals, 0.4, color=color, hatch=hatch, edgecolor="black", lw=0.6, label=label)
             a_bar.set_yscale("log")
             a_bar.set_xticks(x, ["qkv\n3hwC²", "QKᵀ\n(hw)²C | M²hwC", "AV\n(hw)²C | M²hwC", "proj\nhwC²"])
-            a_bar.set_ylabel("MACs (log scale)")
+            a_bar.set_ylabel(i18n.t("cx.macs_log"))
             a_bar.legend()
-            a_bar.set_title(f"terms at h={h}, w={w}, C={C}, M={M}")
+            a_bar.set_title(i18n.t("cx.terms_title", h=h, w=w, C=C, M=M))
             # maps of the same shape as h x w, from one token (or a tenth of the map) to twice its size; on
             # log-log axes MSA is a line of slope 2 and W-MSA of slope 1, and the current map is always visible
             factors = np.geomspace(max(1 / max(h, w), 0.1), 2.0, 40)
@@ -105,14 +184,14 @@ class ComplexityExplorer(PngExplorer):
             a_curve.loglog(n, [complexity.wmsa_macs(a, b, C, M) for a, b in shapes], "--", lw=2,
                            color=OKABE_ITO["blue"], label="W-MSA 4hwC² + 2M²hwC")
             a_curve.plot([h * w], [self.msa_total], "o", color=OKABE_ITO["vermillion"], ms=8, markeredgecolor="k",
-                         label=f"this map ({h}×{w})")
+                         label=i18n.t("cx.this_map", h=h, w=w))
             a_curve.plot([h * w], [self.wmsa_total], "D", color=OKABE_ITO["blue"], ms=8, markeredgecolor="k")
-            shape = "square maps" if h == w else f"maps of the shape {h}×{w}, scaled"
-            a_curve.set_xlabel(f"tokens hw ({shape}; log scale)")
-            a_curve.set_ylabel("MACs (log scale)")
+            shape = i18n.t("cx.square") if h == w else i18n.t("cx.shape", h=h, w=w)
+            a_curve.set_xlabel(i18n.t("cx.tokens_axis", shape=shape))
+            a_curve.set_ylabel(i18n.t("cx.macs_log"))
             a_curve.legend(loc="upper left")
             a_curve.grid(True, which="major", color="#DDDDDD")
-            a_curve.set_title(f"growth with the map (C={C}, M={M}): ×{self.ratio:,.1f} here")
+            a_curve.set_title(i18n.t("cx.growth", C=C, M=M, ratio=f"{self.ratio:,.1f}"))
         return fig
 
 
@@ -148,11 +227,11 @@ class PatchExplorer(PngExplorer):
         self.embedding: np.ndarray | None = None
         self.tokens_shape: tuple[int, ...] | None = None
         self.controls = {
-            "patch_size": widgets.Dropdown(options=sizes, value=p, description="patch size p",
+            "patch_size": widgets.Dropdown(options=sizes, value=p, description=i18n.t("px.ctl.patch_size"),
                                            style={"description_width": "150px"}),
-            "row": slider("patch row", 0, 0, H // min(sizes) - 1),
-            "col": slider("patch col", 0, 0, W // min(sizes) - 1),
-            "embed_dim": slider("C (embedding)", check_int(embed_dim, "embed_dim", where=where), 1, 192),
+            "row": slider(i18n.t("px.ctl.row"), 0, 0, H // min(sizes) - 1),
+            "col": slider(i18n.t("px.ctl.col"), 0, 0, W // min(sizes) - 1),
+            "embed_dim": slider(i18n.t("px.ctl.embed_dim"), check_int(embed_dim, "embed_dim", where=where), 1, 192),
         }
         self.controls["row"].value = check_int(row, "row", minimum=0, where=where)
         self.controls["col"].value = check_int(col, "col", minimum=0, where=where)
@@ -220,13 +299,10 @@ class PatchExplorer(PngExplorer):
         self.embedding = emb[r, c].copy()
         n = self.vector.size
         head = ", ".join(f"{v:.3f}" for v in self.vector[:12])
-        self.text = (f"Image {self.img.shape[0]}×{self.img.shape[1]}×3, patch size {p}: token map "
-                     f"{self.tokens_shape[0]}×{self.tokens_shape[1]}×{n} ({p}·{p}·3 = {n} numbers per patch).\n"
-                     f"Patch ({r}, {c}): pixel rows {r * p}–{(r + 1) * p - 1}, cols {c * p}–{(c + 1) * p - 1}.\n"
-                     f"Its vector (R, G, B of pixel 0, then pixel 1, … row by row): [{head}"
-                     f"{', …' if n > 12 else ''}]\n"
-                     f"Linear embedding ({p}×{p} conv, stride {p}, seed {self.seed}) → C = {C}: first values "
-                     f"[{', '.join(f'{v:+.3f}' for v in self.embedding[:6])}{', …' if C > 6 else ''}]")
+        self.text = i18n.t("px.text", H=self.img.shape[0], W=self.img.shape[1], p=p, th=self.tokens_shape[0],
+                           tw=self.tokens_shape[1], n=n, r=r, c=c, r0=r * p, r1=(r + 1) * p - 1, c0=c * p,
+                           c1=(c + 1) * p - 1, head=head, more=", …" if n > 12 else "", seed=self.seed, C=C,
+                           emb=", ".join(f"{v:+.3f}" for v in self.embedding[:6]), emb_more=", …" if C > 6 else "")
         return self._figure(p, r, c, C)
 
     def _figure(self, p, r, c, C):
@@ -241,13 +317,13 @@ class PatchExplorer(PngExplorer):
             if max(H, W) // p <= 64:
                 grid_lines(a_img, H, W, p, color="white", lw=0.3 if max(H, W) // p > 28 else 0.7)
             outline(a_img, r * p, c * p, p, p, lw=2.5)
-            a_img.set_title(f"{H}×{W} photo, {p}×{p} patches: a {H // p}×{W // p} grid")
+            a_img.set_title(i18n.t("px.photo", H=H, W=W, p=p, gh=H // p, gw=W // p))
             pix = self.img[r * p:(r + 1) * p, c * p:(c + 1) * p]
             a_patch.imshow(pix, extent=(0, p, p, 0), interpolation="nearest")
             cell_axes(a_patch, p, p)
             if p <= 16:
                 grid_lines(a_patch, p, p, 1, color="white", lw=0.8)
-            a_patch.set_title(f"patch ({r}, {c}): {p}×{p} pixels × 3")
+            a_patch.set_title(i18n.t("px.patch", r=r, c=c, p=p))
             vec = self.vector
             a_vec.imshow(vec[None], extent=(0, vec.size, 1, 0), aspect="auto", cmap=SEQ_CMAP, vmin=0, vmax=1,
                          interpolation="nearest")
@@ -257,15 +333,14 @@ class PatchExplorer(PngExplorer):
                 for k, v in enumerate(vec):
                     a_vec.text(k + 0.5, 0.5, f"{v:.2f}", rotation=90, ha="center", va="center", fontsize=7,
                                color=text_color_for(_cmap(SEQ_CMAP, v)))
-            a_vec.set_title(f"patch vector: {p}·{p}·3 = {vec.size} numbers (RGB of each pixel, row by row)",
-                            loc="left")
+            a_vec.set_title(i18n.t("px.vector", p=p, n=vec.size), loc="left")
             e = self.embedding
             lim = float(np.abs(e).max()) or 1.0
             a_emb.imshow(e[None], extent=(0, C, 1, 0), aspect="auto", cmap=DIV_CMAP, vmin=-lim, vmax=lim,
                          interpolation="nearest")
             a_emb.set_yticks([])
             a_emb.xaxis.set_major_locator(MaxNLocator(integer=True))
-            a_emb.set_title(f"linear embedding → C = {C} numbers", loc="left")
+            a_emb.set_title(i18n.t("px.embedding", C=C), loc="left")
         return fig
 
 
@@ -312,10 +387,10 @@ class RelativeBiasExplorer(PngExplorer):
         self.bias: np.ndarray | None = None
         self.table: np.ndarray | None = None
         self.controls = {
-            "window_size": slider("M (window size)", M, 2, 12),
-            "query_row": slider("query row", 0, 0, M - 1),
-            "query_col": slider("query col", 0, 0, M - 1),
-            "head": slider("head", 0, 0, max(nH - 1, 0)),
+            "window_size": slider(i18n.t("rb.ctl.window_size"), M, 2, 12),
+            "query_row": slider(i18n.t("rb.ctl.query_row"), 0, 0, M - 1),
+            "query_col": slider(i18n.t("rb.ctl.query_col"), 0, 0, M - 1),
+            "head": slider(i18n.t("rb.ctl.head"), 0, 0, max(nH - 1, 0)),
         }
         self.controls["window_size"].disabled = self._fixed_table is not None
         if nH == 1:  # one head: nothing to choose (a 0..0 slider only confuses)
@@ -364,13 +439,12 @@ class RelativeBiasExplorer(PngExplorer):
         self.bias = snp.relative_position_bias(self.table, M)[head, q].reshape(M, M)
         rel = snp.relative_coords(M)[q]
         pairs = ", ".join(f"{int(k)}" for k in self.index_row[: min(N, 25)])
-        self.text = (f"Window {M}×{M} ({N} tokens), table {(K * K, self.table.shape[1])} "
-                     f"({'given' if self._fixed_table is not None else f'random, seed {self.seed}'}), head {head}.\n"
-                     f"Query ({qr}, {qc}) = token {q}. Offsets to key 0: (dy, dx) = ({rel[0, 0]:+d}, {rel[0, 1]:+d}); "
-                     f"index = (dy + {M - 1})·{K} + (dx + {M - 1}).\n"
-                     f"Index row {q}: [{pairs}{', …' if N > 25 else ''}]\n"
-                     f"Bias row (first keys): [{', '.join(f'{v:+.2f}' for v in self.bias.ravel()[:9])}"
-                     f"{', …' if N > 9 else ''}]")
+        source = i18n.t("rb.given") if self._fixed_table is not None else i18n.t("rb.random", seed=self.seed)
+        self.text = i18n.t("rb.text", M=M, N=N, shape=(K * K, self.table.shape[1]), source=source, head=head, qr=qr,
+                           qc=qc, q=q, dy=f"{rel[0, 0]:+d}", dx=f"{rel[0, 1]:+d}", m1=M - 1, K=K, pairs=pairs,
+                           more=", …" if N > 25 else "",
+                           bias=", ".join(f"{v:+.2f}" for v in self.bias.ravel()[:9]),
+                           bias_more=", …" if N > 9 else "")
         return self._figure(M, qr, qc, head, index)
 
     def _figure(self, M, qr, qc, head, index):
@@ -390,7 +464,7 @@ class RelativeBiasExplorer(PngExplorer):
                 annotate_cells(a_idx, index, fontsize=7, background=[[cm(v / (K * K - 1)) for v in row]
                                                                      for row in index])
             outline(a_idx, q, 0, 1, N, lw=2)
-            a_idx.set_title(f"relative_position_index {N}×{N}\nrow {q} = query ({qr}, {qc})")
+            a_idx.set_title(i18n.t("rb.index_title", N=N, q=q, qr=qr, qc=qc))
             im = a_tab.imshow(tab, extent=(0, K, K, 0), cmap=DIV_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
             cell_axes(a_tab, K, K)
             background = [[dcm((v + lim) / (2 * lim)) for v in row] for row in tab]
@@ -400,10 +474,10 @@ class RelativeBiasExplorer(PngExplorer):
             elif K <= 13:  # M = 7 (Swin's window): the values only, smaller
                 annotate_cells(a_tab, [[f"{tab[i, j]:+.1f}" for j in range(K)] for i in range(K)], fontsize=4.5,
                                background=background)
-            fig.colorbar(im, ax=a_tab, shrink=0.8, label="bias")
+            fig.colorbar(im, ax=a_tab, shrink=0.8, label=i18n.t("rb.bias"))
             for k in sorted(set(self.index_row.tolist())):
                 outline(a_tab, k // K, k % K, 1, 1, lw=1.8, inset=0.05)
-            a_tab.set_title(f"bias table ({K}×{K} = {K * K} entries, head {head})\noutlined: read by this query")
+            a_tab.set_title(i18n.t("rb.table_title", K=K, KK=K * K, head=head))
             bq = self.bias
             im = a_bias.imshow(bq, extent=(0, M, M, 0), cmap=DIV_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
             cell_axes(a_bias, M, M)
@@ -411,7 +485,7 @@ class RelativeBiasExplorer(PngExplorer):
                 annotate_cells(a_bias, [[f"{bq[i, j]:+.2f}" for j in range(M)] for i in range(M)],
                                fontsize=9 if M <= 5 else 6,
                                background=[[dcm((v + lim) / (2 * lim)) for v in row] for row in bq])
-            fig.colorbar(im, ax=a_bias, shrink=0.8, label="bias")
+            fig.colorbar(im, ax=a_bias, shrink=0.8, label=i18n.t("rb.bias"))
             outline(a_bias, qr, qc, 1, 1, lw=3, inset=0.04)
-            a_bias.set_title(f"bias B[{q}, j] for every key j\n(laid out as the window)")
+            a_bias.set_title(i18n.t("rb.bias_title", q=q))
         return fig

@@ -10,15 +10,29 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
+from ... import i18n
 from ... import numpy_ref as snp
 from ..._validate import check_int
 from ._base import Explorer, in_colab, slider
-from .mask_model import VIEWS, MaskState, locate, mask_state, mask_text, mask_validity
+from .mask_model import VIEWS, MaskState, locate, mask_state, mask_text, mask_validity, view_label
 from .mask_render import mask_html, message_html
 
 __all__ = ["MaskExplorer", "MaskView"]
 
 _HERE = pathlib.Path(__file__).parent
+
+#: the controls' labels and tooltips, in each language (:mod:`swin_edu.i18n`'s catalogue)
+i18n.add_messages({
+    "mask.ctl.H": {"en": "H (height)", "zh": "H（高）"},
+    "mask.ctl.W": {"en": "W (width)", "zh": "W（宽）"},
+    "mask.ctl.window_size": {"en": "M (window)", "zh": "M（窗口）"},
+    "mask.ctl.shift_size": {"en": "s (shift)", "zh": "s（移位）"},
+    "mask.ctl.window": {"en": "window", "zh": "窗口"},
+    "mask.ctl.query": {"en": "query", "zh": "查询"},
+    "mask.tip.cyclic": {"en": "roll by -s, 4 windows, a 0/-100 mask", "zh": "循环移位 -s，4 个窗口，0/-100 掩码"},
+    "mask.tip.padded": {"en": "the naive way: uneven windows, each padded",
+                        "zh": "朴素做法：大小不一的窗口，各自填充"},
+})
 
 
 class MaskView(anywidget.AnyWidget):
@@ -80,16 +94,15 @@ class MaskExplorer(Explorer):
         self.html = ""
         small = {"width": "235px", "label_width": "80px", "continuous": True}  # 4 in a row at 1440 px
         self.controls = {
-            "H": slider("H (height)", H, 1, self.MAX_MAP, **small),
-            "W": slider("W (width)", W, 1, self.MAX_MAP, **small),
-            "window_size": slider("M (window)", M, 1, self.MAX_WINDOW, **small),
-            "shift_size": slider("s (shift)", s, 0, self.MAX_WINDOW - 1, **small),
-            "view": widgets.ToggleButtons(options=[(label, key) for key, label in VIEWS.items()], value=view,
-                                          tooltips=["roll by -s, 4 windows, a 0/-100 mask",
-                                                    "the naive way: uneven windows, each padded"],
+            "H": slider(i18n.t("mask.ctl.H"), H, 1, self.MAX_MAP, **small),
+            "W": slider(i18n.t("mask.ctl.W"), W, 1, self.MAX_MAP, **small),
+            "window_size": slider(i18n.t("mask.ctl.window_size"), M, 1, self.MAX_WINDOW, **small),
+            "shift_size": slider(i18n.t("mask.ctl.shift_size"), s, 0, self.MAX_WINDOW - 1, **small),
+            "view": widgets.ToggleButtons(options=[(view_label(key), key) for key in VIEWS], value=view,
+                                          tooltips=[i18n.t(f"mask.tip.{key}") for key in VIEWS],
                                           style={"description_width": "0px", "button_width": "185px"}),
-            "window": slider("window", 0, 0, max(window, 1), **small),
-            "query": slider("query", 0, 0, max(query, M * M - 1), **small),
+            "window": slider(i18n.t("mask.ctl.window"), 0, 0, max(window, 1), **small),
+            "query": slider(i18n.t("mask.ctl.query"), 0, 0, max(query, M * M - 1), **small),
         }
         self.controls["window"].value = window
         self.controls["query"].value = query

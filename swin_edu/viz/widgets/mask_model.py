@@ -19,14 +19,80 @@ from functools import lru_cache
 
 import numpy as np
 
+from ... import i18n
 from ... import numpy_ref as snp
 from ..._validate import check_int
 from ...config import window_for_map
 
-__all__ = ["VIEWS", "MaskState", "locate", "mask_state", "mask_text", "mask_title", "mask_validity"]
+__all__ = ["VIEWS", "MaskState", "locate", "mask_state", "mask_text", "mask_title", "mask_validity", "view_label"]
 
-#: the two ways of computing SW-MSA that the explorer compares
+#: the two ways of computing SW-MSA that the explorer compares (keys; the labels in English)
 VIEWS = {"cyclic": "cyclic shift + mask", "padded": "padded uneven windows"}
+
+#: what the mask explorer says, in each language (:mod:`swin_edu.i18n`'s catalogue)
+i18n.add_messages({
+    "mask.view.cyclic": {"en": VIEWS["cyclic"], "zh": "循环移位 + 掩码"},
+    "mask.view.padded": {"en": VIEWS["padded"], "zh": "不均匀窗口各自填充"},
+    "mask.bad_shift": {"en": "Shift s={s} must be smaller than the window M={M} (Swin shifts by s = ⌊M/2⌋ = {half}).",
+                       "zh": "移位 s={s} 必须小于窗口 M={M}（Swin 的移位是 s = ⌊M/2⌋ = {half}）。"},
+    "mask.too_large": {"en": "Window M={M} is larger than the {H}×{W} map. The official code then uses window "
+                             "{used} and no shift (nothing to shift across); choose M < {short} to see a shift.",
+                       "zh": "窗口 M={M} 比 {H}×{W} 的特征图还大。这时官方代码改用窗口 {used}，并且不移位（没有可以"
+                             "跨越的窗口边界）；选 M < {short} 才能看到移位。"},
+    "mask.covers_short": {"en": "Window M={M} covers the short side of the {H}×{W} map. The official code then uses "
+                                "window {used} and no shift (nothing to shift across); choose M < {short} to see a "
+                                "shift.",
+                          "zh": "窗口 M={M} 盖满了 {H}×{W} 特征图的短边。这时官方代码改用窗口 {used}，并且不移位"
+                                "（没有可以跨越的窗口边界）；选 M < {short} 才能看到移位。"},
+    "mask.title.shifted": {"en": "SW-MSA mask, shift s = {s}", "zh": "SW-MSA 掩码，移位 s = {s}"},
+    "mask.title.plain": {"en": "W-MSA (shift 0: no mask)", "zh": "W-MSA（移位为 0：没有掩码）"},
+    "mask.title": {"en": "{what}: {H}×{W} map, window M = {M} — {view}",
+                   "zh": "{what}：{H}×{W} 特征图，窗口 M = {M} —— {view}"},
+    "mask.text.map": {"en": "Map {H}×{W}, window M = {M}, shift s = {s}", "zh": "特征图 {H}×{W}，窗口 M = {M}，移位 s = {s}"},
+    "mask.text.padded_map": {"en": " (padded to {Hp}×{Wp}: pad, then shift)", "zh": "（填充到 {Hp}×{Wp}：先填充，再移位）"},
+    "mask.text.view": {"en": "; view: {view}.", "zh": "；视图：{view}。"},
+    "mask.text.shift0": {"en": "Shift 0 is plain W-MSA: no mask, every query sees its whole window.",
+                         "zh": "移位为 0 就是普通的 W-MSA：没有掩码，每个查询都能看到整个窗口。"},
+    "mask.text.counts": {"en": "Cyclic shift: {nW} windows of {M}×{M}; the naive way: {n_uneven} uneven windows, "
+                               "each padded to {M}×{M}.",
+                         "zh": "循环移位：{nW} 个 {M}×{M} 的窗口；朴素做法：{n_uneven} 个大小不一的窗口，每个都填充到 "
+                               "{M}×{M}。"},
+    "mask.text.region": {"en": ", region {r}", "zh": "，区域 {r}"},
+    "mask.text.window": {"en": "Window {w} (row {wr}, col {wc} of the grid), query {q} = ({qr}, {qc}) in the window "
+                               "= token {pos} of the map{region}.",
+                         "zh": "窗口 {w}（窗口网格的第 {wr} 行、第 {wc} 列），查询 {q} = 窗口内的 ({qr}, {qc}) = "
+                               "特征图上的 token {pos}{region}。"},
+    "mask.text.some_masked": {"en": "It may attend to {n} of {N} keys; {m} are masked with -100 (softmax weight "
+                                    "e^-100 ≈ 3.7e-44, i.e. 0).",
+                              "zh": "它可以关注 {N} 个键中的 {n} 个；其余 {m} 个被掩码加上 -100（softmax 权重 "
+                                    "e^-100 ≈ 3.7e-44，也就是 0）。"},
+    "mask.text.none_masked": {"en": "It may attend to {n} of {N} keys: its whole window is one region.",
+                              "zh": "它可以关注 {N} 个键中的 {n} 个：整个窗口属于同一个区域。"},
+    "mask.text.uneven": {"en": "Uneven window {w} (rows {r0}–{r1}, cols {c0}–{c1}: {h}×{ww} tokens, {npad} padding "
+                               "slots), query {q} = ({qr}, {qc}) in the window",
+                         "zh": "不均匀窗口 {w}（第 {r0}–{r1} 行、第 {c0}–{c1} 列：{h}×{ww} 个 token，{npad} 个填充位），"
+                               "查询 {q} = 窗口内的 ({qr}, {qc})"},
+    "mask.text.query_padding_slot": {"en": " is a padding slot: its output is thrown away.",
+                                     "zh": "，是一个填充位：它的输出会被丢掉。"},
+    "mask.text.query_token": {"en": " = token {pos} of the map.", "zh": " = 特征图上的 token {pos}。"},
+    "mask.text.real_tokens": {"en": "It may attend to the {n} real tokens of its window; the {m} padding slots get "
+                                    "-inf.",
+                              "zh": "它可以关注窗口里的 {n} 个真实 token；{m} 个填充位得到 -inf。"},
+    "mask.text.padding_keys": {"en": "{k} of these keys are padding tokens (zeros; the official code does not mask "
+                                     "them).",
+                               "zh": "其中 {k} 个键是填充 token（全为零；官方代码不屏蔽它们）。"},
+    "mask.text.query_is_padding": {"en": "The query itself is a padding token (its output is cropped away).",
+                                   "zh": "查询本身是一个填充 token（它的输出最后会被裁掉）。"},
+    "mask.text.attended": {"en": "Attended tokens of the original map: {shown}{more}",
+                           "zh": "原特征图上被关注的 token：{shown}{more}"},
+})
+
+
+def view_label(view: str) -> str:
+    """The label of a view (``"cyclic"`` or ``"padded"``) in the language in force."""
+    if view not in VIEWS:
+        raise ValueError(f"view_label: view must be 'cyclic' or 'padded', got {view!r}")
+    return i18n.t(f"mask.view.{view}")
 
 
 @dataclass
@@ -62,12 +128,11 @@ def mask_validity(H: int, W: int, M: int, s: int) -> str | None:
     """Why these settings cannot be shown (a sentence for the student), or None when they can. The window
     rule is the package's one rule, :func:`swin_edu.config.window_for_map`."""
     if s >= M:
-        return f"Shift s={s} must be smaller than the window M={M} (Swin shifts by s = ⌊M/2⌋ = {M // 2})."
+        return i18n.t("mask.bad_shift", s=s, M=M, half=M // 2)
     M_used, s_used = window_for_map(H, W, M, s)
     if (M_used, s_used) != (M, s):
-        size = "is larger than" if M > min(H, W) else "covers the short side of"
-        return (f"Window M={M} {size} the {H}×{W} map. The official code then uses window {M_used} and no shift "
-                f"(nothing to shift across); choose M < {min(H, W)} to see a shift.")
+        key = "mask.too_large" if M > min(H, W) else "mask.covers_short"
+        return i18n.t(key, M=M, H=H, W=W, used=M_used, short=min(H, W))
     return None
 
 
@@ -165,48 +230,46 @@ def locate(pos: tuple[int, int], view: str, Hp: int, Wp: int, M: int, s: int) ->
 
 def mask_title(st: MaskState) -> str:
     """One line naming what is shown (plain W-MSA when the shift is 0)."""
-    what = f"SW-MSA mask, shift s = {st.shift_size}" if st.shift_size else "W-MSA (shift 0: no mask)"
-    return f"{what}: {st.H}×{st.W} map, window M = {st.window_size} — {VIEWS[st.view]}"
+    what = i18n.t("mask.title.shifted", s=st.shift_size) if st.shift_size else i18n.t("mask.title.plain")
+    return i18n.t("mask.title", what=what, H=st.H, W=st.W, M=st.window_size, view=view_label(st.view))
 
 
 def mask_text(st: MaskState) -> str:
     """The numbers the explorer states, one sentence per line."""
+    t = i18n.t
     M, s, N = st.window_size, st.shift_size, st.window_size ** 2
     n_allowed = int(st.allowed.sum())
-    lines = [f"Map {st.H}×{st.W}, window M = {M}, shift s = {s}"
-             + (f" (padded to {st.Hp}×{st.Wp}: pad, then shift)" if (st.Hp, st.Wp) != (st.H, st.W) else "")
-             + f"; view: {VIEWS[st.view]}."]
+    lines = [t("mask.text.map", H=st.H, W=st.W, M=M, s=s)
+             + (t("mask.text.padded_map", Hp=st.Hp, Wp=st.Wp) if (st.Hp, st.Wp) != (st.H, st.W) else "")
+             + t("mask.text.view", view=view_label(st.view))]
     if s == 0:
-        lines.append("Shift 0 is plain W-MSA: no mask, every query sees its whole window.")
+        lines.append(t("mask.text.shift0"))
     else:
-        lines.append(f"Cyclic shift: {st.num_windows} windows of {M}×{M}; the naive way: {st.num_uneven_windows} "
-                     f"uneven windows, each padded to {M}×{M}.")
+        lines.append(t("mask.text.counts", nW=st.num_windows, M=M, n_uneven=st.num_uneven_windows))
     qr, qc = st.query_rc
     if st.view == "cyclic":
         wr, wc = st.window_rc
-        region = f", region {st.query_region}" if s else ""
-        lines.append(f"Window {st.window} (row {wr}, col {wc} of the grid), query {st.query} = ({qr}, {qc}) in the "
-                     f"window = token {st.query_pos} of the map{region}.")
+        region = t("mask.text.region", r=st.query_region) if s else ""
+        lines.append(t("mask.text.window", w=st.window, wr=wr, wc=wc, q=st.query, qr=qr, qc=qc, pos=st.query_pos,
+                       region=region))
         if n_allowed < N:
-            lines.append(f"It may attend to {n_allowed} of {N} keys; {N - n_allowed} are masked with -100 "
-                         f"(softmax weight e^-100 ≈ 3.7e-44, i.e. 0).")
+            lines.append(t("mask.text.some_masked", n=n_allowed, N=N, m=N - n_allowed))
         else:
-            lines.append(f"It may attend to {n_allowed} of {N} keys: its whole window is one region.")
+            lines.append(t("mask.text.none_masked", n=n_allowed, N=N))
     else:
         h, w = st.window_hw
-        lines.append(f"Uneven window {st.window} (rows {st.window_rc[0]}–{st.window_rc[0] + h - 1}, cols "
-                     f"{st.window_rc[1]}–{st.window_rc[1] + w - 1}: {h}×{w} tokens, {N - h * w} padding slots), "
-                     f"query {st.query} = ({qr}, {qc}) in the window"
-                     + (" is a padding slot: its output is thrown away." if not st.allowed[qr, qc] else
-                        f" = token {st.query_pos} of the map."))
-        lines.append(f"It may attend to the {n_allowed} real tokens of its window; the {N - n_allowed} padding "
-                     f"slots get -inf.")
+        lines.append(t("mask.text.uneven", w=st.window, r0=st.window_rc[0], r1=st.window_rc[0] + h - 1,
+                       c0=st.window_rc[1], c1=st.window_rc[1] + w - 1, h=h, ww=w, npad=N - h * w, q=st.query,
+                       qr=qr, qc=qc)
+                     + (t("mask.text.query_padding_slot") if not st.allowed[qr, qc] else
+                        t("mask.text.query_token", pos=st.query_pos)))
+        lines.append(t("mask.text.real_tokens", n=n_allowed, m=N - n_allowed))
     pad = [p for p in st.allowed_positions if p[0] >= st.H or p[1] >= st.W]
     if pad and not st.query_is_padding:
-        lines.append(f"{len(pad)} of these keys are padding tokens (zeros; the official code does not mask them).")
+        lines.append(t("mask.text.padding_keys", k=len(pad)))
     if st.query_is_padding and st.view == "cyclic":
-        lines.append("The query itself is a padding token (its output is cropped away).")
+        lines.append(t("mask.text.query_is_padding"))
     shown = ", ".join(f"({r},{c})" for r, c in st.allowed_positions[:24])
     more = f" … (+{len(st.allowed_positions) - 24})" if len(st.allowed_positions) > 24 else ""
-    lines.append(f"Attended tokens of the original map: {shown}{more}")
+    lines.append(t("mask.text.attended", shown=shown, more=more))
     return "\n".join(lines)

@@ -13,18 +13,54 @@ from functools import lru_cache
 
 import numpy as np
 
+from ... import i18n
 from ... import numpy_ref as snp
-from .mask_model import VIEWS, MaskState, mask_text, mask_title
+from ..style import REGION_COLORS
+from .mask_model import MaskState, mask_text, mask_title, view_label
 
 __all__ = ["MASKED_FILL", "PADDING_FILL", "REGION_PALETTE", "mask_html", "message_html"]
 
-#: Paul Tol's "muted" qualitative palette: 9 colours distinguishable with the common colour-vision
-#: deficiencies, none of them white or grey (those mean "masked" and "padding" here).
-REGION_PALETTE = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933",
-                  "#AA4499")
+#: the regions' colours: the course's one palette (:data:`swin_edu.viz.style.REGION_COLORS`, Paul Tol's "muted":
+#: 9 colours distinguishable with the common colour-vision deficiencies, none of them white or grey, which mean
+#: "masked" and "padding" here), so the explorer and the static figures colour a region alike
+REGION_PALETTE = REGION_COLORS
 MASKED_FILL = "#FFFFFF"
 PADDING_FILL = "#D9D9D9"
 CELL = 10  # SVG units per token; strokes do not scale (vector-effect), so lines stay 1-3 px at any size
+
+#: the picture's captions, legend and labels, in each language (:mod:`swin_edu.i18n`'s catalogue)
+i18n.add_messages({
+    "mask.panel.rolled": {"en": "the map rolled by −{s}: regions {names}", "zh": "循环移位 −{s} 后的特征图：区域 {names}"},
+    "mask.panel.not_rolled": {"en": "the map (shift 0: nothing rolled, one region)",
+                              "zh": "特征图（移位为 0：不移动，只有一个区域）"},
+    "mask.panel.map": {"en": "<b>{what}</b><br>window {w} outlined; click a token",
+                       "zh": "<b>{what}</b><br>框出的是窗口 {w}；点击一个 token"},
+    "mask.panel.uneven": {"en": "<b>the original map cut into {n} uneven windows</b><br>window {w} outlined; click a "
+                                "token",
+                          "zh": "<b>原特征图切成 {n} 个大小不一的窗口</b><br>框出的是窗口 {w}；点击一个 token"},
+    "mask.panel.map_label": {"en": "{Hp} by {Wp} token map, {view}", "zh": "{Hp}×{Wp} 的 token 特征图，{view}"},
+    "mask.panel.bad_cyclic": {"en": "−100", "zh": "−100"},
+    "mask.panel.bad_padded": {"en": "−inf (padding)", "zh": "−inf（填充）"},
+    "mask.panel.mask": {"en": "<b>mask of window {w} ({N}×{N})</b><br>colour: 0 · white ×: {bad}; row {q} = query",
+                        "zh": "<b>窗口 {w} 的掩码（{N}×{N}）</b><br>彩色：0 · 白底 ×：{bad}；第 {q} 行 = 查询"},
+    "mask.panel.mask_label": {"en": "attention mask of window {w}, {N} by {N}", "zh": "窗口 {w} 的注意力掩码，{N}×{N}"},
+    "mask.panel.pad": {"en": "pad", "zh": "填"},
+    "mask.panel.region": {"en": "region", "zh": "区域"},
+    "mask.panel.window": {"en": "window", "zh": "窗口"},
+    "mask.panel.keys": {"en": "<b>query {q} = ({r}, {c}): {n} of {NN} keys</b><br>number = {what}; white × = masked; "
+                              "click a key",
+                        "zh": "<b>查询 {q} = ({r}, {c})：{NN} 个键中的 {n} 个</b><br>数字 = {what}；白底 × = 被屏蔽；"
+                              "点击一个键"},
+    "mask.panel.keys_label": {"en": "the keys query {q} may attend to", "zh": "查询 {q} 可以关注的键"},
+    "mask.panel.orig": {"en": "<b>the same tokens on the original map</b><br>exactly one uneven window (dashed); click "
+                              "a token",
+                        "zh": "<b>原特征图上的同一批 token</b><br>恰好是一个不均匀窗口（虚线）；点击一个 token"},
+    "mask.panel.orig_label": {"en": "the attended tokens on the original map", "zh": "原特征图上被关注的 token"},
+    "mask.legend.what": {"en": "{what}:", "zh": "{what}："},
+    "mask.legend.masked": {"en": "masked / not attended", "zh": "被屏蔽 / 不关注"},
+    "mask.legend.padding": {"en": "padding", "zh": "填充"},
+    "mask.legend.query": {"en": "query", "zh": "查询"},
+})
 
 _DEFS = (
     '<defs>'
@@ -145,9 +181,9 @@ def _map_panel(st: MaskState) -> str:
         qy, qx = r0 + st.query_rc[0], c0 + st.query_rc[1]
         found = sorted(set(np.unique(labels).tolist()))
         names = f"{found[0]}–{found[-1]}" if found == list(range(found[0], found[-1] + 1)) else ", ".join(map(str, found))
-        what = (f"the map rolled by −{st.shift_size}: regions {names}" if st.shift_size
-                else "the map (shift 0: nothing rolled, one region)")
-        title = f"<b>{what}</b><br>window {st.window} outlined; click a token"
+        what = (i18n.t("mask.panel.rolled", s=st.shift_size, names=names) if st.shift_size
+                else i18n.t("mask.panel.not_rolled"))
+        title = i18n.t("mask.panel.map", what=what, w=st.window)
         lines = [_grid(Hp, Wp, M, "#000", 2.0)]
     else:
         labels = st.uneven
@@ -156,8 +192,7 @@ def _map_panel(st: MaskState) -> str:
         codes = labels.copy()
         pad = _pad_mask(st, rolled=False)
         qy, qx = r0 + st.query_rc[0], c0 + st.query_rc[1]
-        title = (f"<b>the original map cut into {st.num_uneven_windows} uneven windows</b><br>"
-                 f"window {st.window} outlined; click a token")
+        title = i18n.t("mask.panel.uneven", n=st.num_uneven_windows, w=st.window)
         lines = [_box(rs.start, cs.start, rs.stop - rs.start, cs.stop - cs.start, width=2.0)
                  for rs, cs in snp.shifted_window_grid(Hp, Wp, M, st.shift_size)]
     fills = {int(k): _color(k) for k in np.unique(labels)}
@@ -171,7 +206,7 @@ def _map_panel(st: MaskState) -> str:
     body.append(_box(r0, c0, h, w, width=3.5))
     if 0 <= qy < Hp and 0 <= qx < Wp and not (st.view == "padded" and not st.allowed[st.query_rc]):
         body.append(_query_mark(qy, qx))
-    return _svg("map", Hp, Wp, body, title, f"{Hp} by {Wp} token map, {VIEWS[st.view]}")
+    return _svg("map", Hp, Wp, body, title, i18n.t("mask.panel.map_label", Hp=Hp, Wp=Wp, view=view_label(st.view)))
 
 
 def _mask_panel(st: MaskState) -> str:
@@ -186,9 +221,9 @@ def _mask_panel(st: MaskState) -> str:
         body.append(_grid(N, N, 1, "#FFFFFF", 0.5))
     body.append(_grid(N, N, M, "#777777", 1.0))
     body.append(_box(st.query, 0, 1, N, width=3.0))
-    bad = "−100" if st.view == "cyclic" else "−inf (padding)"
-    title = f"<b>mask of window {st.window} ({N}×{N})</b><br>colour: 0 · white ×: {bad}; row {st.query} = query"
-    return _svg("mask", N, N, body, title, f"attention mask of window {st.window}, {N} by {N}")
+    bad = i18n.t("mask.panel.bad_cyclic" if st.view == "cyclic" else "mask.panel.bad_padded")
+    title = i18n.t("mask.panel.mask", w=st.window, N=N, bad=bad, q=st.query)
+    return _svg("mask", N, N, body, title, i18n.t("mask.panel.mask_label", w=st.window, N=N))
 
 
 def _keys_panel(st: MaskState) -> str:
@@ -201,13 +236,13 @@ def _keys_panel(st: MaskState) -> str:
     body = [_DEFS] + _fill(codes, fills) + _overlay(codes == -1, "swm-x") + _overlay(codes == -2, "swm-dot")
     body.append(_grid(M, M, 1, "#FFFFFF" if M > 12 else "#444444", 0.8))
     if M <= 12:
-        text = np.where(labels < 0, "pad", labels.astype(str)).astype(object)
+        text = np.where(labels < 0, i18n.t("mask.panel.pad"), labels.astype(str)).astype(object)
         body += _labels(text, codes, fills, _font(M))
     body.append(_box(st.query_rc[0], st.query_rc[1], 1, 1, width=3.0))
-    what = "region" if st.view == "cyclic" else "window"
-    title = (f"<b>query {st.query} = ({st.query_rc[0]}, {st.query_rc[1]}): {int(st.allowed.sum())} of {M * M} keys"
-             f"</b><br>number = {what}; white × = masked; click a key")
-    return _svg("keys", M, M, body, title, f"the keys query {st.query} may attend to")
+    what = i18n.t("mask.panel.region" if st.view == "cyclic" else "mask.panel.window")
+    title = i18n.t("mask.panel.keys", q=st.query, r=st.query_rc[0], c=st.query_rc[1], n=int(st.allowed.sum()),
+                   NN=M * M, what=what)
+    return _svg("keys", M, M, body, title, i18n.t("mask.panel.keys_label", q=st.query))
 
 
 def _orig_panel(st: MaskState) -> str:
@@ -226,19 +261,18 @@ def _orig_panel(st: MaskState) -> str:
     qr, qc = st.query_pos
     if not (st.view == "padded" and not st.allowed[st.query_rc]):
         body.append(_query_mark(qr, qc))
-    title = ("<b>the same tokens on the original map</b><br>exactly one uneven window (dashed); click a token")
-    return _svg("orig", Hp, Wp, body, title, "the attended tokens on the original map")
+    return _svg("orig", Hp, Wp, body, i18n.t("mask.panel.orig"), i18n.t("mask.panel.orig_label"))
 
 
 def _legend(st: MaskState) -> str:
     shown = sorted({int(k) for k in np.unique(st.regions if st.view == "cyclic" else st.uneven)})
-    what = "region" if st.view == "cyclic" else "window"
+    what = i18n.t("mask.panel.region" if st.view == "cyclic" else "mask.panel.window")
     items = [f'<span class="swin-mask-swatch" style="background:{_color(k)};color:{_text_color(_color(k))}">{k}'
              f"</span>" for k in shown]
-    return (f'<div class="swin-mask-legend"><span>{what}:</span>{"".join(items)}'
-            '<span class="swin-mask-swatch swin-mask-masked">×</span><span>masked / not attended</span>'
-            '<span class="swin-mask-swatch swin-mask-padding"></span><span>padding</span>'
-            '<span class="swin-mask-swatch swin-mask-q">○</span><span>query</span></div>')
+    return (f'<div class="swin-mask-legend"><span>{i18n.t("mask.legend.what", what=what)}</span>{"".join(items)}'
+            f'<span class="swin-mask-swatch swin-mask-masked">×</span><span>{i18n.t("mask.legend.masked")}</span>'
+            f'<span class="swin-mask-swatch swin-mask-padding"></span><span>{i18n.t("mask.legend.padding")}</span>'
+            f'<span class="swin-mask-swatch swin-mask-q">○</span><span>{i18n.t("mask.legend.query")}</span></div>')
 
 
 def _nowrap_coordinates(text: str) -> str:
@@ -264,4 +298,4 @@ def message_html(message: str) -> str:
     if not isinstance(message, str):
         raise TypeError(f"message_html: message must be a str, got {type(message).__name__}")
     return (f'<div class="swin-mask-picture" data-state="invalid"><div class="swin-mask-message">'
-            f"<b>Invalid settings:</b> {html.escape(message)}</div></div>")
+            f"<b>{i18n.t('widget.invalid')}</b> {html.escape(message)}</div></div>")

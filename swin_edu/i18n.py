@@ -232,6 +232,9 @@ _LINE_PATTERNS = {"zh": [
 _VALUE_PATTERNS = {"zh": [
     (re.compile(r"numpy array of shape (\([^)]*\)), dtype (\w+)"), r"numpy 数组，形状 \1，dtype \2"),
     (re.compile(r"torch\.Tensor of shape (\([^)]*\)), dtype ([\w.]+)"), r"torch.Tensor，形状 \1，dtype \2"),
+    # diagnostics.describe of a list or tuple: "list of length 3 (first item: ...)"
+    (re.compile(r"\b(list|tuple) of length (\d+)"), r"长度为 \2 的 \1"),
+    (re.compile(r" \(first item: (.*)\)$"), r"（第一个元素：\1）"),
 ]}
 
 

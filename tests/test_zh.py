@@ -679,3 +679,34 @@ def test_grader_feedback_follows_the_language_and_never_the_verdict(monkeypatch)
     monkeypatch.setenv("SWIN_EDU_LANG", "zh")
     wrong = judge(spec, run(lambda x, M: ex.reference(x, M) if M in (2, 4) else x), VERDICT_LIMITS)  # public M
     assert "（隐藏用例）" in wrong.message and any(c.label.zh in wrong.message for c, h in cases if h), wrong.message
+
+
+def test_descriptions_of_lists_and_tuples_in_chinese(monkeypatch):
+    import numpy as np
+
+    from swin_edu.exercises.diagnostics import describe
+
+    got = "got:      " + describe([np.zeros((2, 3)), np.zeros((2, 3))])
+    assert got.endswith("list of length 2 (first item: numpy array of shape (2, 3), dtype float64)")
+    monkeypatch.setenv("SWIN_EDU_LANG", "en")
+    assert i18n.frame_line(got) == got
+    monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+    assert i18n.frame_line(got) == "实际：长度为 2 的 list（第一个元素：numpy 数组，形状 (2, 3)，dtype float64）"
+    assert i18n.frame_line("expected: tuple of length 3 (first item: str 'a')") == \
+        "期望：长度为 3 的 tuple（第一个元素：str 'a'）"
+
+
+def test_how_a_sandboxed_run_ended_is_said_in_both_languages():
+    import signal
+
+    from swin_edu.classroom.bwrap import Limits, RunResult
+
+    limits = Limits(wall=5.0, cpu=7)
+    cases = [(RunResult(None, b"", b"", 5.0, timed_out=True), "stopped after 5 s", "5 秒后被停止"),
+             (RunResult(-signal.SIGXCPU, b"", b"", 1.0), "more than 7 s of CPU", "超过 7 秒"),
+             (RunResult(-signal.SIGKILL, b"", b"", 1.0), "out of memory", "内存不足"),
+             (RunResult(3, b"", b"", 1.0), "status 3", "状态 3"),
+             (RunResult(0, b"", b"", 1.0), "ended normally", "正常结束")]
+    for run, en, zh in cases:
+        said = run.ending(limits)
+        assert isinstance(said, i18n.Text) and en in said and zh in said.zh and _cjk(said.en) == 0

@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from ..i18n import Text
+
 __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "VERDICT_LIMITS", "DISPLAY_LIMITS"]
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -101,28 +103,33 @@ class RunResult:
             if isinstance(event, dict) and isinstance(event.get("event"), str):
                 self.events.append(event)
 
-    def ending(self, limits: Limits) -> str:
-        """How the run ended, in words for a student."""
+    def ending(self, limits: Limits) -> Text:
+        """How the run ended, in words for a student (an :class:`swin_edu.i18n.Text`: English, with its Chinese)."""
         if self.timed_out:
-            return f"it was stopped after {limits.wall:g} s (the time limit)"
+            return Text(f"it was stopped after {limits.wall:g} s (the time limit)",
+                        f"它在 {limits.wall:g} 秒后被停止（时间限制）")
         if self.overflow:
-            return f"it wrote more than {limits.results // MiB} MiB of results and was stopped"
+            return Text(f"it wrote more than {limits.results // MiB} MiB of results and was stopped",
+                        f"它写出的结果超过 {limits.results // MiB} MiB，被停止了")
         code = self.returncode
         if code is None or code == 0:
-            return "it ended normally"
+            return Text("it ended normally", "它正常结束了")
         signum = -code if code < 0 else code - 128 if code > 128 else None
         if signum == signal.SIGXCPU:
-            return f"it used more than {limits.cpu} s of CPU time and was stopped"
+            return Text(f"it used more than {limits.cpu} s of CPU time and was stopped",
+                        f"它用掉的 CPU 时间超过 {limits.cpu} 秒，被停止了")
         if signum == signal.SIGKILL:
-            return "it was killed (out of memory, or by a signal)"
+            return Text("it was killed (out of memory, or by a signal)", "它被强制终止了（内存不足，或收到了信号）")
         if signum:
             try:
-                return f"it was killed by signal {signal.Signals(signum).name}"
+                sig = signal.Signals(signum).name
             except ValueError:
-                return f"it was killed by signal {signum}"
+                sig = str(signum)
+            return Text(f"it was killed by signal {sig}", f"它被信号 {sig} 终止了")
         if code == 97:
-            return "the sandbox could not drop its privileges"
-        return f"the process exited with status {code} (os._exit or sys.exit at the top level?)"
+            return Text("the sandbox could not drop its privileges", "沙箱无法降低自己的权限")
+        return Text(f"the process exited with status {code} (os._exit or sys.exit at the top level?)",
+                    f"进程以状态 {code} 退出（是不是在顶层调用了 os._exit 或 sys.exit？）")
 
 
 def _read_capped(stream, cap: int, sink: list, on_overflow=None) -> None:

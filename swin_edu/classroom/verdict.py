@@ -138,7 +138,7 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
                 f"❌ {name}: the grader could not run your answer cell: {result.ending(limits)}.\n"
                 f"   hint: keep only your function (and its helpers) in the answer cell; code at "
                 f"the top level of the cell runs too, under the grader's limits.",
-                f"❌ {name}：评分程序无法运行你的答案单元格：{result.ending(limits)}。\n"
+                f"❌ {name}：评分程序无法运行你的答案单元格：{result.ending(limits).zh}。\n"
                 f"   提示：答案单元格里只保留你的函数（和它用到的辅助函数）；单元格顶层的代码也会运行，"
                 f"同样受评分程序的限制。")),
         )
@@ -182,7 +182,7 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
                     f"   while your function ran, {result.ending(limits)}.\n"
                     f"   hint: a function must return its result: no os._exit, no sys.exit, no "
                     f"endless allocation.",
-                    f"   你的函数运行时，{result.ending(limits)}。\n"
+                    f"   你的函数运行时，{result.ending(limits).zh}。\n"
                     f"   提示：函数必须返回结果：不要 os._exit、不要 sys.exit，也不要无休止地分配内存。")),
                 notes,
             )

@@ -50,9 +50,10 @@ def lab_env(base: pathlib.Path) -> dict[str, str]:
 
 
 def start_make_lab(lab_dir: pathlib.Path, *, edition: str = "student", env: dict | None = None,
-                   timeout: float = 900):
-    """Run ``make lab`` (the README's command) headless on a free port with a token, on the workspace
-    ``lab_dir`` (``LAB_DIR``: a developer's own lab/ is never touched). Returns (proc, url, token, log)."""
+                   timeout: float = 900, lang: str = "en"):
+    """Run ``make lab`` (the README's command; ``lang="zh"``: ``make lab COURSE_LANG=zh``) headless on a free port
+    with a token, on the workspace ``lab_dir`` (``LAB_DIR``: a developer's own lab/ is never touched). Returns
+    (proc, url, token, log)."""
     # the first `make lab` creates .venv-lab: one process at a time (pytest-xdist runs several of these tests)
     lock = pathlib.Path(tempfile.gettempdir()) / f"swin-edu-lab-setup-{hashlib.sha1(bytes(ROOT)).hexdigest()[:12]}.lock"
     with open(lock, "w") as held:
@@ -69,7 +70,7 @@ def start_make_lab(lab_dir: pathlib.Path, *, edition: str = "student", env: dict
     log = lab_dir.parent / f"make-lab-{port}.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(["make", "-s", "lab", f"EDITION={edition}", f"LAB_DIR={lab_dir}",
-                                 f"LAB_ARGS={args}"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                 f"LAB_ARGS={args}", f"COURSE_LANG={lang}"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True, env=dict(os.environ, **(env or {})))
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout  # the first run creates .venv-lab

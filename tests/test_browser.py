@@ -5,7 +5,9 @@ headless Chromium at 1440x900.
   (naturalWidth > 0), and no request returns 404; no widget fails to render;
 * the mask explorer of notebook 03 fits the window without scrolling, is drawn as SVG, and reacts to a click on
   a token and to a slider;
-* the four explorers of tests/notebooks/widgets_demo.ipynb react to their sliders.
+* the four explorers of tests/notebooks/widgets_demo.ipynb react to their sliders;
+* the Chinese edition as `make lab COURSE_LANG=zh` serves it: notebook 03 runs, its figures load, the self-checks
+  and the mask explorer speak Chinese and the explorer answers a click.
 
 Needs Debian's Chromium at /usr/bin/chromium (``tools/install_browser.sh`` installs it; Playwright's own
 browser download is not used) or a path in ``SWIN_EDU_CHROMIUM``; skipped otherwise. With
@@ -208,6 +210,45 @@ def test_the_other_explorers_react_in_jupyterlab(lab, browser):
         assert "Patch (22, 27)" in _move_slider(page, "swin-patch", "col", "ArrowRight")
         assert "Query (1, 1) = token 4" in _move_slider(page, "swin-relbias", "query-col", "ArrowLeft")
         assert not watch.page_errors and not watch.not_found and not _widget_problems(page)
+    finally:
+        page.close()
+        shutdown_kernels(url, token)
+
+
+@pytest.fixture(scope="module")
+def lab_zh(tmp_path_factory):
+    """`make lab COURSE_LANG=zh` on a private workspace."""
+    base = tmp_path_factory.mktemp("seat-zh")
+    proc, url, token, log = start_make_lab(base / "lab-zh", env=lab_env(base), lang="zh")
+    try:
+        yield url, token
+    finally:
+        stop(proc)
+
+
+def test_the_chinese_edition_runs_and_speaks_chinese_in_jupyterlab(lab_zh, browser):
+    url, token = lab_zh
+    page = browser.new_page(viewport=VIEWPORT)
+    watch = Watch(page)
+    name = "03_shifted_windows.ipynb"
+    try:
+        open_notebook(page, url, token, name)
+        run_all(page)
+        assert page.evaluate(ERRORS) == [], f"zh {name}: cells failed"
+        images = _images(page)
+        assert images and not [i for i in images if not i["complete"] or i["width"] == 0], images
+        outputs = page.evaluate("() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))"
+                                ".map(e => e.innerText).join('\\n')")
+        assert "尚未完成" in outputs and "not solved yet" not in outputs  # the self-checks, in Chinese
+        explorer = page.locator(".swin-mask").first
+        explorer.scroll_into_view_if_needed()
+        text = explorer.inner_text()
+        assert "窗口" in text and "查询" in text, text[:300]  # the explorer's labels and captions
+        assert _mask_state(page) == "8x8/M4/s2/cyclic/w3/q5"
+        _click_token(page, "map", 2, 5)
+        page.wait_for_function("() => document.querySelector('.swin-mask-picture').dataset.state"
+                               ".endsWith('/w1/q9')", timeout=30_000)
+        assert not _widget_problems(page) and not watch.not_found and not watch.page_errors
     finally:
         page.close()
         shutdown_kernels(url, token)

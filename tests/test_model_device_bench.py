@@ -71,3 +71,48 @@ def test_bench_argument_errors():
         bench.run_benchmark(model="nano", impls=("keras",))
     with pytest.raises(ValueError, match="attn_impl must be one of"):
         bench.run_benchmark(model="nano", attn_impl="flash")
+
+
+def _bench_products():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "tools" / "bench_products.py"
+    spec = importlib.util.spec_from_file_location("bench_products", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_products_times_the_linear_layers_the_model_runs():
+    """tools/bench_products.py (docs/benchmarks.md, "What packing would buy") lists exactly the linear layers of
+    a Swin forward: the shapes nn.Linear sees, each as often as it is called."""
+    from swin_edu.config import SwinConfig
+    from swin_edu.model import SwinTransformer
+
+    mod = _bench_products()
+    model = SwinTransformer(SwinConfig.preset("tiny")).eval()  # Swin-T 224: every map divided by M = 7, no padding
+    seen: list[tuple[int, int, int]] = []
+
+    def hook(m, args, out):
+        seen.append((args[0].reshape(-1, m.in_features).shape[0], m.in_features, m.out_features))
+
+    for m in model.modules():
+        if isinstance(m, torch.nn.Linear):
+            m.register_forward_hook(hook)
+    with torch.no_grad():
+        model(torch.randn(1, 3, 224, 224))
+    listed = [(rows, k, n) for _, rows, k, n, calls in mod.shapes(batch=1) for _ in range(calls)]
+    assert sorted(listed) == sorted(seen)
+
+
+def test_bench_products_ways_agree_and_the_script_runs(capsys):
+    mod = _bench_products()
+    x, w, b = torch.randn(50, 24), torch.randn(40, 24), torch.randn(40)
+    fns = mod.ways(x, w, b)
+    assert "F.linear" in fns
+    for fn in fns.values():  # fp32 products of length 24 summed in another order: a few ulps of the result
+        torch.testing.assert_close(fn(), x @ w.T + b, rtol=1e-5, atol=1e-5)
+    assert mod.main(["--img-size", "32", "--batch", "1", "--rounds", "1", "--iters", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| **one forward** |" in out and "stage 4 fc2" in out and "load average" in out

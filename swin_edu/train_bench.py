@@ -3,6 +3,7 @@
     python -m swin_edu.train_bench                      # about 5 minutes on 2 CPU cores
     python -m swin_edu.train_bench --docs docs/training.md
     python -m swin_edu.train_bench --peer hf --epochs 250 --seed 0   # the peer's accuracy on our split
+    python -m swin_edu.train_bench --svm-splits 20                   # how hard the split is, without a network
 
 Every variant trains the digits model (16 x 16 images, patch 2, C = 32, depths (2, 2), heads (2, 4), window 4,
 MLP ratio 2: the architecture of the peer run in ``docs/training.md``) with batch 64 (19 steps per epoch) in a
@@ -22,6 +23,12 @@ the same architecture (the peer).
 ``--peer hf`` (or ``--peer ours``) runs the plain loop once, in this process, for ``--epochs`` epochs and prints
 the final model's test accuracy on the digits test split that ``swin_edu.train`` reports (the peer run of
 issue 17 stated its accuracy without its split) and the wall time.
+
+``--svm-splits N`` calibrates the digits test accuracy without a network: an RBF support-vector machine
+(scikit-learn; ``gamma`` and ``C`` chosen by 5-fold cross-validation on the training images only) trained on
+the same 1,259 training images as the Swin and tested on the 359 test images, for the course's split
+(``split_seed`` 0) and the splits that ``split_seed`` 1 .. N-1 make: how hard split 0 is, and how far the
+choice of a split alone moves an accuracy (:func:`svm_baseline`).
 """
 from __future__ import annotations
 
@@ -35,7 +42,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-__all__ = ["LADDER", "bench", "main", "markdown", "plain_loop"]
+__all__ = ["LADDER", "bench", "main", "markdown", "plain_loop", "svm_baseline"]
 
 #: the digits model (SwinConfig fields over the nano preset), the batch and the peer's learning rate
 ARCH = {"img_size": 16, "patch_size": 2, "in_chans": 1, "embed_dim": 32, "depths": (2, 2), "num_heads": (2, 4),
@@ -121,6 +128,52 @@ def plain_loop(epochs: int, *, hf: bool = False, seed: int = 0) -> dict:
     with torch.no_grad():
         pred = forward(data.normalize(data.test.images)).argmax(-1)
     return {"ends": ends, "test_acc": float((pred == data.test.labels).float().mean())}
+
+
+#: the grid the SVM baseline's cross-validation chooses from (images scaled to [0, 1], 64 pixels)
+SVM_GRID = {"gamma": (0.02, 0.05, 0.1), "C": (3.0, 10.0, 30.0)}
+
+
+def svm_baseline(split_seeds: Sequence[int] = range(20)) -> list[dict]:
+    """Test accuracy of an RBF SVM on the digits split of each ``split_seed`` (``load_digits``'s split: the
+    Swin's training images to train on, its test images to test on; the 8 x 8 pixels, no upsampling).
+    ``gamma`` and ``C`` are chosen from :data:`SVM_GRID` by 5-fold cross-validation on the training images,
+    so no test image takes part in any choice. Returns one dict per split: ``split_seed``, ``test_acc``,
+    ``params`` (the chosen ``gamma`` and ``C``) and ``n_train`` / ``n_test``."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.svm import SVC
+
+    from .data import load_digits
+    from ._validate import check_int
+
+    seeds = [check_int(s, "split_seeds", minimum=0, where="svm_baseline") for s in split_seeds]
+    if not seeds:
+        raise ValueError("svm_baseline: split_seeds must name at least one split, got none")
+    out = []
+    for seed in seeds:
+        d = load_digits(img_size=8, split_seed=seed)
+        x_tr, y_tr = d.train.images.flatten(1).numpy(), d.train.labels.numpy()
+        x_te, y_te = d.test.images.flatten(1).numpy(), d.test.labels.numpy()
+        grid = GridSearchCV(SVC(kernel="rbf"), {k: list(v) for k, v in SVM_GRID.items()}, cv=5).fit(x_tr, y_tr)
+        out.append({"split_seed": seed, "test_acc": float((grid.predict(x_te) == y_te).mean()),
+                    "params": dict(grid.best_params_), "n_train": len(y_tr), "n_test": len(y_te)})
+    return out
+
+
+def _svm(n: int) -> int:
+    res = svm_baseline(range(n))
+    for r in res:
+        print(f"split_seed {r['split_seed']:2d}: RBF SVM test accuracy {100 * r['test_acc']:.2f} % "
+              f"({r['n_train']} training / {r['n_test']} test images; gamma {r['params']['gamma']}, "
+              f"C {r['params']['C']})")
+    accs = [100 * r["test_acc"] for r in res]
+    line = f"the course's split (split_seed 0): {accs[0]:.2f} %"
+    if len(accs) > 1:
+        others = accs[1:]
+        line += (f"; split_seed 1-{len(accs) - 1}: mean {statistics.mean(others):.2f} %, min {min(others):.2f} %, "
+                 f"max {max(others):.2f} %")
+    print(line)
+    return 0
 
 
 def _worker(name: str, epochs: int) -> dict:
@@ -239,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--peer", choices=("hf", "ours"), default=None,
                    help="run the plain loop once with HF transformers' Swin or ours; print its test accuracy")
     p.add_argument("--seed", type=int, default=0, help="seed of --peer")
+    p.add_argument("--svm-splits", type=int, default=0, metavar="N",
+                   help="print an RBF SVM's digits test accuracy on the splits of split_seed 0 .. N-1 (calibration)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ns = p.parse_args(argv)
     if ns.epochs < 2 or ns.rounds < 1 or ns.threads < 1:
@@ -246,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.worker:
         print(json.dumps(_worker(ns.worker, ns.epochs)))
         return 0
+    if ns.svm_splits < 0:
+        p.error(f"--svm-splits must be >= 0, got {ns.svm_splits}")
+    if ns.svm_splits:
+        return _svm(ns.svm_splits)
     if ns.peer:
         return _peer(ns.peer, ns.epochs, ns.seed, ns.threads)
     result = bench(ns.variants, epochs=ns.epochs, rounds=ns.rounds, threads=ns.threads,

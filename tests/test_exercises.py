@@ -601,6 +601,43 @@ def test_error_message_points_at_the_students_line():
     assert "`y = x.reshape(7, -1)`" in res.message
 
 
+def test_an_exercise_can_name_what_an_exception_means():
+    """The capstone's error_hints: numpy's broadcast and reshape errors get the shapes that must line up
+    instead of the general advice, in the student's language; other errors keep the general advice."""
+    from swin_edu import i18n
+    from swin_edu.demos import capstone_reference
+
+    def sw_msa_mine(x, params, num_heads, M, s):
+        logits = np.zeros((8, num_heads, 16, 16))
+        return logits + np.zeros((3, 16, 16))  # a mask with the wrong number of windows
+
+    def sw_msa_reshape(x, params, num_heads, M, s):
+        return np.zeros(10).reshape(3, -1)
+
+    def sw_msa_other(x, params, num_heads, M, s):
+        raise KeyError("qkv")
+
+    hints = capstone_reference.ERROR_HINTS
+    res = check.sw_msa(sw_msa_mine)
+    assert "could not be broadcast" in res.message and hints["could not be broadcast"] in res.message
+    assert "print the shapes of your intermediate arrays" not in res.message
+    assert hints["cannot reshape array"] in check.sw_msa(sw_msa_reshape).message
+    other = check.sw_msa(sw_msa_other).message
+    assert "print the shapes of your intermediate arrays" in other and not any(h in other for h in hints.values())
+    with i18n.language("zh"):
+        zh = check.sw_msa(sw_msa_mine).message
+    assert hints["could not be broadcast"].zh in zh and hints["could not be broadcast"] not in zh
+    # the other exercises do not borrow the capstone's hints
+    assert nb03.SW_MSA.error_hints is hints and not check.window_partition.exercise.error_hints
+
+
+def test_error_hints_are_checked():
+    with pytest.raises(ValueError, match="error_hints must map non-empty strings"):
+        nb03.Exercise(name="x", signature="x()", reference=lambda: 0, cases=list, error_hints={"": "hint"})
+    with pytest.raises(ValueError, match="error_hints must map non-empty strings"):
+        nb03.Exercise(name="x", signature="x()", reference=lambda: 0, cases=list, error_hints={"boom": " "})
+
+
 def test_time_limit_stops_an_infinite_loop_and_the_thread():
     import threading
 

@@ -156,12 +156,22 @@ MISTAKES: tuple[Mistake, ...] = (
                  "ias_table 中取出（见笔记本 04）。"), _wrong("no_bias")),
 )
 
-#: messages for the exceptions that some mistakes raise on shapes where they cannot broadcast
+#: hints for the exceptions that some mistakes raise (text in numpy's message -> hint): the shapes that must line up
 ERROR_HINTS = {
-    "could not be broadcast": Text("the mask (nW, N, N) does not line up with the logits (B*nW, heads, N, N): "
-                                   "reshape the logits to (B, nW, heads, N, N) and add mask[None, :, None].",
-                                   "掩码 (nW, N, N) 和注意力得分 (B*nW, heads, N, N) 对不齐："
-                                   "把注意力得分 reshape 成 (B, nW, heads, N, N)，再加上 mask[None, :, None]。"),
+    "could not be broadcast": Text("two arrays you add do not line up. The logits are (B*nW, heads, N, N); the "
+                                   "bias B is (heads, N, N), the same for every window; the mask is (nW, N, N), one "
+                                   "block per window, the same for every head and every image. Print the shapes "
+                                   "just before the line that raised, and give the logits the axes that the mask "
+                                   "needs.",
+                                   "你相加的两个数组对不齐。注意力得分是 (B*nW, heads, N, N)；偏置 B 是 (heads, N, N)，"
+                                   "每个窗口都一样；掩码是 (nW, N, N)，每个窗口一块，对每个头、每张图像都一样。"
+                                   "在报错的那一行之前打印各个形状，再让注意力得分具有掩码所需要的那些轴。"),
+    "cannot reshape array": Text("a reshape got the wrong number of elements. The windows are (B*nW, N, C) with "
+                                 "nW = (H/M)*(W/M) windows per image and N = M*M tokens per window; the logits "
+                                 "(B*nW, heads, N, N). Check which of B, nW, heads and N that reshape used.",
+                                 "某次 reshape 的元素个数不对。窗口是 (B*nW, N, C)，其中每张图像有 nW = "
+                                 "(H/M)*(W/M) 个窗口，每个窗口有 N = M*M 个 token；注意力得分是 "
+                                 "(B*nW, heads, N, N)。检查那次 reshape 用的是 B、nW、heads、N 中的哪几个。"),
 }
 
 

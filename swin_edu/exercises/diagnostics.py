@@ -483,7 +483,10 @@ def error_message(ex: Exercise, title: str, i: int, total: int, label: str, mro:
     hint = Text("read the error above; print the shapes of your intermediate arrays to find the step "
                 "that goes wrong.",
                 "先读上面的报错；再打印中间数组的形状，找出是哪一步出了错。")
-    if "TypeError" in mro and ("argument" in text or "positional" in text):
+    specific = next((h for key, h in ex.error_hints.items() if key in text), None)
+    if specific is not None:
+        hint = specific
+    elif "TypeError" in mro and ("argument" in text or "positional" in text):
         hint = Text(f"check your function's signature: it is called as `{ex.signature}`.",
                     f"检查函数的签名：自检是这样调用它的：`{ex.signature}`。")
     elif "RecursionError" in mro:

@@ -415,4 +415,5 @@ SW_MSA = Exercise(
                 "掩码是每个窗口一个 (N, N) 块，对每个头、每张图像都一样：加掩码之前，把注意力得分看成 (B, "
                 "nW, heads, N, N)；softmax 在所有加法之后；最后一次滚动撤销第一次（符号相反）。")),
     misconceptions=[Misconception(m.message, m.wrong) for m in capstone.MISTAKES],
+    error_hints=capstone.ERROR_HINTS,
 )

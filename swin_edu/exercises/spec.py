@@ -69,6 +69,10 @@ class Exercise:
     method; never the code (a failing check only says that they exist). ``misconceptions`` are shown at
     once: they name the mistake the student's output shows.
 
+    ``error_hints``: for a function that raises, ``{text: hint}``: when the exception's message contains
+    ``text``, the message gives ``hint`` instead of the general advice (e.g. a mask that does not broadcast
+    against the logits: the shapes that must line up). The first matching entry wins.
+
     Every text a student reads (the hints, ``nan_hint``, the misconceptions' hints, the cases' labels,
     ``entry_hints``, ``known_answers``) is an :class:`swin_edu.i18n.Text`: its English (the ``str`` value)
     with its Chinese next to it, printed in the language of ``SWIN_EDU_LANG`` (docs/translation.md).
@@ -94,6 +98,7 @@ class Exercise:
     entry_names: Sequence[str] = ()
     entry_hints: Sequence[str] = ()
     known_answers: dict = field(default_factory=dict)  # for "shape": wrong answer -> hint
+    error_hints: dict = field(default_factory=dict)    # text in the exception's message -> hint
     answer_digests: tuple = ()                          # for "shape": entry_digest of each entry
     # --- grading (no answers here)
     hidden: Optional[Callable[[np.random.Generator], list]] = None
@@ -108,6 +113,10 @@ class Exercise:
             raise ValueError(f"Exercise {self.name}: hints must be a tuple of non-empty strings (tiers), "
                              f"got {self.hints!r}")
         self.hints = tuple(self.hints)
+        if not isinstance(self.error_hints, dict) or not all(
+                isinstance(k, str) and k and isinstance(v, str) and v.strip() for k, v in self.error_hints.items()):
+            raise ValueError(f"Exercise {self.name}: error_hints must map non-empty strings (text in an "
+                             f"exception's message) to non-empty hints, got {self.error_hints!r}")
         if self.kind not in KINDS:
             raise ValueError(f"Exercise {self.name}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.kind == "custom" and self.compare is None:

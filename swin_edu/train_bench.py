@@ -22,7 +22,7 @@ the same architecture (the peer).
 
 ``--peer hf`` (or ``--peer ours``) runs the plain loop once, in this process, for ``--epochs`` epochs and prints
 the final model's test accuracy on the digits test split that ``swin_edu.train`` reports (the peer run of
-issue 17 stated its accuracy without its split) and the wall time.
+issue 17 stated its accuracy without its split; ``--split-seed`` picks another split) and the wall time.
 
 ``--svm-splits N`` calibrates the digits test accuracy without a network: an RBF support-vector machine
 (scikit-learn; ``gamma`` and ``C`` chosen by 5-fold cross-validation on the training images only) trained on
@@ -86,11 +86,12 @@ def _hf_model(cfg):
     return lambda x: model(pixel_values=x).logits, model
 
 
-def plain_loop(epochs: int, *, hf: bool = False, seed: int = 0) -> dict:
+def plain_loop(epochs: int, *, hf: bool = False, seed: int = 0, split_seed: int = 0) -> dict:
     """The plain loop: shuffle, forward, smoothed cross-entropy, backward, clip, AdamW, cosine schedule;
     no augmentation, no validation, float32, on the training split of ``load_digits``. Returns ``ends``, the
     wall time at the end of every epoch (s), and ``test_acc``, the final model's accuracy on the test split
-    (the same 359 images as ``swin_edu.train``'s), so that the peer's accuracy can be compared on our split."""
+    (the same 359 images as ``swin_edu.train``'s with the same ``split_seed``), so that the peer's accuracy can be
+    compared on our split."""
     import torch
     import torch.nn.functional as F
 
@@ -100,7 +101,7 @@ def plain_loop(epochs: int, *, hf: bool = False, seed: int = 0) -> dict:
     from .train import lr_at
 
     cfg = SwinConfig.preset("nano", **ARCH)
-    data = load_digits(img_size=cfg.img_size)
+    data = load_digits(img_size=cfg.img_size, split_seed=split_seed)
     torch.manual_seed(seed)
     if hf:
         forward, model = _hf_model(cfg)
@@ -261,7 +262,7 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _peer(which: str, epochs: int, seed: int, threads: int) -> int:
+def _peer(which: str, epochs: int, seed: int, threads: int, split_seed: int = 0) -> int:
     import torch
 
     from .train import _machine
@@ -269,12 +270,12 @@ def _peer(which: str, epochs: int, seed: int, threads: int) -> int:
     torch.set_num_threads(threads)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    res = plain_loop(epochs, hf=which == "hf", seed=seed)
+    res = plain_loop(epochs, hf=which == "hf", seed=seed, split_seed=split_seed)
     wall = time.perf_counter() - t0
     m = _machine()
     name = "HF transformers' Swin" if which == "hf" else "swin_edu's SwinTransformer"
     print(f"plain loop, {name}, no augmentation: {epochs} epochs, seed {seed}: test accuracy "
-          f"{100 * res['test_acc']:.2f} % (digits test split, 359 images), {wall:.0f} s with {threads} thread(s) "
+          f"{100 * res['test_acc']:.2f} % (digits test split of split_seed {split_seed}, 359 images), {wall:.0f} s with {threads} thread(s) "
           f"({res['ends'][-1]:.0f} s of training); {m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']}; "
           f"1-minute load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0
@@ -292,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--peer", choices=("hf", "ours"), default=None,
                    help="run the plain loop once with HF transformers' Swin or ours; print its test accuracy")
     p.add_argument("--seed", type=int, default=0, help="seed of --peer")
+    p.add_argument("--split-seed", type=int, default=0, help="digits split of --peer (swin_edu.train's --split-seed)")
     p.add_argument("--svm-splits", type=int, default=0, metavar="N",
                    help="print an RBF SVM's digits test accuracy on the splits of split_seed 0 .. N-1 (calibration)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -306,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.svm_splits:
         return _svm(ns.svm_splits)
     if ns.peer:
-        return _peer(ns.peer, ns.epochs, ns.seed, ns.threads)
+        return _peer(ns.peer, ns.epochs, ns.seed, ns.threads, ns.split_seed)
     result = bench(ns.variants, epochs=ns.epochs, rounds=ns.rounds, threads=ns.threads,
                    log=lambda s: print(s, flush=True))
     table = markdown(result)

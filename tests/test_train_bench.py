@@ -31,10 +31,16 @@ def test_the_plain_loop_reports_epoch_times_and_a_test_accuracy():
     assert 0.0 <= res["test_acc"] <= 1.0
 
 
-def test_the_peer_command_prints_its_test_accuracy(capsys):
-    assert train_bench.main(["--peer", "ours", "--epochs", "2", "--threads", "1"]) == 0
+def test_the_peer_command_prints_its_test_accuracy(capsys, monkeypatch):
+    from swin_edu import data
+
+    asked = []
+    real = data.load_digits
+    monkeypatch.setattr(data, "load_digits", lambda *a, **k: asked.append(k.get("split_seed")) or real(*a, **k))
+    assert train_bench.main(["--peer", "ours", "--epochs", "2", "--threads", "1", "--split-seed", "3"]) == 0
     out = capsys.readouterr().out
-    assert "swin_edu's SwinTransformer" in out and "test accuracy" in out and "359 images" in out
+    assert "swin_edu's SwinTransformer" in out and "test accuracy" in out and "split_seed 3, 359 images" in out
+    assert asked == [3]
 
 
 def test_svm_baseline_calibrates_the_digits_split(capsys):

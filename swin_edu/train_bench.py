@@ -144,9 +144,11 @@ def svm_baseline(split_seeds: Sequence[int] = range(20)) -> list[dict]:
     from sklearn.model_selection import GridSearchCV
     from sklearn.svm import SVC
 
-    from .data import load_digits
     from ._validate import check_int
+    from .data import load_digits
 
+    if isinstance(split_seeds, (str, bytes)) or not hasattr(split_seeds, "__iter__"):
+        raise TypeError(f"svm_baseline: split_seeds must be a sequence of ints, got {type(split_seeds).__name__}")
     seeds = [check_int(s, "split_seeds", minimum=0, where="svm_baseline") for s in split_seeds]
     if not seeds:
         raise ValueError("svm_baseline: split_seeds must name at least one split, got none")
@@ -275,7 +277,8 @@ def _peer(which: str, epochs: int, seed: int, threads: int, split_seed: int = 0)
     m = _machine()
     name = "HF transformers' Swin" if which == "hf" else "swin_edu's SwinTransformer"
     print(f"plain loop, {name}, no augmentation: {epochs} epochs, seed {seed}: test accuracy "
-          f"{100 * res['test_acc']:.2f} % (digits test split of split_seed {split_seed}, 359 images), {wall:.0f} s with {threads} thread(s) "
+          f"{100 * res['test_acc']:.2f} % (digits test split of split_seed {split_seed}, 359 images), "
+          f"{wall:.0f} s with {threads} thread(s) "
           f"({res['ends'][-1]:.0f} s of training); {m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']}; "
           f"1-minute load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0

@@ -62,5 +62,7 @@ def test_svm_baseline_rejects_bad_input():
         train_bench.svm_baseline([])
     with pytest.raises(ValueError, match="split_seeds"):
         train_bench.svm_baseline([-1])
+    with pytest.raises(TypeError, match="split_seeds must be a sequence of ints, got int"):
+        train_bench.svm_baseline(3)
     with pytest.raises(SystemExit):
         train_bench.main(["--svm-splits", "-1"])

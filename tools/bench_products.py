@@ -96,12 +96,12 @@ def main(argv: list[str] | None = None) -> int:
             totals[m] = totals.get(m, 0.0) + v * calls
         rows_out.append((name, rows, k, n, calls, med))
     names = list(totals)
-    print(f"| layer | rows x in -> out | calls | " + " | ".join(f"{m} (ms)" for m in names) + " |")
+    print("| layer | rows x in -> out | calls | " + " | ".join(f"{m} (ms)" for m in names) + " |")
     print("|---|---|---:|" + "---:|" * len(names))
     for name, rows, k, n, calls, med in rows_out:
         print(f"| {name} | {rows} x {k} -> {n} | {calls} | " + " | ".join(f"{med.get(m, float('nan')):.2f}"
                                                                        for m in names) + " |")
-    print(f"| **one forward** | | | " + " | ".join(f"**{totals[m]:.0f}**" for m in names) + " |")
+    print("| **one forward** | | | " + " | ".join(f"**{totals[m]:.0f}**" for m in names) + " |")
     print()
     base = totals["F.linear"]
     print("; ".join(f"{m}: {base / totals[m]:.2f}x F.linear" for m in names[1:]) or "no packed way available")

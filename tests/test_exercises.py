@@ -631,6 +631,30 @@ def test_an_exercise_can_name_what_an_exception_means():
     assert nb03.SW_MSA.error_hints is hints and not check.window_partition.exercise.error_hints
 
 
+def test_the_grader_names_what_an_exception_means_too(monkeypatch):
+    """The grader builds its feedback from the same trusted spec: a sandboxed answer that raised numpy's broadcast
+    error gets the capstone's hint (the text comes from the sandbox, the hint from the grader's own EXERCISES)."""
+    import json
+
+    from swin_edu.classroom import codec
+    from swin_edu.classroom.bwrap import VERDICT_LIMITS, RunResult
+    from swin_edu.classroom.verdict import judge
+    from swin_edu.demos import capstone_reference
+
+    monkeypatch.delenv("SWIN_EDU_LANG", raising=False)
+    ex = nb03.SW_MSA
+    (c,) = ex.cases()[:1]
+    spec = {"grade_id": "cap", "exercise": ex.name, "points": 4.0, "function": "sw_msa_mine",
+            "cases": [{"label": str(c.label), "label_zh": c.label.zh, "hidden": False,
+                       "args": codec.encode(tuple(c.args)), "kwargs": codec.encode(dict(c.kwargs)),
+                       "expected": codec.encode(ex.reference(*c.args))}]}
+    events = [{"event": "ready", "callable": True, "type": "function"},
+              {"event": "raised", "case": 0, "mro": ["ValueError", "Exception"], "where": "line 7 of your answer cell",
+               "text": "operands could not be broadcast together with shapes (8,4,16,16) (3,16,16)"}]
+    v = judge(spec, RunResult(0, "\n".join(json.dumps(e) for e in events).encode(), b"", 0.1), VERDICT_LIMITS)
+    assert v.status == "failed" and capstone_reference.ERROR_HINTS["could not be broadcast"] in v.message
+
+
 def test_error_hints_are_checked():
     with pytest.raises(ValueError, match="error_hints must map non-empty strings"):
         nb03.Exercise(name="x", signature="x()", reference=lambda: 0, cases=list, error_hints={"": "hint"})

@@ -2,6 +2,8 @@
 
     python -m swin_edu.train_bench                      # about 5 minutes on 2 CPU cores
     python -m swin_edu.train_bench --docs docs/training.md
+    python -m swin_edu.train_bench --busy 1 --variants "plain loop (ours)" "train() defaults (the command line)" \
+        "defaults, spinning threads (OMP_WAIT_POLICY=ACTIVE)"      # with one other busy process: a shared machine
     python -m swin_edu.train_bench --peer hf --epochs 250 --seed 0   # the peer's accuracy on our split
     python -m swin_edu.train_bench --svm-splits 20                   # how hard the split is, without a network
 
@@ -32,6 +34,7 @@ choice of a split alone moves an accuracy (:func:`svm_baseline`).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -42,7 +45,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-__all__ = ["LADDER", "bench", "main", "markdown", "plain_loop", "svm_baseline"]
+from ._validate import check_int
+
+__all__ = ["LADDER", "bench", "busy_processes", "main", "markdown", "plain_loop", "svm_baseline"]
 
 #: the digits model (SwinConfig fields over the nano preset), the batch and the peer's learning rate
 ARCH = {"img_size": 16, "patch_size": 2, "in_chans": 1, "embed_dim": 32, "depths": (2, 2), "num_heads": (2, 4),
@@ -68,10 +73,12 @@ LADDER: dict[str, tuple[str, dict, dict]] = {
     "train() defaults (the command line)": ("cli", {}, {"OMP_WAIT_POLICY": "PASSIVE"}),
     "defaults + a checkpoint every epoch": ("cli", {"checkpoint_every_s": 0.0}, {"OMP_WAIT_POLICY": "PASSIVE"}),
     "defaults + bf16 autocast": ("cli", {"amp": "bf16"}, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "defaults, spinning threads (OMP_WAIT_POLICY=ACTIVE)": ("cli", {}, {"OMP_WAIT_POLICY": "ACTIVE"}),
     "plain loop (HF transformers)": ("plain-hf", {}, {}),
 }
-#: the rows run unless --variants names others (bf16 autocast is slow where the CPU has no native bf16)
-DEFAULT_ROWS = [n for n in LADDER if "bf16" not in n]
+#: the rows run unless --variants names others (bf16 autocast is slow where the CPU has no native bf16;
+#: spinning threads are the alternative to the defaults' sleeping ones, for --busy)
+DEFAULT_ROWS = [n for n in LADDER if "bf16" not in n and "spinning" not in n]
 
 
 def _hf_model(cfg):
@@ -200,10 +207,27 @@ def _epoch_times(ends: Sequence[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(ends)]  # epoch 1 (warm-up) is left out
 
 
+@contextlib.contextmanager
+def busy_processes(n: int):
+    """``n`` processes that each keep one core busy (a Python loop) while the block runs: the other jobs of
+    a shared machine, made on purpose (``--busy``). Yields their pids; they are killed when the block ends."""
+    n = check_int(n, "busy", minimum=0, where="busy_processes")
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield [p.pid for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
 def bench(names: Sequence[str] | None = None, *, epochs: int = 12, rounds: int = 3, threads: int = 2,
-          log=print) -> dict:
-    """Run the variants (each in its own process) ``rounds`` times, alternating; returns per-variant
-    per-epoch times and the machine's load before and after."""
+          busy: int = 0, log=print) -> dict:
+    """Run the variants (each in its own process) ``rounds`` times, alternating, while ``busy`` other
+    processes each keep a core busy; returns per-variant per-epoch times and the machine's load before and
+    after."""
+    busy = check_int(busy, "busy", minimum=0, where="train_bench.bench")
     names = list(names or DEFAULT_ROWS)
     unknown = [n for n in names if n not in LADDER]
     if unknown:
@@ -216,6 +240,24 @@ def bench(names: Sequence[str] | None = None, *, epochs: int = 12, rounds: int =
             log("transformers is not installed: the HF row is left out")
     runs: dict[str, list] = {n: [] for n in names}
     loads = [os.getloadavg()[0]]
+    with busy_processes(busy):
+        _rounds(names, runs, loads, epochs=epochs, rounds=rounds, threads=threads, log=log)
+    rows = []
+    base = None
+    for name in names:
+        per = [statistics.median(_epoch_times(x["ends"])) for x in runs[name]]
+        row = {"variant": name, "epoch_s": statistics.median(per), "rounds": per,
+               "process_s": statistics.median(x["wall_s"] for x in runs[name])}
+        base = base or row["epoch_s"]
+        row["vs_plain"] = row["epoch_s"] / base
+        rows.append(row)
+    from .train import _machine
+
+    return {"rows": rows, "epochs": epochs, "rounds": rounds, "threads": threads, "busy": busy, "load": loads,
+            "machine": _machine()}
+
+
+def _rounds(names, runs, loads, *, epochs, rounds, threads, log) -> None:
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
@@ -234,19 +276,6 @@ def bench(names: Sequence[str] | None = None, *, epochs: int = 12, rounds: int =
             med = statistics.median(_epoch_times(res["ends"]))
             log(f"round {r + 1}  {name:<38s} {med:.3f} s/epoch  (process {wall:.1f} s)")
         loads.append(os.getloadavg()[0])
-    rows = []
-    base = None
-    for name in names:
-        per = [statistics.median(_epoch_times(x["ends"])) for x in runs[name]]
-        row = {"variant": name, "epoch_s": statistics.median(per), "rounds": per,
-               "process_s": statistics.median(x["wall_s"] for x in runs[name])}
-        base = base or row["epoch_s"]
-        row["vs_plain"] = row["epoch_s"] / base
-        rows.append(row)
-    from .train import _machine
-
-    return {"rows": rows, "epochs": epochs, "rounds": rounds, "threads": threads, "load": loads,
-            "machine": _machine()}
 
 
 def markdown(result: dict) -> str:
@@ -258,7 +287,10 @@ def markdown(result: dict) -> str:
                      f"{', '.join(f'{v:.3f}' for v in r['rounds'])} | {r['process_s']:.1f} |")
     m = result["machine"]
     lines.append("")
-    lines.append(f"_{result['rounds']} rounds x {result['epochs']} epochs per variant, {result['threads']} thread(s); "
+    busy = result.get("busy", 0)
+    competing = f", {busy} busy process(es) competing for the cores" if busy else ""
+    lines.append(f"_{result['rounds']} rounds x {result['epochs']} epochs per variant, {result['threads']} thread(s)"
+                 f"{competing}; "
                  f"{m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']}; 1-minute load average "
                  f"{', '.join(f'{v:.2f}' for v in result['load'])} (before the first round, then after each)._")
     return "\n".join(lines)
@@ -292,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--variants", nargs="+", default=None, metavar="NAME", help=f"some of {list(LADDER)}")
+    p.add_argument("--busy", type=int, default=0, metavar="N",
+                   help="keep N other processes busy (one core each) during the benchmark: a shared machine")
     p.add_argument("--docs", default=None, help="Markdown file whose <!-- loop-bench:start/end --> block to rewrite")
     p.add_argument("--peer", choices=("hf", "ours"), default=None,
                    help="run the plain loop once with HF transformers' Swin or ours; print its test accuracy")
@@ -312,7 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _svm(ns.svm_splits)
     if ns.peer:
         return _peer(ns.peer, ns.epochs, ns.seed, ns.threads, ns.split_seed)
-    result = bench(ns.variants, epochs=ns.epochs, rounds=ns.rounds, threads=ns.threads,
+    if ns.busy < 0:
+        p.error(f"--busy must be >= 0, got {ns.busy}")
+    result = bench(ns.variants, epochs=ns.epochs, rounds=ns.rounds, threads=ns.threads, busy=ns.busy,
                    log=lambda s: print(s, flush=True))
     table = markdown(result)
     print(table)

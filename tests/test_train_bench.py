@@ -66,3 +66,32 @@ def test_svm_baseline_rejects_bad_input():
         train_bench.svm_baseline(3)
     with pytest.raises(SystemExit):
         train_bench.main(["--svm-splits", "-1"])
+
+
+def test_busy_processes_compete_while_the_block_runs_and_are_gone_after():
+    import os
+    import time
+
+    with train_bench.busy_processes(2) as pids:
+        assert len(pids) == 2
+        time.sleep(0.2)
+        for pid in pids:
+            os.kill(pid, 0)  # alive (raises if not)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with train_bench.busy_processes(0) as none:
+        assert none == []
+    with pytest.raises(ValueError, match="busy"), train_bench.busy_processes(-1):
+        pass
+    with pytest.raises(SystemExit):
+        train_bench.main(["--busy", "-1"])
+
+
+def test_the_table_says_when_other_processes_competed():
+    result = {"rows": [{"variant": "plain loop (ours)", "epoch_s": 1.0, "vs_plain": 1.0, "rounds": [1.0],
+                        "process_s": 12.0}], "epochs": 10, "rounds": 1, "threads": 2, "busy": 1, "load": [0.5, 1.5],
+              "machine": {"platform": "Linux-x", "cpu_count": 2, "torch": "2.13.0+cpu"}}
+    assert "2 thread(s), 1 busy process(es) competing for the cores;" in train_bench.markdown(result)
+    assert "spinning" not in " ".join(train_bench.DEFAULT_ROWS)
+    assert train_bench.LADDER["defaults, spinning threads (OMP_WAIT_POLICY=ACTIVE)"][2] == {"OMP_WAIT_POLICY": "ACTIVE"}

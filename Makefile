@@ -25,7 +25,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 ZH := $(filter zh,$(COURSE_LANG))
 WORKSPACE = $(if $(LAB_DIR),$(LAB_DIR),$(if $(filter solutions,$(EDITION)),lab-solutions,lab)$(if $(ZH),-zh,))
 
-.PHONY: setup lab-setup lab test figures student student-edition bench train ablation clean
+.PHONY: setup lab-setup lab test test-all figures student student-edition bench train ablation clean
 
 # $(1): the environment's folder, $(2): the package's extras
 define install_env
@@ -57,10 +57,20 @@ $(LAB_VENV)/.installed-zh: $(LAB_VENV)/.installed
 	$(LAB_BIN)/python -m pip install --quiet -e ".[lab,zh]"
 	@touch $@
 
+# The two tiers of tests (docs/testing.md). Both on 2 pytest-xdist workers; an expensive module fixture stays on one
+# worker (loadgroup) and the longest tests start first (tests/conftest.py orders them; no reordering by xdist).
+XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
+# make test: before every commit, minutes: every module and every notebook's logic, each notebook run once (the
+# source edition, short setting); no browser, no sandbox, no Chinese runs, no fresh environments
 test: setup
+	$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
+
+# make test-all: everything (CI runs this): also the lab in a browser, the student and Chinese editions run, the
+# sandboxed grader attacked, the wheel in a fresh environment, training from the command line; the 25 slowest printed
+test-all: setup
 	bash tools/install_browser.sh
 	bash tools/install_sandbox.sh
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
 # both sets: figures/ (English) and figures/zh/ (Chinese titles, labels and alt texts; the zh extra's CJK font)
 figures: setup

@@ -41,3 +41,33 @@ def _one_thread_per_xdist_worker():
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
     yield
     torch.set_num_threads(old)
+
+
+# ------------------------------------------------------------------------------------------------ the tiers
+# `make test` runs -m "not slow" and `make test-all` everything, both on 2 pytest-xdist workers with
+# `--dist loadgroup --no-loadscope-reorder` (docs/testing.md). Two things keep the wall time near the sum of the work
+# divided by two: an expensive module fixture is made once, on one worker (one JupyterLab server for the browser
+# tests, one class run for the red team, one release for the classroom tests, the figures drawn once, Swin-T's numpy
+# forward once, one kernel for the widgets), and the longest tests start first (a long test that starts last is the
+# run's tail).
+XDIST_GROUPS = {"test_browser.py": "browser", "test_redteam.py": "redteam", "test_classroom.py": "classroom",
+                "test_viz_figures.py": "figures", "test_model.py": "model", "test_widgets_kernel.py": "widgets"}
+_FIRST = ("browser", "notebook", "sandbox", "slow")  # what starts first, in this order
+
+
+def _start_rank(item) -> tuple:
+    marks = {m.name for m in item.iter_markers()}
+    tier = next((i for i, name in enumerate(_FIRST) if name in marks), len(_FIRST))
+    # among the notebook runs, the later notebooks (training, the dense task) are the long ones
+    number = next((int(part[:2]) for part in item.nodeid.replace("[", "/").split("/")
+                   if len(part) > 2 and part[:2].isdigit() and part[2] == "_"), -1)
+    return tier, -number
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = XDIST_GROUPS.get(item.path.name)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_start_rank)  # stable: the same order on every worker

@@ -517,6 +517,7 @@ def test_cpu_autocast(nano, rng, dtype):
     assert (out.float() - ref).abs().max() < 0.05 * ref.abs().max()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("train", [False, True])
 def test_torch_compile_fullgraph(nano, rng, train):
     """The model traces into one graph (no graph breaks), in inference and in training. The backend
@@ -539,6 +540,7 @@ def test_torch_compile_fullgraph(nano, rng, train):
             assert torch.allclose(compiled(x), ref, atol=RTOL * ref.abs().max().item(), rtol=0)
 
 
+@pytest.mark.slow
 def test_torch_compile_with_dynamic_sizes(rng):
     """Regression: with dynamic shapes, a padded size computed as -(-n // M) * M made dynamo fail on its
     own guard ("Guard failed on the same frame it was created"); config.padded_size now rounds up with

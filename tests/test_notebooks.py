@@ -84,7 +84,7 @@ def _errors(nb) -> list[tuple[int, str]]:
 
 
 # ----------------------------------------------------------------------------------------------- execution
-@pytest.mark.slow
+@pytest.mark.notebook  # the fast tier's one run of every notebook (the editions: tests/test_browser.py, test_zh.py)
 @pytest.mark.parametrize("name", COURSE)
 def test_notebook_runs_top_to_bottom(name):
     nb = _read(name)

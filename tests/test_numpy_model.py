@@ -73,6 +73,7 @@ def test_ape_and_no_patch_norm():
         snp.swin_forward(sd, np.zeros((1, 3, 36, 36)), cfg)
 
 
+@pytest.mark.slow
 def test_tiny_forward_224():
     cfg = SwinConfig.preset("tiny")
     sd = snp.random_state_dict(cfg, seed=0)

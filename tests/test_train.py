@@ -3,16 +3,20 @@ epoch), resume safety (other arguments, broken files, Ctrl-C), ablations with th
 maps, and clear errors for bad inputs. Runs use a small model (16x16 digits, C=24) and one thread."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fractions
+import io
 import itertools
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -54,9 +58,23 @@ FAST = {"overrides": SMALL, "threads": 1, "progress": False, "verbose": False, "
 
 
 def _cli(*args, timeout=120, module="swin_edu.train"):
+    """``python -m swin_edu.train ARGS`` in a new process (the smoke run: the entry point itself)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, check=False,
                           timeout=timeout, cwd=ROOT, env=env)
+
+
+def _main(*args):
+    """The command line's ``main(ARGS)`` in this process: the same parser, messages and exit status as
+    ``python -m swin_edu.train ARGS`` (whose entry point the smoke run covers), without a new process that imports
+    torch again. A traceback would be an exception here, and fail the test."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:
+            code = e.code
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -280,9 +298,17 @@ def test_resume_refuses_another_config_or_other_training_arguments(tmp_path, sma
     assert "resumed from" in text and "had 2 epochs, this one 3" in text and r["steps"] == 20
 
 
+@pytest.fixture(scope="module")
+def one_epoch_run(small_digits, tmp_path_factory):
+    """A run folder after one epoch (trained once, copied by each test that damages it)."""
+    out = tmp_path_factory.mktemp("one_epoch")
+    train(data=small_digits, out=str(out), epochs=1, max_steps=19, **FAST)
+    return out
+
+
 @pytest.mark.parametrize("damage", ["truncated", "pickled", "weights only"])
-def test_resume_from_a_broken_or_foreign_checkpoint_is_a_clear_error(tmp_path, small_digits, damage):
-    train(data=small_digits, out=str(tmp_path), epochs=1, max_steps=19, **FAST)
+def test_resume_from_a_broken_or_foreign_checkpoint_is_a_clear_error(tmp_path, small_digits, one_epoch_run, damage):
+    shutil.copytree(one_epoch_run, tmp_path, dirs_exist_ok=True)
     path = tmp_path / "checkpoint.pth"
     if damage == "truncated":
         path.write_bytes(path.read_bytes()[:5000])
@@ -297,7 +323,7 @@ def test_resume_from_a_broken_or_foreign_checkpoint_is_a_clear_error(tmp_path, s
         match = "no 'config': it was not written by swin_edu.train"
     with pytest.raises(CheckpointError, match=match):
         train(data=small_digits, out=str(tmp_path), resume="auto", epochs=2, **FAST)
-    r = _cli("--set", "embed_dim=24", "--out", str(tmp_path), "--resume", "auto", "--epochs", "2", "--quiet")
+    r = _main("--set", "embed_dim=24", "--out", str(tmp_path), "--resume", "auto", "--epochs", "2", "--quiet")
     assert r.returncode == 2 and "Traceback" not in r.stderr and match.split(" ")[0] in r.stderr, r.stderr
 
 
@@ -487,13 +513,13 @@ def test_figures():
 def test_unknown_preset_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"unknown preset 'huge'.*'nano'"):
         TrainArgs(preset="huge")
-    r = _cli("--preset", "huge", "--out", str(tmp_path))
+    r = _main("--preset", "huge", "--out", str(tmp_path))
     assert r.returncode == 2 and "unknown preset 'huge'" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_empty_folder_is_a_clear_error_from_the_command_line(tmp_path):
     (tmp_path / "empty").mkdir()
-    r = _cli("--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o"))
+    r = _main("--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "is an empty folder" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "o").exists()
 
@@ -501,7 +527,7 @@ def test_empty_folder_is_a_clear_error_from_the_command_line(tmp_path):
 def test_threads_zero_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="threads must be a positive int or None, got 0"):
         TrainArgs(threads=0)
-    r = _cli("--threads", "0", "--out", str(tmp_path))
+    r = _main("--threads", "0", "--out", str(tmp_path))
     assert r.returncode == 2 and "threads must be a positive int" in r.stderr and "Traceback" not in r.stderr
 
 

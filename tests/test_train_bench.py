@@ -25,12 +25,14 @@ def test_the_markdown_table_has_one_row_per_variant_and_the_machine():
     assert "2 rounds x 10 epochs" in table and "load average 0.50, 1.50" in table
 
 
+@pytest.mark.slow
 def test_the_plain_loop_reports_epoch_times_and_a_test_accuracy():
     res = train_bench.plain_loop(2, seed=0)
     assert len(res["ends"]) == 2 and 0 < res["ends"][0] < res["ends"][1]
     assert 0.0 <= res["test_acc"] <= 1.0
 
 
+@pytest.mark.slow
 def test_the_peer_command_prints_its_test_accuracy(capsys, monkeypatch):
     from swin_edu import data
 
@@ -43,6 +45,7 @@ def test_the_peer_command_prints_its_test_accuracy(capsys, monkeypatch):
     assert asked == [3]
 
 
+@pytest.mark.slow
 def test_svm_baseline_calibrates_the_digits_split(capsys):
     """The RBF SVM of docs/training.md ("How hard is this split?"): trained on the Swin's 1,259 training images,
     tested on its 359 test images, its settings chosen by cross-validation on the training images."""

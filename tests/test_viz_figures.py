@@ -48,6 +48,7 @@ def two_runs(tmp_path_factory):
     return a, b
 
 
+@pytest.mark.slow
 def test_figure_command_is_deterministic(two_runs):
     a, b = two_runs
     da, db = _digests(a), _digests(b)
@@ -57,6 +58,7 @@ def test_figure_command_is_deterministic(two_runs):
     assert not diff, f"a second run changed {diff}"
 
 
+@pytest.mark.slow
 def test_pngs_carry_no_timestamp_or_version(two_runs):
     a, _ = two_runs
     for name in F.FIGURES:
@@ -67,6 +69,7 @@ def test_pngs_carry_no_timestamp_or_version(two_runs):
         assert len(data) < 320 * 1024, f"{name}.png is {len(data) / 1024:.0f} KB"
 
 
+@pytest.mark.slow
 def test_alt_text_file_lists_every_figure(two_runs):
     a, _ = two_runs
     meta = json.loads((a / "alt_text.json").read_text(encoding="utf-8"))
@@ -81,6 +84,7 @@ def test_alt_text_file_lists_every_figure(two_runs):
         assert f"## {name}" in md
 
 
+@pytest.mark.slow
 def test_committed_figures_are_up_to_date(two_runs):
     """figures/ in the repository is what the code draws (run `make figures` after changing a figure)."""
     a, _ = two_runs

@@ -53,6 +53,8 @@ def _png(state, css) -> bytes:
     return base64.b64decode(buf["data"])
 
 
+@pytest.mark.slow
+@pytest.mark.notebook
 def test_every_widget_is_displayed_as_a_live_view(executed):
     _, views, state = executed
     assert len(views) == 4
@@ -60,6 +62,8 @@ def test_every_widget_is_displayed_as_a_live_view(executed):
     assert classes == [("swin-mask",), ("swin-complexity",), ("swin-patch",), ("swin-relbias",)]
 
 
+@pytest.mark.slow
+@pytest.mark.notebook
 def test_mask_explorer_in_the_kernel(executed):
     reports, _, state = executed
     r = reports["mask"]
@@ -84,6 +88,8 @@ def test_mask_explorer_in_the_kernel(executed):
     assert query["state"]["value"] == 5 and query["state"]["max"] == 15
 
 
+@pytest.mark.slow
+@pytest.mark.notebook
 def test_complexity_patch_and_bias_explorers_in_the_kernel(executed):
     reports, _, state = executed
     cx = reports["complexity"]

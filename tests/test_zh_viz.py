@@ -185,6 +185,7 @@ def test_explorers_say_why_settings_are_invalid_in_chinese(monkeypatch):
         "Shift s=4 must be smaller than the window M=4 (Swin shifts by s = ⌊M/2⌋ = 2)."
 
 
+@pytest.mark.slow
 def test_explorers_are_unchanged_in_english(monkeypatch):
     """SWIN_EDU_LANG unset and en give the same widgets, word for word, with the English labels."""
     monkeypatch.delenv("SWIN_EDU_LANG", raising=False)
@@ -232,6 +233,7 @@ def test_every_chinese_figure_speaks_chinese_and_renders_its_glyphs(name):
         assert not [t for t in _figure_texts(F.make_figure(name)) if _cjk(t)]
 
 
+@pytest.mark.slow
 @NEEDS_FONT
 def test_committed_chinese_figures_are_what_the_command_draws(tmp_path):
     """figures/zh/ is what `make figures` draws (python -m swin_edu.viz.figures --lang zh): alt texts always,

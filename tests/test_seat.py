@@ -229,9 +229,10 @@ def test_whose_says_the_reference_until_the_learners_function_passed(monkeypatch
         whose(Mine, 3)
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem[:2] in ("02", "03")], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem[:2] != "07"], ids=lambda p: p.stem)
 def test_no_notebook_says_your_about_what_may_be_the_reference(path):
-    """The printouts of 02 and 03 that said "your formula" whatever ran go through whose()."""
+    """The printouts that said "your formula" (02, 03) or "your offsets" (04) whatever ran go through whose().
+    (07's learner's-model cells are being rewritten under the same rule elsewhere.)"""
     nb = json.loads(path.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         if cell["cell_type"] == "code" and "print(" in _src(cell):

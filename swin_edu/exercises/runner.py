@@ -248,7 +248,7 @@ def _is_mine(fn: Any) -> bool:
 #: and the Chinese edition still reads Chinese
 WHOSE_NOUNS = {"function": Text("function", "函数"), "formula": Text("formula", "公式"),
                "model": Text("model", "模型"), "module": Text("module", "模块"), "logits": Text("logits", "logits"),
-               "count": Text("count", "计数")}
+               "count": Text("count", "计数"), "offsets": Text("offsets", "偏移")}
 
 
 def whose(fn: Any, what: str = Text("function", "函数")) -> str:

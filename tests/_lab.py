@@ -151,7 +151,7 @@ def cell_text(page, index: int) -> str:
     """The text of cell ``index``'s outputs as the model holds them (streams and text/plain)."""
     return page.evaluate("""(i) => { const c = window.jupyterapp.shell.currentWidget.content.model.cells.get(i);
         return (c.toJSON().outputs || []).map(o => [].concat(o.text || (o.data && o.data['text/plain']) || [])
-                                                     .join('')).join('\n'); }""", index)
+                                                     .join('')).join('\\n'); }""", index)
 
 
 def save(page, timeout_ms: int = 60_000) -> None:

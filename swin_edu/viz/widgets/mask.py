@@ -101,9 +101,9 @@ class MaskExplorer(Explorer):
         query = check_int(query, "query", minimum=0, where=where)
         self.state_data: MaskState | None = None
         self.html = ""
-        # four in a row, each growing to a quarter of the row (tracks of about 150 px at 1440 px), wrapping on a
-        # narrow screen
-        small = {"width": "auto", "label_width": "76px", "continuous": True,
+        # four in a row, each growing to a quarter of the row, wrapping on a narrow screen; with the narrow readout
+        # of mask_view.css, tracks of about 125 px at 1440x900 (they were 59 px)
+        small = {"width": "auto", "label_width": "74px", "continuous": True,
                  "flex": "1 1 230px", "min_width": "230px", "max_width": "420px"}
         self.controls = {
             "H": slider(i18n.t("mask.ctl.H"), H, 1, self.MAX_MAP, **small),

@@ -203,8 +203,10 @@ def test_a_git_pull_takes_effect_at_the_next_make_lab_without_a_banner(tmp_path)
     site = subprocess.run([str(venv / "bin" / "python"), "-c", purelib], capture_output=True, text=True,
                           check=True).stdout.strip()
     (pathlib.Path(site) / "lab_deps.pth").write_text(lab_site + "\n")  # pip, torch, jupyterlab... of the real lab
-    (venv / ".deps").touch()
-    os.utime(venv / ".deps", (time.time() + 3600,) * 2)
+    (venv / ".deps").touch()  # the dependencies are there, and newer than pyproject.toml
+    an_hour_ago = time.time() - 3600
+    os.utime(course / "pyproject.toml", (an_hour_ago - 60,) * 2)
+    os.utime(venv / ".deps", (an_hour_ago,) * 2)
 
     def make_lab_setup() -> str:
         proc = subprocess.run(["make", "-C", str(course), "lab-setup", f"LAB_VENV={venv}"], capture_output=True,

@@ -14,8 +14,8 @@ TORCH_INDEX ?= $(shell $(PYTHON) tools/torch_index.py)
 PYTEST_ARGS ?=
 # make lab: EDITION=student (default) or solutions; LAB_DIR: the workspace (default lab/ or lab-solutions/);
 # LAB_ARGS: extra JupyterLab options (e.g. --no-browser --port=8899)
-# COURSE_LANG=zh: the Chinese edition (workspace lab-zh/ or lab-solutions-zh/, messages in Chinese, a CJK font
-# for the figures). Not LANG: that variable is the locale.
+# COURSE_LANG=zh: the Chinese edition (workspace lab-zh/ or lab-solutions-zh/, messages in Chinese; a CJK font from
+# the system, e.g. Debian's fonts-noto-cjk: make lab says when none is found). Not LANG: that variable is the locale.
 EDITION ?= student
 COURSE_LANG ?= en
 LAB_DIR ?=
@@ -27,35 +27,44 @@ WORKSPACE = $(if $(LAB_DIR),$(LAB_DIR),$(if $(filter solutions,$(EDITION)),lab-s
 
 .PHONY: setup lab-setup lab test test-all figures student student-edition bench train ablation clean
 
-# $(1): the environment's folder, $(2): the package's extras
+# $(1): the environment's folder, $(2): the package's install spec (-e ".[dev]" or ".[lab]"), $(3): the stamp
 define install_env
 	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
 	$(1)/bin/python -m pip install --quiet --upgrade pip
 	$(1)/bin/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH_SPEC)"
 	@$(1)/bin/python tools/torch_check.py
-	$(1)/bin/python -m pip install --quiet -e ".[$(2)]"
-	@touch $(1)/.installed
+	$(1)/bin/python -m pip install --quiet $(2)
+	@touch $(3)
 endef
 
 setup: $(VENV)/.installed
 
+# developers: an editable install of this checkout (the tests test the code as it is)
 $(VENV)/.installed: pyproject.toml
-	$(call install_env,$(VENV),dev)
+	$(call install_env,$(VENV),-e ".[dev]",$@)
+
+# students: the course package installed as a regular package (a student's environment has no reason to be an
+# editable install of the course folder), reinstalled whenever its source changes (a `git pull` takes effect at
+# the next `make lab`, without resolving the dependencies again), and the lab's settings written into it
+# (swin_edu/lab.py: open on 00, no news toast, notebooks saved so that they reopen cleanly)
+LAB_SOURCES := pyproject.toml $(shell find swin_edu -name __pycache__ -prune -o -print 2>/dev/null)
 
 lab-setup: $(LAB_VENV)/.installed
 
-$(LAB_VENV)/.installed: pyproject.toml
-	$(call install_env,$(LAB_VENV),lab)
+$(LAB_VENV)/.deps: pyproject.toml
+	$(call install_env,$(LAB_VENV),".[lab]",$@)
+
+$(LAB_VENV)/.installed: $(LAB_VENV)/.deps $(LAB_SOURCES)
+	@echo "make lab: installing the course package from $(CURDIR)/swin_edu into $(LAB_VENV)"
+	$(LAB_BIN)/python -m pip install --quiet --no-deps --force-reinstall .
+	$(LAB_BIN)/python -m swin_edu.lab configure
+	@touch $@
 
 # the student edition (student/) copied into a git-ignored workspace that keeps your work; see README
-lab: lab-setup $(if $(ZH),$(LAB_VENV)/.installed-zh,)
+lab: lab-setup
 	$(LAB_BIN)/python -m swin_edu.editions workspace $(EDITION) --into $(WORKSPACE)$(if $(ZH), --lang zh,)
+	@$(LAB_BIN)/python -m swin_edu.lab fonts --lang $(if $(ZH),zh,en)
 	$(if $(ZH),SWIN_EDU_LANG=zh ,)$(LAB_BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) $(WORKSPACE)
-
-# the Chinese edition's extra: a CJK font for the figures (swin-edu[zh])
-$(LAB_VENV)/.installed-zh: $(LAB_VENV)/.installed
-	$(LAB_BIN)/python -m pip install --quiet -e ".[lab,zh]"
-	@touch $@
 
 # The two tiers of tests (docs/testing.md). Both on 2 pytest-xdist workers; an expensive module fixture stays on one
 # worker (loadgroup) and the longest tests start first (tests/conftest.py orders them; no reordering by xdist).
@@ -72,7 +81,8 @@ test-all: setup
 	bash tools/install_sandbox.sh
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
-# both sets: figures/ (English) and figures/zh/ (Chinese titles, labels and alt texts; the zh extra's CJK font)
+# both sets: figures/ (English) and figures/zh/ (Chinese titles, labels and alt texts; the system's CJK font,
+# Noto Sans CJK: apt-get install fonts-noto-cjk)
 figures: setup
 	$(BIN)/python -m swin_edu.viz.figures --out figures
 	$(BIN)/python -m swin_edu.viz.figures --lang zh --out figures/zh

@@ -52,6 +52,7 @@ __all__ = [
     "solutions_edition",
     "sync_workspace",
     "translated_solutions_edition",
+    "work_digest",
     "zh_student_dir",
 ]
 
@@ -241,16 +242,79 @@ def _student_workspace_source(tmp: pathlib.Path, lang: str) -> pathlib.Path:
 
 
 # ---------------------------------------------------------------------------------------------- workspace
+#: what the workspace messages say, in the edition's language (``make lab COURSE_LANG=zh`` passes ``--lang zh``)
+_SYNC_MESSAGES = {
+    "ws.updated": {"en": "{target}: updated to the new version of the course (you had not changed its cells)",
+                   "zh": "{target}：已更新为课程的新版本（你没有改动过它的单元格）"},
+    "ws.kept": {"en": "{target}: the course has a new version of this notebook. Your copy is kept as it is; the new "
+                      "version is {beside} beside it: open both and carry over what you need.",
+                "zh": "{target}：课程有这个笔记本的新版本。你的文件原样保留；新版本是旁边的 {beside}：两个都打开，"
+                      "把需要的内容搬过去。"},
+    "ws.summary": {"en": "{workspace}: {total} notebooks from {name}: {counts} (your own work is never overwritten)",
+                   "zh": "{workspace}：{total} 个笔记本，来自 {name}：{counts}（你自己的改动永远不会被覆盖）"},
+    "ws.copied": {"en": "{n} copied", "zh": "新复制 {n} 个"},
+    "ws.n_updated": {"en": "{n} updated", "zh": "更新 {n} 个"},
+    "ws.unchanged": {"en": "{n} unchanged", "zh": "未变 {n} 个"},
+    "ws.n_kept": {"en": "{n} kept as you left them (new version beside)", "zh": "保留你的版本 {n} 个（新版本在旁边）"},
+}
+_STATUS_KEYS = (("copied", "ws.copied"), ("updated", "ws.n_updated"), ("unchanged", "ws.unchanged"),
+                ("kept", "ws.n_kept"))
+
+
+def _messages():
+    from . import i18n
+
+    i18n.add_messages(_SYNC_MESSAGES)
+    return i18n
+
+
+def work_digest(path) -> str:
+    """A digest of what a student can change in a notebook: the type and source of every cell, in order, and a
+    markdown cell's attachments. Not the outputs (Run All makes them again), not the metadata (JupyterLab and the
+    kernel rewrite ``language_info``, widths, collapsed states... on opening and autosave), not the cell ids. A
+    file that is not a notebook is digested byte for byte."""
+    path = pathlib.Path(path)
+    data = path.read_bytes()
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except ValueError:
+        nb = None
+    if not (isinstance(nb, dict) and isinstance(nb.get("cells"), list)):
+        return "bytes:" + hashlib.sha256(data).hexdigest()
+    work = []
+    for cell in nb["cells"]:
+        cell = cell if isinstance(cell, dict) else {"source": repr(cell)}
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        entry = [cell.get("cell_type"), source]
+        if cell.get("attachments"):
+            entry.append(cell["attachments"])
+        work.append(entry)
+    text = json.dumps(work, sort_keys=True, ensure_ascii=False)
+    return "cells:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _untouched(target: pathlib.Path, entry) -> bool:
+    """Whether the student's copy ``target`` still holds the work of the version it was copied from (``entry``:
+    the manifest's record of that version; a manifest of an older ``make lab`` kept the file's SHA-256 only)."""
+    if isinstance(entry, dict):
+        return work_digest(target) == entry.get("work")
+    return isinstance(entry, str) and _sha256(target) == entry
+
+
 def sync_workspace(edition, workspace, log: Callable[[str], None] = print, name: str | None = None) -> dict[str, str]:
     """Copy the notebooks of the folder ``edition`` into ``workspace`` without ever losing a student's work.
 
-    ``workspace/.swin-edu-manifest.json`` remembers the SHA-256 of every notebook as it was copied. For each
-    notebook of the edition: absent from the workspace -> copied (``"copied"``); shipped version unchanged ->
-    nothing (``"unchanged"``); shipped version changed and the student's copy never saved since it was copied
-    -> replaced by the new version (``"updated"``); shipped version changed and the student's copy changed ->
-    the student's file is kept and the new version is written beside it as ``NAME.new-<hash>.ipynb``
-    (``"kept"``), with a message saying so. ``name`` names the edition in the messages (default: its folder).
-    Returns ``{notebook name: status}``.
+    ``workspace/.swin-edu-manifest.json`` remembers, for every notebook as it was copied, the SHA-256 of the file
+    and the :func:`work_digest` of its cells (what a student can change: cell sources, never the metadata that
+    JupyterLab and the kernel write when a notebook is only opened, nor outputs). For each notebook of the
+    edition: absent from the workspace -> copied (``"copied"``); shipped version unchanged -> nothing
+    (``"unchanged"``); shipped version changed and the student's cells as they were copied (opened, run, saved:
+    no matter) -> replaced by the new version (``"updated"``); shipped version changed and the student changed a
+    cell -> the student's file is kept and the new version is written beside it as ``NAME.new-<hash>.ipynb``
+    (``"kept"``), with a message saying so. The last line counts each outcome. ``name`` names the edition in the
+    messages (default: its folder). Messages are in the language of ``SWIN_EDU_LANG``. Returns
+    ``{notebook name: status}``.
     """
     where = _where("sync_workspace")
     edition, workspace = _as_dir(edition, "edition", where), _as_dir(workspace, "workspace", where)
@@ -259,6 +323,7 @@ def sync_workspace(edition, workspace, log: Callable[[str], None] = print, name:
     shipped = sorted(edition.glob("*.ipynb"))
     if not shipped:
         raise FileNotFoundError(f"{where}: no notebooks in edition={str(edition)!r}")
+    i18n = _messages()
     workspace.mkdir(parents=True, exist_ok=True)
     manifest_path = workspace / MANIFEST
     try:
@@ -266,40 +331,43 @@ def sync_workspace(edition, workspace, log: Callable[[str], None] = print, name:
     except ValueError:
         manifest = {}
     copied = manifest.get("notebooks", {}) if isinstance(manifest, dict) else {}
+    copied = copied if isinstance(copied, dict) else {}
     status: dict[str, str] = {}
     for src in shipped:
         new_hash, target = _sha256(src), workspace / src.name
-        old_hash = copied.get(src.name)
+        entry = copied.get(src.name)
+        old_hash = entry.get("file") if isinstance(entry, dict) else entry
         if not target.exists():
             shutil.copyfile(src, target)
             status[src.name] = "copied"
         elif new_hash == old_hash:
             status[src.name] = "unchanged"
-        elif old_hash is not None and _sha256(target) == old_hash:
+        elif _untouched(target, entry):
             shutil.copyfile(src, target)
             status[src.name] = "updated"
-            log(f"{target}: updated to the new version of the course (you had not changed it)")
+            log(i18n.t("ws.updated", target=target))
         else:
             beside = target.with_name(f"{target.stem}.new-{new_hash[:8]}.ipynb")
             if not beside.exists():
                 shutil.copyfile(src, beside)
             status[src.name] = "kept"
-            log(f"{target}: the course has a new version of this notebook. Your copy is kept as it is; the new "
-                f"version is {beside.name} beside it: open both and carry over what you need.")
-            continue  # the manifest keeps the hash of the version the student's copy came from
-        copied[src.name] = new_hash
-    manifest_path.write_text(json.dumps({"edition": str(edition), "notebooks": copied}, indent=1, sort_keys=True)
-                             + "\n", encoding="utf-8")
-    n_new = sum(s == "copied" for s in status.values())
-    log(f"{workspace}: {len(status)} notebooks ({n_new} copied from {name or edition}; your own files are never "
-        f"overwritten)")
+            log(i18n.t("ws.kept", target=target, beside=beside.name))
+            continue  # the manifest keeps the record of the version the student's copy came from
+        copied[src.name] = {"file": new_hash, "work": work_digest(src)}
+    manifest_path.write_text(json.dumps({"edition": str(edition), "version": 2, "notebooks": copied}, indent=1,
+                                        sort_keys=True) + "\n", encoding="utf-8")
+    counts = ", ".join(i18n.t(key, n=n) for st, key in _STATUS_KEYS
+                       if (n := sum(s == st for s in status.values())) or st in ("copied", "updated"))
+    log(i18n.t("ws.summary", workspace=workspace, total=len(status), name=name or edition, counts=counts))
     return status
 
 
 def _workspace(edition_name: str, workspace: pathlib.Path | None, lang: str = "en") -> pathlib.Path:
     if lang != "en":
+        from .i18n import language
+
         workspace = workspace or WORKSPACES_ZH[edition_name]
-        with tempfile.TemporaryDirectory(prefix=f"swin-edu-{lang}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"swin-edu-{lang}-") as tmp, language(lang):
             if edition_name == "student":
                 sync_workspace(_student_workspace_source(pathlib.Path(tmp), lang), workspace,
                                name=f"student/{lang}/ (the {lang} student edition)")

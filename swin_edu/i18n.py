@@ -27,19 +27,21 @@ widgets and the figures keep theirs next to their code and add them with :func:`
 ``Text("hint: " + en, "hint: " + zh)``); an f-string or ``str.join`` keeps the English only, so resolve with
 :func:`text` first.
 
-Figures with Chinese text need a CJK font: :func:`use_cjk_font` registers Noto Sans SC from the PyPI package
-``pylopdf-fonts-zh-cn`` (the extra ``swin-edu[zh]``; no system font is assumed) with matplotlib and puts it
-behind the default font, so Latin text looks as before and Chinese characters render.
+Figures with Chinese text need a CJK font: :func:`use_cjk_font` registers the system's Noto Sans CJK (Debian's and
+Ubuntu's ``fonts-noto-cjk``, the font the browser needs for the notebooks' Chinese text too; other well-known CJK
+fonts on macOS and Windows) with matplotlib and puts it behind the default font, so Latin text looks as before and
+Chinese characters render.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import pathlib
 import re
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["MESSAGES", "Text", "add_messages", "cjk_font_path", "frame_line", "lang", "language",
+__all__ = ["CJK_FAMILIES", "MESSAGES", "Text", "add_messages", "cjk_font_path", "frame_line", "lang", "language",
            "style_overrides", "t", "text", "use_cjk_font"]
 
 ENV = "SWIN_EDU_LANG"
@@ -79,6 +81,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "uses_reference": {"en": "→ From here on this notebook uses the reference `{ref}` (your `{mine}` has not "
                              "passed its self-check yet).",
                        "zh": "→ 从这里开始，本笔记本使用参考实现 `{ref}`（你的 `{mine}` 还没有通过自检）。"},
+    "whose.mine": {"en": "your {what}", "zh": "你的{what}"},
+    "whose.reference": {"en": "the reference {what}", "zh": "参考实现的{what}"},
     "hint.none": {"en": "{name}: no hints for this one; the message of the check is the hint.",
                   "zh": "{name}：这个练习没有额外提示，自检给出的反馈就是提示。"},
     "hint.bad_tier": {"en": "{name}: hint(tier) takes a tier from 1 to {n}, got {tier}.",
@@ -106,10 +110,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "widget.invalid": {"en": "Invalid settings:", "zh": "设置无效："},
     "widget.cannot_show": {"en": "Cannot show these settings: {err}", "zh": "无法显示这组设置：{err}"},
     # the font check
-    "font.missing": {"en": "swin_edu: no CJK font package found: Chinese text in figures will show as boxes. "
-                           "Install it with `pip install \"swin-edu[zh]\"` (or `pip install pylopdf-fonts-zh-cn`).",
-                     "zh": "swin_edu：没有找到中文字体包，图中的中文会显示成方框。请运行 "
-                           "`pip install \"swin-edu[zh]\"`（或 `pip install pylopdf-fonts-zh-cn`）安装。"},
+    "font.missing": {"en": "swin_edu: no CJK font found on this machine: Chinese text in figures will show as boxes. "
+                           "Install Noto Sans CJK: `sudo apt-get install fonts-noto-cjk` on Debian/Ubuntu (Colab "
+                           "too), google-noto-sans-cjk-fonts on Fedora; macOS and Windows have one.",
+                     "zh": "swin_edu：本机没有找到中文（CJK）字体，图中的中文会显示成方框。请安装 Noto Sans CJK："
+                           "Debian/Ubuntu（以及 Colab）运行 `sudo apt-get install fonts-noto-cjk`，Fedora 安装 "
+                           "google-noto-sans-cjk-fonts；macOS 和 Windows 自带中文字体。"},
 }
 
 # the labels that start the lines of a failed case (see swin_edu.exercises.diagnostics)
@@ -258,22 +264,65 @@ def frame_line(line: str) -> str:
     return line
 
 
-def cjk_font_path():
-    """The path of the CJK font that ships in a package (Noto Sans SC, OFL), or None when not installed."""
+#: CJK fonts that draw Simplified Chinese, best first: Noto Sans CJK SC (Debian/Ubuntu ``fonts-noto-cjk``, Fedora
+#: ``google-noto-sans-cjk-fonts``, Arch ``noto-fonts-cjk``; OFL), then the ones macOS and Windows ship
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "PingFang SC",
+                "Hiragino Sans GB", "Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+                "Noto Sans CJK JP", "Noto Sans CJK TC", "Droid Sans Fallback")
+
+
+def _fontconfig_cjk():
+    """(family, path) of fontconfig's Chinese fonts (fonts installed after matplotlib built its font cache)."""
+    import shutil
+    import subprocess
+
+    fc = shutil.which("fc-list")
+    if fc is None:
+        return []
     try:
-        import pylopdf_fonts_zh_cn as fonts
-    except ImportError:
+        out = subprocess.run([fc, ":lang=zh", "family", "style", "file"], capture_output=True, text=True,
+                             timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    regular, other = [], []
+    for line in out.splitlines():  # "/path/font.ttc: Family A,Family B:style=Regular"
+        path, _, rest = line.partition(": ")
+        families, _, style = rest.partition(":style=")
+        found = [(family.strip(), path.strip()) for family in families.split(",") if family.strip()]
+        (regular if "Regular" in style.split(",") or not style else other).extend(found)
+    return regular + other  # the regular weight first
+
+
+def _cjk_font():
+    """(family, path) of the best CJK font on this machine (:data:`CJK_FAMILIES`), or None."""
+    from matplotlib import font_manager
+
+    known = {f.name: f.fname for f in font_manager.fontManager.ttflist}
+    for family in CJK_FAMILIES:
+        if family in known:
+            return family, known[family]
+    asked = dict(reversed(_fontconfig_cjk()))  # the first (regular) file of each family
+    for family in CJK_FAMILIES:
+        if family in asked:
+            return family, asked[family]
+    return None
+
+
+def cjk_font_path():
+    """The path of this machine's CJK font (:data:`CJK_FAMILIES`: Noto Sans CJK first), or None when it has none."""
+    found = _cjk_font()
+    if found is None:
         return None
-    path = fonts.sans_path()
+    path = pathlib.Path(found[1])
     return path if path.is_file() else None
 
 
 def use_cjk_font(warn: bool = True) -> str | None:
-    """Register the packaged CJK font with matplotlib and add it as a fallback behind the default sans-serif
+    """Register this machine's CJK font with matplotlib and add it as a fallback behind the default sans-serif
     font (Latin text keeps its look; CJK characters render). Returns the font's family name, or None (with a
-    warning when ``warn``) when the font package is missing."""
-    path = cjk_font_path()
-    if path is None:
+    warning that says what to install, when ``warn``) when the machine has none."""
+    found = _cjk_font()
+    if found is None or not pathlib.Path(found[1]).is_file():
         if warn:
             warnings.warn(t("font.missing"), stacklevel=2)
         return None
@@ -281,10 +330,11 @@ def use_cjk_font(warn: bool = True) -> str | None:
 
     from matplotlib import font_manager, rcParams
 
-    # the package ships the regular weight only: bold titles use it, and matplotlib would log that each time
+    family, path = found
+    # some CJK fonts ship the regular weight only: bold titles use it, and matplotlib would log that each time
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    font_manager.fontManager.addfont(str(path))
-    family = font_manager.FontProperties(fname=str(path)).get_name()
+    if family not in {f.name for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(path)  # every face of a collection (.ttc): the SC one among them
     families = [f for f in rcParams["font.family"] if f != family]
     rcParams["font.family"] = families + [family]  # matplotlib falls back glyph by glyph along this list
     return family

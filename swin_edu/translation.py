@@ -79,11 +79,11 @@ LANG_CELLS = {
         '# 中文版：本单元格让课程包的自检反馈、提示和图中文字使用中文（英文版没有这一格，其余代码与英文版完全相同）\n'
         'import os, sys\n'
         'os.environ["SWIN_EDU_LANG"] = "zh"\n'
-        'if "google.colab" in sys.modules:  # Colab：安装图中中文所需的字体（一个 PyPI 包，约 17 MB）\n'
+        'if "google.colab" in sys.modules:  # Colab：用 apt 安装图中中文所需的字体 Noto Sans CJK（约 56 MB）\n'
         '    import subprocess\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pylopdf-fonts-zh-cn"], check=False)\n'
+        '    subprocess.run(["apt-get", "install", "-y", "-qq", "fonts-noto-cjk"], check=False, capture_output=True)\n'
         'from swin_edu import i18n\n'
-        'i18n.use_cjk_font()'
+        'cjk_font = i18n.use_cjk_font()  # 图中中文所用的字体（没有时会提示如何安装）'
     ),
 }
 HEADERS = {

@@ -25,11 +25,10 @@ CHROMIUM = os.environ.get("SWIN_EDU_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 #: JupyterLab user settings for the tests: every cell attached to the DOM (no virtual scrolling, so that every
-#: image can be checked), no news or update checks (no requests to the internet)
+#: image can be checked). No news or update checks: that is the lab's own setting (swin_edu/lab.py, written into
+#: .venv-lab by `make lab`), which the tests check instead of setting it themselves.
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                        "checkForUpdates": False},
 }
 
 
@@ -125,6 +124,40 @@ def open_notebook(page, url: str, token: str, name: str, timeout_ms: int = 120_0
     page.wait_for_function("() => !!(window.jupyterapp && window.jupyterapp.shell)", timeout=timeout_ms)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_ms)
     page.wait_for_function(KERNEL_IDLE, timeout=timeout_ms)
+
+
+def set_cell_source(page, index: int, source: str) -> None:
+    """Replace the source of cell ``index`` of the current notebook, as typing would."""
+    page.evaluate("""([i, text]) => { const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+        cells.get(i).sharedModel.setSource(text); }""", [index, source])
+
+
+def run_cell(page, index: int, timeout_ms: int = 300_000) -> str:
+    """Run cell ``index`` of the current notebook (selected, then Run Selected Cell), wait for it; return the text
+    of its outputs."""
+    before = page.evaluate("(i) => window.jupyterapp.shell.currentWidget.content.model.cells.get(i).executionCount",
+                           index)
+    page.evaluate("""(i) => { const nb = window.jupyterapp.shell.currentWidget.content; nb.activeCellIndex = i;
+        return window.jupyterapp.commands.execute('notebook:run-cell'); }""", index)
+    page.wait_for_function("""([i, before]) => { const w = window.jupyterapp.shell.currentWidget;
+        const k = w.sessionContext.session && w.sessionContext.session.kernel;
+        const n = w.content.model.cells.get(i).executionCount;
+        return !!k && k.status === 'idle' && n !== null && n !== undefined && n !== before; }""",
+                           arg=[index, before], timeout=timeout_ms, polling=250)
+    return cell_text(page, index)
+
+
+def cell_text(page, index: int) -> str:
+    """The text of cell ``index``'s outputs as the model holds them (streams and text/plain)."""
+    return page.evaluate("""(i) => { const c = window.jupyterapp.shell.currentWidget.content.model.cells.get(i);
+        return (c.toJSON().outputs || []).map(o => [].concat(o.text || (o.data && o.data['text/plain']) || [])
+                                                     .join('')).join('\\n'); }""", index)
+
+
+def save(page, timeout_ms: int = 60_000) -> None:
+    """Save the current notebook (File > Save) and wait until it is clean."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=timeout_ms)
 
 
 def run_all(page, timeout_ms: int = 1_200_000) -> None:

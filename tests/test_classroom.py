@@ -191,7 +191,7 @@ def test_feedback_carries_the_specific_message(graded):
     bob = html.unescape((course / "feedback" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text())
     assert "not solved yet" in bob
     # the notebook's other cells ran too (in the sandbox): their outputs are in the feedback
-    assert "uses the reference `snp.window_partition`" in text
+    assert "uses the reference `swin_edu.numpy_ref.window_partition`" in text
 
 
 @needs_bwrap

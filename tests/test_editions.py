@@ -188,3 +188,58 @@ def test_the_lab_workspaces_are_git_ignored():
     ignored = (ROOT / ".gitignore").read_text().split()
     for folder in ("/lab/", "/lab-solutions/", "/.venv-lab/"):
         assert folder in ignored
+
+
+def _notebook(*sources: str, language_info: dict | None = None, outputs: list | None = None) -> str:
+    cells = [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": outputs or [],
+              "source": s} for i, s in enumerate(sources)]
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    if language_info:
+        meta["language_info"] = language_info
+    return json.dumps({"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+
+
+def test_workspace_update_after_opening_only_replaces_the_notebook_and_says_so(tmp_path):
+    """Issue #27 item 1: JupyterLab rewrites a notebook that was only opened (the kernel fills
+    metadata.language_info; autosave writes it, re-indented) and a student may run it (outputs, execution counts):
+    none of that is the student's work. A course update replaces such a notebook, says so, and the summary counts
+    it; a changed cell still keeps the student's copy."""
+    log: list[str] = []
+    ws = tmp_path / "lab"
+    v1 = _edition(tmp_path / "v1", a=_notebook("x = 1"), b=_notebook("y = 1"))
+    editions.sync_workspace(v1, ws, log=log.append)
+    opened = json.loads((ws / "a.ipynb").read_text())
+    opened["metadata"]["language_info"] = {"name": "python", "version": "3.11.2", "codemirror_mode": {"name": "ipython"},
+                                           "pygments_lexer": "ipython3"}
+    opened["cells"][0].update(execution_count=3, outputs=[{"output_type": "stream", "name": "stdout", "text": "1\n"}],
+                              metadata={"scrolled": True})
+    (ws / "a.ipynb").write_text(json.dumps(opened, indent=2))  # opened, run and autosaved: no cell source changed
+    worked = json.loads((ws / "b.ipynb").read_text())
+    worked["cells"][0]["source"] = "y = 2  # my answer"
+    (ws / "b.ipynb").write_text(json.dumps(worked))
+    v2 = _edition(tmp_path / "v2", a=_notebook("x = 1", "z = 3"), b=_notebook("y = 1", "z = 3"))
+    log.clear()
+    assert editions.sync_workspace(v2, ws, log=log.append) == {"a.ipynb": "updated", "b.ipynb": "kept"}
+    assert (ws / "a.ipynb").read_text() == (v2 / "a.ipynb").read_text()
+    assert not list(ws.glob("a.new-*")) and len(list(ws.glob("b.new-*"))) == 1
+    assert "y = 2  # my answer" in (ws / "b.ipynb").read_text()
+    assert any(line.startswith(f"{ws / 'a.ipynb'}: updated") for line in log), log
+    assert "1 updated" in log[-1] and "0 copied" in log[-1] and "1 kept" in log[-1], log[-1]
+    # the digest: what a student can change, nothing the kernel writes
+    assert editions.work_digest(ws / "a.ipynb") == editions.work_digest(v2 / "a.ipynb")
+    assert editions.work_digest(ws / "b.ipynb") != editions.work_digest(v1 / "b.ipynb")
+
+
+def test_workspace_summary_in_chinese_and_an_old_manifest_still_works(tmp_path, monkeypatch):
+    ws = tmp_path / "lab"
+    v1 = _edition(tmp_path / "v1", a=_notebook("x = 1"))
+    editions.sync_workspace(v1, ws, log=lambda _: None)
+    # a workspace made by an older `make lab`: the manifest holds the file's SHA-256 only
+    (ws / editions.MANIFEST).write_text(json.dumps({"notebooks": {"a.ipynb": editions._sha256(v1 / "a.ipynb")}}))
+    monkeypatch.setenv("SWIN_EDU_LANG", "zh")
+    log: list[str] = []
+    v2 = _edition(tmp_path / "v2", a=_notebook("x = 2"))
+    assert editions.sync_workspace(v2, ws, log=log.append) == {"a.ipynb": "updated"}
+    assert "已更新" in log[0] and "更新 1 个" in log[-1], log
+    manifest = json.loads((ws / editions.MANIFEST).read_text())
+    assert manifest["notebooks"]["a.ipynb"]["work"] == editions.work_digest(v2 / "a.ipynb")

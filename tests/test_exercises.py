@@ -370,6 +370,8 @@ WRONG = {
         (lambda x, M: x.reshape(-1, M, M, x.shape[-1]), "a plain reshape does not cut windows"),
         (lambda x, M: nb02._wp_order(x, M, (0, 3, 1, 2, 4, 5)), "column-major order"),
         (lambda x, M: nb02._wp_order(x, M, (0, 1, 3, 4, 2, 5)), "rows and columns are swapped"),
+        (lambda x, M: nb02._wp_order(x, M, (1, 3, 0, 2, 4, 5)), "the batch axis must stay first"),  # issue #27
+        (lambda x, M: nb02._wp_order(x, M, (1, 0, 3, 2, 4, 5)), "the batch axis must stay first"),
         (_wp_loop_list, "you returned a Python list"),
         (_wp_mutates, "modified its input `x` in place"),
         (_wp_float32, "the dtype differs"),
@@ -388,6 +390,8 @@ WRONG = {
          "interleave grid and window axes"),
         (lambda w, M, H, W: snp.window_reverse(w, M, W, H),
          "the shapes differ: expected (2, 8, 12, 3), got (2, 12, 8, 3)"),
+        (lambda w, M, H, W: nb02._wr_batch_last(w, M, H, W) if w.shape[0] > (H // M) * (W // M)
+         else snp.window_reverse(w, M, H, W), "the batch axis is the first"),  # issue #27
         (lambda w, M, H, W: snp.window_reverse(w, M, H, W)[0], "the shapes differ"),
     ],
     "region_ids": [
@@ -752,7 +756,7 @@ def test_use_or_reference_follows_the_last_check(monkeypatch, capsys):
     check.window_partition(window_partition_mine)
     chosen = use_or_reference(window_partition_mine, snp.window_partition)
     assert chosen is snp.window_partition
-    assert "uses the reference `snp.window_partition`" in capsys.readouterr().out
+    assert "uses the reference `swin_edu.numpy_ref.window_partition`" in capsys.readouterr().out
 
     def window_partition_mine(x, M):  # noqa: F811 - the student fixes the function and re-runs the cells
         return snp.window_partition(x.copy(), M)

@@ -185,8 +185,12 @@ def test_binder_environment_is_buildable_and_opens_the_student_edition():
     entries = [line.strip().lstrip("- ").strip() for line in env.splitlines() if line.strip().startswith("- ")]
     assert not any(e.startswith(("-e", ".[")) or e == "." for e in entries), entries
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env and "torch==2.13.0" in env
-    # the package with the zh extra: the CJK font that the Chinese edition's figures need (issue #18)
-    assert "python -m pip install" in post and re.search(r'pip install[^\n]* "\.\[zh\]"(\s|$)', post)
+    # the package, not editable; the CJK font that the Chinese edition's figures need comes from Debian
+    # (binder/apt.txt: Noto Sans CJK, issue #25 item 19)
+    assert "python -m pip install" in post and re.search(r"pip install[^\n]* \.(\s|$)", post)
+    apt = [line.strip() for line in (ROOT / "binder" / "apt.txt").read_text().splitlines()
+           if line.strip() and not line.startswith("#")]
+    assert apt == ["fonts-noto-cjk"]
     assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
     assert "jupyterlab" not in post
 

@@ -26,7 +26,7 @@ from swin_edu.viz import figures as F
 ROOT = Path(__file__).resolve().parents[1]
 FIG_ZH = ROOT / "figures" / "zh"
 NEEDS_FONT = pytest.mark.skipif(i18n.cjk_font_path() is None,
-                                reason="the zh extra (pylopdf-fonts-zh-cn) is not installed: pip install -e '.[zh]'")
+                                reason="no CJK font on this machine: apt-get install fonts-noto-cjk")
 
 #: the Latin words a Chinese picture keeps: the glossary's terms that stay in English in the Chinese edition
 #: (token, stage, Swin block, LayerNorm...), code names, formulas' letters and units. Any other English word in a
@@ -264,7 +264,7 @@ def test_committed_chinese_figures_are_what_the_command_draws(tmp_path):
 
 def test_chinese_figures_need_the_font_package(monkeypatch, tmp_path):
     monkeypatch.setattr(i18n, "cjk_font_path", lambda: None)
-    with pytest.raises(RuntimeError, match="pylopdf-fonts-zh-cn"):
+    with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         F.render_all(tmp_path, lang="zh")
     with pytest.raises(ValueError, match="lang"):
         F.render_all(tmp_path, lang="fr")

@@ -21,6 +21,7 @@ Modules: :mod:`.spec` (what an exercise is), :mod:`.diagnostics` (why an output 
 """
 from . import check
 from .check import EXERCISES
-from .runner import CheckResult, last_result, settings, use_or_reference
+from .runner import CheckResult, last_result, reference_name, resolve_name, settings, use_or_reference, whose
 
-__all__ = ["check", "use_or_reference", "last_result", "CheckResult", "settings", "EXERCISES"]
+__all__ = ["check", "use_or_reference", "last_result", "CheckResult", "settings", "EXERCISES", "whose",
+           "reference_name", "resolve_name"]

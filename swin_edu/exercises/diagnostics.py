@@ -12,6 +12,7 @@ import copy
 import itertools
 import math
 import numbers
+import re
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -486,6 +487,18 @@ def error_message(ex: Exercise, title: str, i: int, total: int, label: str, mro:
     specific = next((h for key, h in ex.error_hints.items() if key in text), None)
     if specific is not None:
         hint = specific
+    elif INIT_SHAPE.search(text):
+        param = INIT_SHAPE.search(text)[1]
+        hint = Text(f"the mistake is in __init__, not in forward (which has not run yet): `{param}` is created with "
+                    f"another shape than the official weights'; fix the layer that makes it.",
+                    f"错误在 __init__ 里，不在 forward 里（forward 还没有运行）：`{param}` 创建时的形状和官方权重"
+                    f"不同；请修改创建它的那一层。")
+    elif "names the official weights do not have" in text:
+        hint = Text("the mistake is in __init__: a parameter's name is the attribute you assign there (self.norm, "
+                    "self.reduction...) and the names inside the layers you make; use the official names listed "
+                    "above.",
+                    "错误在 __init__ 里：参数的名字就是你在那里赋值的属性名（self.norm、self.reduction……）以及你创建"
+                    "的层内部的名字；请使用上面列出的官方名字。")
     elif "TypeError" in mro and ("argument" in text or "positional" in text):
         hint = Text(f"check your function's signature: it is called as `{ex.signature}`.",
                     f"检查函数的签名：自检是这样调用它的：`{ex.signature}`。")
@@ -505,6 +518,9 @@ def error_message(ex: Exercise, title: str, i: int, total: int, label: str, mro:
     return "\n".join([_head(title, i, total, label), "   " + i18n.t("raised", msg=msg) + i18n.text(at),
                       "   " + i18n.frame_line("hint: " + hint)])
 
+
+#: the message of :func:`swin_edu.demos.student_model.load_learned` for a parameter of another shape
+INIT_SHAPE = re.compile(r"^([\w.]+): your module's tensor has shape", re.MULTILINE)
 
 TIMEOUT_HINT = Text("is there a loop whose condition never changes, or a function that calls itself without "
                     "end? The cases are small: the answer takes well under a second.",

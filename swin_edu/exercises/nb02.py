@@ -102,6 +102,13 @@ def _partition_hidden(rng):
     ]
 
 
+#: the images interleaved among the windows (the batch axis moved behind the window grid)
+BATCH_FIRST = Text("the images are interleaved: the batch axis must stay first. The official order is image by "
+                   "image (all of image 0's windows, then image 1's), so after the transpose the axes are "
+                   "(B, H/M, W/M, M, M, C) with B still in front.",
+                   "各张图像的窗口交错在一起了：batch 轴必须留在最前面。官方的顺序是一张图像接一张图像（先是图像 0 "
+                   "的全部窗口，然后是图像 1 的），所以 transpose 之后轴的顺序是 (B, H/M, W/M, M, M, C)，B 仍在最前。")
+
 WINDOW_PARTITION = Exercise(
     name="window_partition",
     signature="window_partition_mine(x, M)",
@@ -136,6 +143,8 @@ WINDOW_PARTITION = Exercise(
                            "你的窗口是按列优先的顺序排的。官方顺序是在窗口网格上按行优先："
                            "先沿最上面一行窗口从左到右，再到下一行。"),
                       lambda x, M: _wp_order(x, M, (0, 3, 1, 2, 4, 5))),
+        Misconception(BATCH_FIRST, lambda x, M: _wp_order(x, M, (1, 3, 0, 2, 4, 5))),
+        Misconception(BATCH_FIRST, lambda x, M: _wp_order(x, M, (1, 0, 3, 2, 4, 5))),
         Misconception(Text("inside each window rows and columns are swapped: after the transpose the axes must be "
                            "(B, H/M, W/M, row in window, column in window, C).",
                            "每个窗口内部的行和列对调了：transpose 之后轴的顺序必须是 (B, H/M, W/M, 窗口内的"
@@ -154,6 +163,14 @@ def _wr_order(windows, M, H, W, order):
     C = windows.shape[-1]
     B = windows.shape[0] // ((H // M) * (W // M))
     return windows.reshape(B, H // M, W // M, M, M, C).transpose(order).reshape(B, H, W, C)
+
+
+def _wr_batch_last(windows, M, H, W):
+    C = windows.shape[-1]
+    B = windows.shape[0] // ((H // M) * (W // M))
+    if B < 2:
+        return None  # one image: the order of the batch axis cannot show
+    return windows.reshape(H // M, W // M, B, M, M, C).transpose(2, 0, 3, 1, 4, 5).reshape(B, H, W, C)
 
 
 def _reverse_hidden(rng):
@@ -198,6 +215,10 @@ WINDOW_REVERSE = Exercise(
                            "(B, H, W, C).",
                            "直接 reshape 不能把窗口放回原位：先 reshape 成 (B, H/M, W/M, M, M, C)，"
                            "再 transpose 成 (B, H/M, M, W/M, M, C)，最后 reshape 成 (B, H, W, C)。"), _wr_reshape_only),
+        Misconception(Text("the windows axis splits as (B, H/M, W/M): the windows come image by image, so the "
+                           "batch axis is the first (slowest) part of it, not the last.",
+                           "窗口轴要拆成 (B, H/M, W/M)：窗口是一张图像接一张图像排列的，所以 batch 轴是其中最前"
+                           "（变化最慢）的部分，而不是最后。"), _wr_batch_last),
         Misconception(Text("the transpose must interleave grid and window axes: (B, H/M, M, W/M, M, C), i.e. "
                            "transpose(0, 1, 3, 2, 4, 5) of (B, H/M, W/M, M, M, C).",
                            "transpose 必须让网格轴和窗口轴交错排列：(B, H/M, M, W/M, M, C)，"

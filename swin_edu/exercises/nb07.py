@@ -307,6 +307,15 @@ WINDOW_ATTENTION_MODULE = Exercise(
     forbidden=(f"{_SM}:WindowAttention.forward",),
     guards=("torch.nn.functional:scaled_dot_product_attention",),
     prelude=MODULE_PRELUDE,
+    error_hints={
+        "relative_position_bias_table: your module's tensor has shape": Text(
+            "the mistake is in __init__: the table is an nn.Parameter of shape ((2M-1)², heads): one row per "
+            "relative offset, one column per head.",
+            "错误在 __init__ 里：偏置表是形状为 ((2M-1)², heads) 的 nn.Parameter：每个相对偏移一行，每个头一列。"),
+        "qkv.weight: your module's tensor has shape": Text(
+            "the mistake is in __init__: qkv is one fused nn.Linear(dim, 3 * dim) (q, k and v of all heads).",
+            "错误在 __init__ 里：qkv 是一个合并的 nn.Linear(dim, 3 * dim)（所有头的 q、k、v）。"),
+    },
     rtol=1e-4, atol=1e-5,
     hints=(Text("The numpy window attention of notebooks 02-04 is the recipe: which of its lines becomes which "
                 "torch call, and which of its arrays become parameters (learned, loaded) or buffers (rebuilt)?",
@@ -469,6 +478,25 @@ PATCH_MERGING_MODULE = Exercise(
                                          "两张 6x10 特征图，5 个通道"), rng, 2, 6, 10, 5, between(rng, 1, 10_000))],
     forbidden=(f"{_SM}:PatchMerging.forward",),
     prelude=MODULE_PRELUDE,
+    error_hints={
+        "norm.weight: your module's tensor has shape": Text(
+            "the mistake is in __init__: the norm runs after the gather, on the 4C concatenated channels, so it is "
+            "nn.LayerNorm(4 * dim), not nn.LayerNorm(dim).",
+            "错误在 __init__ 里：norm 在取块之后运行，作用在拼接后的 4C 个通道上，所以它是 nn.LayerNorm(4 * dim)，"
+            "不是 nn.LayerNorm(dim)。"),
+        "reduction.weight: your module's tensor has shape": Text(
+            "the mistake is in __init__: reduction maps the 4C gathered channels to 2C: "
+            "nn.Linear(4 * dim, 2 * dim, bias=False).",
+            "错误在 __init__ 里：reduction 把取块得到的 4C 个通道映射到 2C：nn.Linear(4 * dim, 2 * dim, bias=False)。"),
+        "['reduction.bias']": Text(
+            "the mistake is in __init__: Swin's reduction has no bias: nn.Linear(4 * dim, 2 * dim, bias=False).",
+            "错误在 __init__ 里：Swin 的 reduction 没有偏置：nn.Linear(4 * dim, 2 * dim, bias=False)。"),
+        "normalized_shape": Text(
+            "the norm met a tensor whose last axis is not the 4C gathered channels: concatenate the four pieces "
+            "along the channels (dim=-1), then norm, then reduction (in that order).",
+            "norm 收到的张量最后一个轴不是拼接后的 4C 个通道：先沿通道（dim=-1）拼接四块，再 norm，再 reduction"
+            "（按这个顺序）。"),
+    },
     rtol=1e-4, atol=1e-5,
     hints=(Text("Notebook 05's patch_merging with two modules: which of its steps hold weights?",
                 "这就是笔记本 05 的 patch_merging，加上两个模块：它的哪些步骤带权重？"),

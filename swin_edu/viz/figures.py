@@ -1305,14 +1305,14 @@ def render_all(out: str | Path, names: Sequence[str] | None = None, verbose: boo
     """Write every figure (or ``names``) to ``out/<name>.png``; with all of them, also ``alt_text.json``,
     ``ALT_TEXT.md`` and ``RENDERED_WITH.txt`` (the matplotlib/FreeType/Pillow versions that drew them).
     ``lang="zh"``: the Chinese set (titles, labels and alt texts from :mod:`swin_edu.i18n`'s catalogue, drawn
-    with the packaged CJK font; the repository keeps it in ``figures/zh/``).
+    with the system's CJK font, Noto Sans CJK SC; the repository keeps it in ``figures/zh/``).
 
     Deterministic: the same package and matplotlib give the same bytes. Returns {name: path}.
     """
     if lang not in i18n.LANGS:
         raise ValueError(f"render_all: lang must be one of {list(i18n.LANGS)}, got {lang!r}")
     if lang == "zh" and i18n.cjk_font_path() is None:
-        raise RuntimeError(f"render_all: the Chinese figures need the CJK font package: {i18n.t('font.missing')}")
+        raise RuntimeError(f"render_all: the Chinese figures need a CJK font (fonts-noto-cjk): {i18n.t('font.missing')}")
     with i18n.language(lang):
         return _render_all(Path(out), names, verbose)
 
@@ -1349,8 +1349,12 @@ def _rendered_with() -> str:
     import PIL
     from matplotlib import ft2font
 
-    return (f"matplotlib {matplotlib.__version__}\nFreeType {ft2font.__freetype_version__}\n"
+    text = (f"matplotlib {matplotlib.__version__}\nFreeType {ft2font.__freetype_version__}\n"
             f"Pillow {PIL.__version__}\n")
+    if i18n.lang() == "zh":  # the system's CJK font draws the Chinese set: another font, other pixels
+        path = i18n.cjk_font_path()
+        text += f"CJK font {i18n.use_cjk_font(warn=False)} ({path.name if path else 'none'})\n"
+    return text
 
 
 def figure_markdown(name: str, relative_to: str = "notebooks", lang: str = "en") -> str:
@@ -1397,7 +1401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m swin_edu.viz.figures",
                                      description="Regenerate the course's figures (deterministic PNGs + alt text).")
     parser.add_argument("--lang", choices=i18n.LANGS, default="en",
-                        help="the figures' language (zh: Chinese titles, labels and alt texts; needs swin-edu[zh])")
+                        help="the figures' language (zh: Chinese titles, labels and alt texts; needs a CJK font: fonts-noto-cjk)")
     parser.add_argument("--out", default=None, help="output folder (default: the repo's figures/, or figures/zh/)")
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(FIGURES), help="only these figures")
     parser.add_argument("--check", action="store_true",

@@ -211,11 +211,12 @@ def _message_figure(message: str):
 
 
 def slider(description: str, value: int, lo: int, hi: int, *, width: str = "420px", label_width: str = "150px",
-           continuous: bool = False) -> widgets.IntSlider:
-    """An IntSlider in the explorers' style (``continuous``: update while dragging, for fast explorers)."""
+           continuous: bool = False, **layout: str) -> widgets.IntSlider:
+    """An IntSlider in the explorers' style (``continuous``: update while dragging, for fast explorers;
+    ``layout``: more of its CSS layout, e.g. ``flex="1 1 230px"`` to share a row)."""
     return widgets.IntSlider(value=value, min=lo, max=hi, step=1, description=description,
                              continuous_update=continuous, style={"description_width": label_width},
-                             layout=widgets.Layout(width=width))
+                             layout=widgets.Layout(width=width, **layout))
 
 
 def in_colab() -> bool:

@@ -14,7 +14,16 @@ from ... import i18n
 from ... import numpy_ref as snp
 from ..._validate import check_int
 from ._base import Explorer, in_colab, slider
-from .mask_model import VIEWS, MaskState, locate, mask_state, mask_text, mask_validity, view_label
+from .mask_model import (
+    VIEWS,
+    MaskState,
+    locate,
+    mask_state,
+    mask_text,
+    mask_validity,
+    slider_limits,
+    view_label,
+)
 from .mask_render import mask_html, message_html
 
 __all__ = ["MaskExplorer", "MaskView"]
@@ -92,7 +101,10 @@ class MaskExplorer(Explorer):
         query = check_int(query, "query", minimum=0, where=where)
         self.state_data: MaskState | None = None
         self.html = ""
-        small = {"width": "235px", "label_width": "80px", "continuous": True}  # 4 in a row at 1440 px
+        # four in a row, each growing to a quarter of the row, wrapping on a narrow screen; with the narrow readout
+        # of mask_view.css, tracks of about 125 px at 1440x900 (they were 59 px)
+        small = {"width": "auto", "label_width": "74px", "continuous": True,
+                 "flex": "1 1 230px", "min_width": "230px", "max_width": "420px"}
         self.controls = {
             "H": slider(i18n.t("mask.ctl.H"), H, 1, self.MAX_MAP, **small),
             "W": slider(i18n.t("mask.ctl.W"), W, 1, self.MAX_MAP, **small),
@@ -106,6 +118,7 @@ class MaskExplorer(Explorer):
         }
         self.controls["window"].value = window
         self.controls["query"].value = query
+        self._programmatic = 1  # the constructor's settings are kept as given (invalid ones say why)
         self.picture = MaskView()
         self.picture.add_class("swin-mask-picture-view")
         super().__init__()
@@ -113,6 +126,7 @@ class MaskExplorer(Explorer):
         self.controls["view"].observe(self._on_view, names="value")
         self.picture.observe(self._on_click, names="click")
         self.update()
+        self._programmatic = 0
 
     def _build(self):
         c = self.controls
@@ -131,6 +145,10 @@ class MaskExplorer(Explorer):
     def _range(self, name):
         if name in ("window", "query"):
             return 0, 10_000  # checked against the map by _check_dependent
+        if name == "window_size":
+            return 1, self.MAX_WINDOW  # the slider offers only what the map allows; set() may ask for more
+        if name == "shift_size":
+            return 0, self.MAX_WINDOW - 1
         return super()._range(name)
 
     def _check_dependent(self, new, given, where):
@@ -213,7 +231,11 @@ class MaskExplorer(Explorer):
             keep = self._keep_token(target)
             if keep is not None:
                 values = dict(values, window=keep[0], query=keep[1])
-        return super().set(**values)
+        self._programmatic += 1  # what code asks for is shown as asked, or says why it cannot be
+        try:
+            return super().set(**values)
+        finally:
+            self._programmatic -= 1
 
     def _keep_token(self, view: str) -> tuple[int, int] | None:
         """(window, query) that select the current query's token in ``view`` (None if not applicable)."""
@@ -246,6 +268,15 @@ class MaskExplorer(Explorer):
 
     def _sync_ranges(self):
         c = self.controls
+        # the window and shift sliders offer only what this map can show (slider_limits); a slider moved by the
+        # learner clamps the others into range, a value set by code (set()) stays and the picture says why not
+        m_max, _ = slider_limits(c["H"].value, c["W"].value, c["window_size"].value, self.MAX_WINDOW)
+        keep = bool(getattr(self, "_programmatic", 0))
+        c["window_size"].max = max(m_max, c["window_size"].value) if keep else m_max
+        _, s_max = slider_limits(c["H"].value, c["W"].value, c["window_size"].value, self.MAX_WINDOW)
+        c["shift_size"].max = max(s_max, c["shift_size"].value) if keep else s_max
+        c["shift_size"].disabled = c["shift_size"].max == 0
+        c["window_size"].disabled = c["window_size"].max == 1
         H, W, M, s = c["H"].value, c["W"].value, c["window_size"].value, c["shift_size"].value
         if mask_validity(H, W, M, s):
             return

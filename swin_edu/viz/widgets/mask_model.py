@@ -24,7 +24,8 @@ from ... import numpy_ref as snp
 from ..._validate import check_int
 from ...config import window_for_map
 
-__all__ = ["VIEWS", "MaskState", "locate", "mask_state", "mask_text", "mask_title", "mask_validity", "view_label"]
+__all__ = ["VIEWS", "MaskState", "locate", "mask_state", "mask_text", "mask_title", "mask_validity", "slider_limits",
+           "view_label"]
 
 #: the two ways of computing SW-MSA that the explorer compares (keys; the labels in English)
 VIEWS = {"cyclic": "cyclic shift + mask", "padded": "padded uneven windows"}
@@ -134,6 +135,20 @@ def mask_validity(H: int, W: int, M: int, s: int) -> str | None:
         key = "mask.too_large" if M > min(H, W) else "mask.covers_short"
         return i18n.t(key, M=M, H=H, W=W, used=M_used, short=min(H, W))
     return None
+
+
+def slider_limits(H: int, W: int, M: int, max_window: int = 12) -> tuple[int, int]:
+    """The largest window size and shift that the explorer's sliders offer on an ``H`` x ``W`` map with window
+    ``M``: ``(M_max, s_max)``, so that every value a slider offers can be shown (:func:`mask_validity` is None
+    for every M <= M_max and, with M, every s <= s_max). A window may be as large as the short side (then it
+    covers it and does not shift: s_max = 0), and a shift is smaller than the window."""
+    where = "slider_limits"
+    H, W = check_int(H, "H", where=where), check_int(W, "W", where=where)
+    M = check_int(M, "M", where=where)
+    max_window = check_int(max_window, "max_window", where=where)
+    m_max = min(max_window, H, W)
+    M = min(M, m_max)
+    return m_max, (M - 1 if M < min(H, W) else 0)
 
 
 @lru_cache(maxsize=32)

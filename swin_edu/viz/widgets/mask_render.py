@@ -18,7 +18,7 @@ from ... import numpy_ref as snp
 from ..style import REGION_COLORS
 from .mask_model import MaskState, mask_text, mask_title, view_label
 
-__all__ = ["MASKED_FILL", "PADDING_FILL", "REGION_PALETTE", "mask_html", "message_html"]
+__all__ = ["MASKED_FILL", "OUTSIDE_FILL", "PADDING_FILL", "REGION_PALETTE", "mask_html", "message_html"]
 
 #: the regions' colours: the course's one palette (:data:`swin_edu.viz.style.REGION_COLORS`, Paul Tol's "muted":
 #: 9 colours distinguishable with the common colour-vision deficiencies, none of them white or grey, which mean
@@ -26,6 +26,8 @@ __all__ = ["MASKED_FILL", "PADDING_FILL", "REGION_PALETTE", "mask_html", "messag
 REGION_PALETTE = REGION_COLORS
 MASKED_FILL = "#FFFFFF"
 PADDING_FILL = "#D9D9D9"
+#: tokens of the original map outside the selected window (4th panel): plain, no hatch (masked ones are hatched)
+OUTSIDE_FILL = "#EEEEEE"
 CELL = 10  # SVG units per token; strokes do not scale (vector-effect), so lines stay 1-3 px at any size
 
 #: the picture's captions, legend and labels, in each language (:mod:`swin_edu.i18n`'s catalogue)
@@ -59,6 +61,7 @@ i18n.add_messages({
     "mask.legend.what": {"en": "{what}:", "zh": "{what}："},
     "mask.legend.masked": {"en": "masked / not attended", "zh": "被屏蔽 / 不关注"},
     "mask.legend.padding": {"en": "padding", "zh": "填充"},
+    "mask.legend.outside": {"en": "not in this window", "zh": "不在这个窗口里"},
     "mask.legend.query": {"en": "query", "zh": "查询"},
 })
 
@@ -245,14 +248,29 @@ def _keys_panel(st: MaskState) -> str:
     return _svg("keys", M, M, body, title, i18n.t("mask.panel.keys_label", q=st.query))
 
 
+def window_tokens(st: MaskState) -> np.ndarray:
+    """(Hp, Wp) bool: the tokens of the original (padded) map that the selected window holds: the rolled window
+    rolled back (cyclic view) or the uneven window itself (padded view)."""
+    Hp, Wp, M, s = st.Hp, st.Wp, st.window_size, st.shift_size
+    inside = np.zeros((Hp, Wp), dtype=bool)
+    if st.view == "cyclic":
+        wr, wc = st.window_rc
+        rows, cols = (np.arange(wr * M, wr * M + M) + s) % Hp, (np.arange(wc * M, wc * M + M) + s) % Wp
+        inside[np.ix_(rows, cols)] = True
+    else:
+        inside[st.uneven == st.window] = True
+    return inside
+
+
 def _orig_panel(st: MaskState) -> str:
     Hp, Wp, M = st.Hp, st.Wp, st.window_size
     att = np.zeros((Hp, Wp), dtype=bool)
     for r, c in st.allowed_positions:
         att[r, c] = True
     region = st.query_region if st.view == "padded" or st.shift_size else 0
-    codes = np.where(att, region, -1)
-    fills = {int(region): _color(region), -1: MASKED_FILL}
+    # in the window but masked: white, cross-hatched (as in the other panels); not in this window at all: plain grey
+    codes = np.where(att, region, np.where(window_tokens(st), -1, -3))
+    fills = {int(region): _color(region), -1: MASKED_FILL, -3: OUTSIDE_FILL}
     body = [_DEFS] + _fill(codes, fills) + _overlay(codes == -1, "swm-x") + _overlay(_pad_mask(st, False), "swm-dot")
     if max(Hp, Wp) <= 32:
         body.append(_grid(Hp, Wp, 1, "#BBBBBB", 0.5))
@@ -272,6 +290,7 @@ def _legend(st: MaskState) -> str:
     return (f'<div class="swin-mask-legend"><span>{i18n.t("mask.legend.what", what=what)}</span>{"".join(items)}'
             f'<span class="swin-mask-swatch swin-mask-masked">×</span><span>{i18n.t("mask.legend.masked")}</span>'
             f'<span class="swin-mask-swatch swin-mask-padding"></span><span>{i18n.t("mask.legend.padding")}</span>'
+            f'<span class="swin-mask-swatch swin-mask-outside"></span><span>{i18n.t("mask.legend.outside")}</span>'
             f'<span class="swin-mask-swatch swin-mask-q">○</span><span>{i18n.t("mask.legend.query")}</span></div>')
 
 

@@ -12,7 +12,7 @@ import pytest
 from swin_edu import numpy_ref as snp
 from swin_edu.config import SwinConfig
 from swin_edu.exercises import EXERCISES as ALL_EXERCISES
-from swin_edu.exercises import check, last_result, nb02, nb03, nb06, nb07, settings, use_or_reference
+from swin_edu.exercises import check, last_result, nb01, nb02, nb03, nb06, nb07, settings, use_or_reference
 from swin_edu.exercises.runner import PRACTICE_SEED
 from swin_edu.exercises.spec import prediction_digests
 from swin_edu.layout import is_derived_buffer
@@ -357,10 +357,13 @@ WRONG = {
         (_ln_int, "the dtype differs"),
         (lambda x, weight, bias, eps=1e-5: (x - x.mean()) / np.sqrt(x.var() + eps) * weight + bias,
          "over the whole array"),
+        (nb01._ln_both_bugs, "still what your colleague's function returns"),  # notebook 01's layer_norm_colleague
     ],
     "attention": [
         (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2)) @ v, "you forgot the scale"),
         (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2) / q.shape[-1]) @ v, "you divided by d"),
+        (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(v.shape[-1])) @ v,
+         "you scaled by the values' dimension"),
         (lambda q, k, v: snp.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), axis=-2) @ v,
          "the softmax runs over the wrong axis"),
         (_att_kT_missing, "raised ValueError"),
@@ -368,6 +371,8 @@ WRONG = {
     ],
     "window_partition": [
         (lambda x, M: x.reshape(-1, M, M, x.shape[-1]), "a plain reshape does not cut windows"),
+        (lambda x, M: snp.patch_partition(x, x.shape[1] // M).reshape(-1, M, M, x.shape[-1]), "patches of H/M pixels"),
+        (lambda x, M: snp.patch_partition(x, M).reshape(-1, M, M, x.shape[-1]).astype(np.float32), "the dtype differs"),
         (lambda x, M: nb02._wp_order(x, M, (0, 3, 1, 2, 4, 5)), "column-major order"),
         (lambda x, M: nb02._wp_order(x, M, (0, 1, 3, 4, 2, 5)), "rows and columns are swapped"),
         (lambda x, M: nb02._wp_order(x, M, (1, 3, 0, 2, 4, 5)), "the batch axis must stay first"),  # issue #27
@@ -393,10 +398,11 @@ WRONG = {
         (lambda w, M, H, W: nb02._wr_batch_last(w, M, H, W) if w.shape[0] > (H // M) * (W // M)
          else snp.window_reverse(w, M, H, W), "the batch axis is the first"),  # issue #27
         (lambda w, M, H, W: snp.window_reverse(w, M, H, W)[0], "the shapes differ"),
+        (nb02._wr_colleague, "what your colleague's version returns"),  # notebook 02's window_reverse_colleague
     ],
     "region_ids": [
         (lambda H, W, M, s: np.zeros((H, W), dtype=int), "must NOT attend to each other"),
-        (_region_wrong_bands, "[0, 4), [4, 6), [6, 8)"),
+        (_region_wrong_bands, "before it they were at the image positions (2, 2) and (2, 4), in the same window"),
         (lambda H, W, M, s: np.arange(H * W).reshape(H, W), "must attend to each other"),
         (lambda H, W, M, s: snp.region_ids(H, W, M, s)[None], "one label per token"),
         (lambda H, W, M, s: snp.region_ids(H, W, M, s).tolist(), "start from np.zeros"),

@@ -14,6 +14,8 @@ says. Nothing here imports torch at import time except the modules whose name en
 - :mod:`.permutation` / :mod:`.permutation_torch`: roll + window partition is a fixed permutation of
   tokens (an index), in numpy and in torch.
 - :mod:`.bias_resize`: the relative position bias table resized for a 384 input (window 7 -> 12).
+- :mod:`.softmax_scale`: why attention divides its logits by sqrt(d): logit spread and softmax saturation
+  of random queries and keys, with and without the scale.
 - :mod:`.timing`: a small benchmark helper that returns timings (nothing asserts a timing).
 - :mod:`.capstone_reference`: notebook 03's capstone (SW-MSA from its pieces) and its classic mistakes.
 - :mod:`.student_model`: notebook 07's ~60-line torch modules (WindowAttention, SwinBlock,

@@ -161,6 +161,12 @@ def _ln_no_affine(x, weight, bias, eps=1e-5):
     return snp.layer_norm(x, eps=eps)
 
 
+def _ln_both_bugs(x, weight, bias, eps=1e-5):
+    """Notebook 01's ``layer_norm_colleague`` (exercise 1.4 debugs it): the unbiased spread, eps outside the root."""
+    centred = x - x.mean(-1, keepdims=True)
+    return centred / (np.sqrt(x.var(-1, ddof=1, keepdims=True)) + eps) * weight + bias
+
+
 def _ln_hidden(rng):
     C, n, C2 = pick(rng, (8, 12, 16)), between(rng, 2, 5), between(rng, 4, 8)
     f32 = np.float32
@@ -175,6 +181,10 @@ def _ln_hidden(rng):
         Case(Text(f"{n} tokens of {C} channels far from zero (mean about -50)",
                   f"{n} 个 token，每个 {C} 个通道，数值远离零（均值约为 -50）"),
              (draw(rng, n, C, offset=-50.0), draw(rng, C, offset=1.0), draw(rng, C))),
+        Case(Text(f"{n} tokens of {C2} channels with a tiny spread (std about 1e-3): where eps goes matters",
+                  f"{n} 个 token，每个 {C2} 个通道，离散程度极小（std 约为 1e-3）：eps 放在哪里很关键"),
+             (draw(rng, n, C2, scale=1e-3, offset=float(rng.uniform(-1, 1))), draw(rng, C2, offset=1.0),
+              draw(rng, C2))),
     ]
 
 
@@ -183,26 +193,29 @@ LAYER_NORM = Exercise(
     signature="layer_norm_mine(x, weight, bias, eps=1e-5)",
     reference=lambda x, weight, bias, eps=1e-5: snp.layer_norm(x, weight, bias, eps),
     cases=lambda: [
+        Case(Text("4 tokens of 16 channels that vary very little (std 0.01): eps matters",
+                  "4 个 token，每个 16 个通道，数值变化很小（std 0.01）：eps 起作用"),
+             (rand(4, 16, seed=15, scale=0.01), rand(16, seed=16, offset=1.0), rand(16, seed=17))),
         Case(Text("tokens (2, 3, 4), C=4 channels, random weight and bias",
                   "token 张量 (2, 3, 4)，C=4 个通道，随机的 weight 和 bias"),
              (rand(2, 3, 4, seed=6, scale=2.0), rand(4, seed=7, offset=1.0), rand(4, seed=8))),
         Case(Text("5 tokens of 8 channels far from zero (mean about 100)",
                   "5 个 token，每个 8 个通道，数值远离零（均值约为 100）"),
              (rand(5, 8, seed=9, offset=100.0), np.ones(8), np.zeros(8))),
-        Case(Text("4 tokens of 16 channels that vary very little (std 0.01): eps matters",
-                  "4 个 token，每个 16 个通道，数值变化很小（std 0.01）：eps 起作用"),
-             (rand(4, 16, seed=15, scale=0.01), rand(16, seed=16, offset=1.0), rand(16, seed=17))),
     ],
     hidden=_ln_hidden,
     forbidden=("swin_edu.numpy_ref.patches:layer_norm",),
+    guards=("torch.nn.functional:layer_norm",),  # the notebook's yardstick, not an answer
     rtol=1e-4, atol=1e-5,
-    hints=(Text("Each token is normalised on its own: over which axis are the mean and the variance taken, and "
-                "what must their shape be to broadcast back against x?",
-                "每个 token 单独归一化：均值和方差沿哪个轴计算？它们的形状要怎样才能和 x 广播回去？"),
-           Text("Mean and (biased) variance over the last axis, keeping that axis; subtract the mean, divide by the "
-                "square root of (variance + eps), then scale by weight and shift by bias.",
-                "沿最后一个轴求均值和（有偏）方差，并保留这个轴；减去均值，除以 (方差 + eps)"
-                " 的平方根，再乘以 weight、加上 bias。")),
+    hints=(Text("Test before you read: compare the colleague's function with F.layer_norm on a token of only two "
+                "channels, and on a token whose channels differ only in the third decimal. Each of these inputs "
+                "shows one bug.",
+                "先测试，再读代码：在只有两个通道的 token 上，以及在各通道只在小数点后第三位才有差别的 token 上，"
+                "把同事的函数和 F.layer_norm 对照。这两种输入各暴露一个 bug。"),
+           Text("Which variance does LayerNorm divide by: the one that divides the sum of squares by C, or by C-1? "
+                "And is eps added to the variance or to the standard deviation? Check both against F.layer_norm.",
+                "LayerNorm 除以的是哪种方差：平方和除以 C 的，还是除以 C-1 的？eps 加在方差上，"
+                "还是加在标准差上？两件事都拿 F.layer_norm 验证一下。")),
     nan_hint=Text("a constant token has variance 0: eps goes inside the square root, sqrt(var + eps), so the "
                   "division is never 0/0.",
                   "常数 token 的方差是 0：eps 要放在平方根里面，sqrt(var + eps)，这样除法永远不会是 0/0。"),
@@ -226,6 +239,11 @@ LAYER_NORM = Exercise(
                            "add bias.",
                            "你漏了可学习的仿射变换：归一化之后，还要乘以 weight、加上 bias。"),
                       _ln_no_affine),
+        Misconception(Text("this is still what your colleague's function returns: both of its bugs are in it. "
+                           "Compare it with F.layer_norm on a token of two channels, then on a token with a tiny "
+                           "spread.",
+                           "这仍然是同事的函数给出的结果：两个 bug 都还在。先在只有两个通道的 token 上，"
+                           "再在离散程度极小的 token 上，把它和 F.layer_norm 对照。"), _ln_both_bugs),
     ],
 )
 

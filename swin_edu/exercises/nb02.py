@@ -51,27 +51,36 @@ ATTENTION = Exercise(
     ],
     hidden=_attention_hidden,
     rtol=1e-4, atol=1e-6,
-    hints=(Text("Three steps: similarities of every query with every key, a normalisation that turns each "
-                "query's similarities into weights summing to 1, and a weighted sum of the values. Which axis is "
-                "the keys' axis?",
-                "三步：每个查询与每个键的相似度；把每个查询的相似度变成和为 1 的权重的归一化；"
-                "对值做加权求和。哪个轴是键的轴？"),
-           Text("The logits are q times k transposed on its last two axes, divided by the square root of the key "
-                "dimension d (the last axis of q); the softmax runs over the keys (the last axis); the weights then "
-                "multiply v.",
-                "注意力得分是 q 乘以在最后两个轴上转置的 k，再除以键维度 d（q 的最后一个轴）"
-                "的平方根；softmax 沿键的轴（最后一个轴）计算；然后用这些权重去乘 v。")),
+    hints=(Text("The scale first: q.k is a sum of d products q_i k_i, each of mean 0 and variance 1, and independent "
+                "of the others. What is the variance of such a sum, and by what must you multiply it to get "
+                "variance 1?",
+                "先定缩放系数：q.k 是 d 个乘积 q_i k_i 之和，每个乘积均值为 0、方差为 1，而且彼此独立。"
+                "这样一个和的方差是多少？要乘以多少才能让方差变回 1？"),
+           Text("Variances of independent terms add up. Then three steps: similarities of every query with every "
+                "key times that scale, a softmax over the keys (the last axis) that turns each query's similarities "
+                "into weights summing to 1, and a weighted sum of the values.",
+                "独立项的方差可以相加。然后分三步：每个查询与每个键的相似度乘以这个缩放系数；沿键的轴（最后一个"
+                "轴）做 softmax，把每个查询的相似度变成和为 1 的权重；对值做加权求和。")),
     nan_hint=Text("exp() of a large logit overflows to inf and inf/inf is NaN. Subtract each row's maximum "
                   "before exp (softmax is unchanged by that shift), or use snp.softmax.",
                   "很大的 logit 取 exp() 会溢出成 inf，而 inf/inf 是 NaN。先减去每行的最大值再取 exp（这样"
                   "平移不改变 softmax），或者直接用 snp.softmax。"),
     misconceptions=[
-        Misconception(Text("you forgot the scale: divide the logits q k^T by sqrt(d), d = q.shape[-1] (the "
-                           "√d_k of the seed's formula).",
-                           "你漏了缩放：要把 q k^T 除以 sqrt(d)，d = q.shape[-1]（原文公式里的 √d_k）。"), lambda q, k, v: _att(q, k, v, 1.0)),
-        Misconception(Text("you divided by d; the scale is 1/sqrt(d).",
-                           "你除的是 d；缩放系数是 1/sqrt(d)。"),
+        Misconception(Text("you forgot the scale: the logits q k^T then have a variance that grows with d, and the "
+                           "softmax saturates. Work out the variance of q.k for independent unit-variance entries, "
+                           "and scale the logits back to variance 1.",
+                           "你漏了缩放：这样 q k^T 的方差会随 d 增大，softmax 会饱和。"
+                           "算一算各分量独立且都是单位方差时 q.k 的方差，再把注意力得分缩放回方差 1。"),
+                      lambda q, k, v: _att(q, k, v, 1.0)),
+        Misconception(Text("you divided by d: that makes the variance of the logits 1/d, not 1. Dividing by d "
+                           "divides the variance by d squared.",
+                           "你除的是 d：这样注意力得分的方差是 1/d，而不是 1。除以 d 会让方差除以 d 的平方。"),
                       lambda q, k, v: _att(q, k, v, 1.0 / q.shape[-1])),
+        Misconception(Text("you scaled by the values' dimension: the scale belongs to the logits q k^T, so it "
+                           "depends on the dimension of q and k (the last axis of q), not on that of v.",
+                           "你按值的维度做了缩放：缩放的对象是注意力得分 q k^T，所以它取决于 q 和 k 的维度"
+                           "（q 的最后一个轴），而不是 v 的维度。"),
+                      lambda q, k, v: _att(q, k, v, v.shape[-1] ** -0.5) if v.shape[-1] != q.shape[-1] else None),
         Misconception(Text("the softmax runs over the wrong axis: each query's weights over the keys must sum to "
                            "1, so take the softmax over the last axis (axis=-1).",
                            "softmax 的轴不对：每个查询在所有键上的权重之和必须为 1，所以 softmax 要沿最后一"
@@ -121,23 +130,30 @@ WINDOW_PARTITION = Exercise(
     ],
     hidden=_partition_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_partition",),
-    hints=(Text("Think of the H axis as (H/M windows) x (M rows inside a window); the same for W. Where must the "
-                "two window-grid axes end up so that each window's M x M tokens are contiguous?",
-                "把 H 轴看成（H/M 个窗口）x（每个窗口内的 M 行）；W 轴同理。两个窗口网格轴要放到哪里，"
-                "才能让每个窗口的 M x M 个 token 连续存放？"),
-           Text("One reshape splits both spatial axes into (window index, position in window); a transpose brings "
-                "the two window-index axes together, ahead of the within-window axes; a last reshape merges batch "
-                "and window grid into one axis of windows.",
-                "先用一次 reshape 把两个空间轴都拆成（窗口编号，窗口内位置）；再用一次 transpose 把两个窗口"
-                "编号轴排到一起，放在窗口内的轴前面；最后一次 reshape 把 batch 和窗口网格合并成一个窗口轴。")),
+    hints=(Text("Patch partition with patch size M turns the map into (B, H/M, W/M, M*M*C): one token per window, "
+                "holding the window's tokens row by row, pixel by pixel. What is left to do to get "
+                "(num_windows*B, M, M, C)?",
+                "图像块大小取 M 的图像块分割把特征图变成 (B, H/M, W/M, M*M*C)：每个窗口变成一个 token，"
+                "按行、逐像素存放这个窗口里的 token。要得到 (num_windows*B, M, M, C)，还差什么？"),
+           Text("Only one reshape is left: the first three axes (image, window row, window column) merge into one "
+                "axis of windows, in row-major order, which is the official order; the last axis unfolds into "
+                "(M, M, C) because patch partition flattened it in the order (row, column, channel).",
+                "只差一次 reshape：前三个轴（图像、窗口行、窗口列）按行优先合并成一个窗口轴，这正是官方的"
+                "顺序；最后一个轴展开成 (M, M, C)，因为图像块分割是按（行，列，通道）的顺序把它展平的。")),
     misconceptions=[
         Misconception(Text("a plain reshape does not cut windows: it cuts the row-major map into runs of M*M*C "
-                           "numbers, i.e. pieces of image rows. Reshape to (B, H/M, M, W/M, M, C), transpose to "
-                           "(B, H/M, W/M, M, M, C), then reshape.",
-                           "直接 reshape 切不出窗口：它把按行优先排列的特征图切成一段段 M*M*C 个数，"
-                           "也就是图像行的片段。先 reshape 成 (B, H/M, M, W/M, M, C)，再 transpose 成 (B, "
-                           "H/M, W/M, M, M, C)，最后 reshape。"),
+                           "consecutive numbers, i.e. pieces of image rows, while the M*M tokens of a window sit in "
+                           "M different rows of the map. They have to be brought together before the last reshape "
+                           "(which operation of notebook 01 does exactly that for patches?).",
+                           "直接 reshape 切不出窗口：它把按行优先排列的特征图切成一段段连续的 M*M*C 个数，"
+                           "也就是图像行的片段；而一个窗口的 M*M 个 token 分布在特征图的 M 个不同的行里。"
+                           "最后一次 reshape 之前，得先把它们聚到一起（第 01 章的哪个操作对图像块正是这样做的？）。"),
                       lambda x, M: x.reshape(-1, M, M, x.shape[-1])),
+        Misconception(Text("you cut patches of H/M pixels: a window is an M x M patch of the map, so the patch "
+                           "size is the window size M.",
+                           "你切的是边长 H/M 的图像块：一个窗口就是特征图上一个 M x M 的图像块，"
+                           "所以图像块大小就是窗口大小 M。"),
+                      lambda x, M: snp.patch_partition(x, x.shape[1] // M).reshape(-1, M, M, x.shape[-1])),
         Misconception(Text("your windows come in column-major order. The official order is row-major over the "
                            "window grid: left to right along the top row of windows, then the next row.",
                            "你的窗口是按列优先的顺序排的。官方顺序是在窗口网格上按行优先："
@@ -173,6 +189,13 @@ def _wr_batch_last(windows, M, H, W):
     return windows.reshape(H // M, W // M, B, M, M, C).transpose(2, 0, 3, 1, 4, 5).reshape(B, H, W, C)
 
 
+def _wr_colleague(windows, M, H, W):
+    """Notebook 02's ``window_reverse_colleague`` (exercise 2.3 debugs it): the window grid read as (W/M, H/M)."""
+    C = windows.shape[-1]
+    grid = windows.reshape(-1, W // M, H // M, M, M, C)
+    return grid.transpose(0, 1, 3, 2, 4, 5).reshape(-1, H, W, C)
+
+
 def _reverse_hidden(rng):
     M, a, b = pick(rng, (5, 7)), between(rng, 1, 2), between(rng, 2, 3)
     M2, B, C = pick(rng, (2, 3)), between(rng, 2, 3), between(rng, 2, 5)
@@ -201,9 +224,11 @@ WINDOW_REVERSE = Exercise(
     ],
     hidden=_reverse_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_reverse",),
-    hints=(Text("Undo window_partition's three steps in the opposite order. How many images B were there, given "
-                "the number of windows and the map size?",
-                "按相反的顺序撤销 window_partition 的三步。已知窗口数和特征图大小，原来有多少张图像 B？"),
+    hints=(Text("The colleague's version is right on the seed's 4 x 4 map. What is special about that map? Try "
+                "one whose height and width differ, e.g. 8 x 12 with M = 4, and compare with the map you started "
+                "from.",
+                "同事的版本在原文那张 4 x 4 特征图上是对的。那张图有什么特别之处？换一张高和宽不同的图试试，"
+                "例如 8 x 12、M = 4，再和原来的特征图对照。"),
            Text("Split the windows axis into (B, H/M, W/M); a transpose interleaves each window-grid axis with its "
                 "within-window axis again (grid row, row in window, grid column, column in window); a last reshape "
                 "merges each pair into H and W.",
@@ -224,6 +249,12 @@ WINDOW_REVERSE = Exercise(
                            "transpose 必须让网格轴和窗口轴交错排列：(B, H/M, M, W/M, M, C)，"
                            "即对 (B, H/M, W/M, M, M, C) 做 transpose(0, 1, 3, 2, 4, 5)。"),
                       lambda w, M, H, W: _wr_order(w, M, H, W, (0, 1, 4, 2, 3, 5))),
+        Misconception(Text("this is what your colleague's version returns: right on square maps, wrong here, "
+                           "where H and W differ. In which order does window_partition list the windows of one "
+                           "image, and which grid axis has H/M entries?",
+                           "这正是同事的版本给出的结果：在正方形特征图上是对的，这里 H 和 W 不同，就错了。"
+                           "window_partition 按什么顺序列出一张图像的窗口？哪个网格轴有 H/M 个元素？"),
+                      lambda w, M, H, W: _wr_colleague(w, M, H, W) if H != W else None),
     ],
 )
 

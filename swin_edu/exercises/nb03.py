@@ -248,14 +248,26 @@ def _compare_regions(got, expected, case):
                           "hint: shift_size=0 时什么都没有移动：每个 token 都可以注意整个窗口，"
                           "所以所有 token 的编号都相同。"))
     else:
-        lines.append(Text(f"hint: after the shift the last M rows and the last M columns hold pieces from far "
-                          f"apart. Cut rows into the bands [0, H-M), [H-M, H-s), [H-s, H) — here [0, {H - M}), "
-                          f"[{H - M}, {H - s}), [{H - s}, {H}) — and columns the same way; each of the 3x3 band "
-                          f"combinations gets its own label.",
-                          "hint: 移位之后，最后 M 行和最后 M 列里装的是原本相隔很远的碎片。"
-                          f"把行切成 [0, H-M)、[H-M, H-s)、[H-s, H) 三条带——这里是 [0, {H - M})、"
-                          f"[{H - M}, {H - s})、[{H - s}, {H})——列也同样切；3x3 种条带组合各用一个编号。"))
+        oi, oj = _origin(pi, H, W, s), _origin(pj, H, W, s)
+        together = _displaced_window(oi, M, s) == _displaced_window(oj, M, s)
+        where = Text("the same window", "同一个窗口") if together else Text("different windows", "不同的窗口")
+        lines.append(Text(f"hint: follow them back through the roll: before it they were at the image positions {oi} "
+                          f"and {oj}, in {where} of the grid displaced by s={s} (the roll moved the map up and "
+                          f"left by s, wrapping around at the edges).",
+                          f"hint: 沿着滚动把它们追回去：滚动之前，它们在图像中的位置是 {oi} 和 {oj}，"
+                          f"位于按 s={s} 错开的网格中的{where.zh}（滚动把特征图向左上移动了 s，"
+                          f"越过边缘的部分绕到另一侧）。"))
     return lines
+
+
+def _origin(pos, H, W, s):
+    """Where the token at ``pos`` of the map rolled by -s was before the roll."""
+    return ((pos[0] + s) % H, (pos[1] + s) % W)
+
+
+def _displaced_window(pos, M, s):
+    """(row, column) of the window of the grid displaced by s that holds image position ``pos``."""
+    return tuple(0 if v < s else (v - s) // M + 1 for v in pos)
 
 
 def _lab(v):
@@ -292,11 +304,13 @@ REGION_IDS = Exercise(
                 "rows into bands whose tokens were neighbours, and the columns the same way.",
                 "滚动之后，哪些行、哪些列里的 token 在滚动前相隔很远？把行切成若干条带，使每条带里的 token"
                 " 原本是相邻的；列也同样切。"),
-           Text("Three row bands (everything above the last window row, the part of it that was there before the "
-                "roll, the strip of s rows that wrapped around), three column bands likewise; each of the 3x3 "
-                "combinations gets its own label. With s = 0 one label for all.",
-                "三条行带（最后一行窗口以上的全部；最后一行窗口里滚动前就在那里的部分；绕回来的那 s 行窄条），"
-                "列也同样分三条；3x3 种组合各用一个编号。s = 0 时全部用同一个编号。")),
+           Text("Row r of the rolled map holds image row (r + s) mod H. Which rows of the rolled map came from the "
+                "same row of displaced windows? You should find three bands of rows (the last s rows wrapped around "
+                "from the top), three of columns likewise, and one label for each of the 3x3 combinations. With "
+                "s = 0 one label for all.",
+                "滚动后特征图的第 r 行装的是图像的第 (r + s) mod H 行。滚动后的哪些行来自错开网格中同一行窗口？"
+                "你应该会找到三条行带（最后 s 行是从顶部绕回来的），列也同样有三条，3x3 种组合各用一个编号。"
+                "s = 0 时全部用同一个编号。")),
 )
 
 

@@ -1,0 +1,183 @@
+"""What the code cells of notebooks 00-04 print and plot, in both languages.
+
+A code cell is the same in the English and the Chinese notebook (the Chinese edition translates the prose only,
+docs/translation.md), so the words it prints or puts on a figure come from the course's message catalogue:
+``t("nb01.zoom")`` is "zoom: 8 x 8 patches of 4 x 4 pixels" in English and "放大：8 x 8 个图像块，每块 4 x 4 像素"
+with ``SWIN_EDU_LANG=zh`` (which the Chinese notebooks' language cell sets). Code names, numbers and formulas
+stay as they are in both languages.
+
+:func:`you_predicted` ends the line of a "predict, then run" cell: the learner's prediction, or, when the
+prediction cell still holds ``None``, a request to write one first.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .i18n import add_messages, t
+
+__all__ = ["t", "you_predicted"]
+
+
+def you_predicted(value: Any, fmt: str = "{}") -> str:
+    """" (you predicted <value>)" in the language in force, ``value`` formatted with ``fmt``; when ``value`` is
+    None (the learner wrote no prediction), a request to write one before running the cell again."""
+    if not isinstance(fmt, str) or "{" not in fmt:
+        raise TypeError(f"you_predicted: fmt must be a format string such as '{{:.0%}}', got {fmt!r}")
+    if value is None:
+        return t("nb.no_prediction")
+    try:
+        shown = fmt.format(value)
+    except (TypeError, ValueError):
+        shown = repr(value)  # a prediction of an unexpected type is echoed as it is
+    return t("nb.you_predicted", value=shown)
+
+
+add_messages({
+    # --------------------------------------------------------------------------------- every notebook
+    "nb.you_predicted": {"en": " (you predicted {value})", "zh": "（你预测的是 {value}）"},
+    "nb.no_prediction": {"en": " (you wrote no prediction: write yours in the prediction cell above, then run this "
+                               "cell again)",
+                         "zh": "（你还没有写预测：先在上面的预测单元格里写下你的预测，再运行一次这个单元格）"},
+    # --------------------------------------------------------------------------------- 00 roadmap
+    "nb00.stages": {"en": "Swin-T stages (H, W, C): {shapes}", "zh": "Swin-T 各 stage 的 (H, W, C)：{shapes}"},
+    "nb00.vit_growth": {"en": "ViT-B/16 attention (C = 768), 224 -> 448 pixels, 14x14 -> 28x28 tokens: the (hw)^2 "
+                              "terms x{quadratic:g}, the projections x{projections:g}, the whole layer x{whole:.1f}",
+                        "zh": "ViT-B/16 的注意力层（C = 768），224 -> 448 像素，14x14 -> 28x28 个 token："
+                              "(hw)^2 项 x{quadratic:g}，投影 x{projections:g}，整层 x{whole:.1f}"},
+    # --------------------------------------------------------------------------------- 01 patch embedding
+    "nb01.image": {"en": "image {shape}", "zh": "图像 {shape}"},
+    "nb01.zoom": {"en": "zoom: 8 x 8 patches of 4 x 4 pixels", "zh": "放大：8 x 8 个图像块，每块 4 x 4 像素"},
+    "nb01.tokens": {"en": "tokens: {shape}   4*4*3 = {n}", "zh": "token：{shape}   4*4*3 = {n}"},
+    "nb01.first_pixel": {"en": "token {ij}, first pixel (R, G, B): {token} == image[104, 88]: {pixel}",
+                         "zh": "token {ij} 的第一个像素 (R, G, B)：{token} == image[104, 88]：{pixel}"},
+    "nb01.entries": {"en": "token {ij}, entries 0..5 come from image {where}",
+                     "zh": "token {ij} 的第 0..5 项来自图像的 {where}"},
+    "nb01.linear_vs_conv": {"en": "linear: {linear}  conv: {conv}  max difference: {diff:.1e}",
+                            "zh": "线性层：{linear}  卷积：{conv}  最大差：{diff:.1e}"},
+    "nb01.three_ways": {"en": "conv 4x4/4 on pixels == 1x1 conv on patches == token @ W.T + b",
+                        "zh": "像素上的 4x4/4 卷积 == 图像块上的 1x1 卷积 == token @ W.T + b"},
+    "nb01.colleague": {"en": "your colleague's LayerNorm on the photo: max |mean| = {mean:.1e}, per-token std "
+                             "{lo:.3f} .. {hi:.3f}; largest difference from F.layer_norm: {diff:.4f}",
+                       "zh": "同事的 LayerNorm 作用在照片上：|均值| 的最大值 = {mean:.1e}，逐 token 的标准差 "
+                             "{lo:.3f} .. {hi:.3f}；和 F.layer_norm 的最大差：{diff:.4f}"},
+    "nb01.probe": {"en": "a flat token, colleague: {theirs}   F.layer_norm: {torch}",
+                   "zh": "一个平坦的 token，同事的版本：{theirs}   F.layer_norm：{torch}"},
+    "nb01.ln_stats": {"en": "per-token mean: max |mean| = {mean:.1e};  per-token std: {lo:.3f} .. {hi:.3f}",
+                      "zh": "逐 token 的均值：|均值| 的最大值 = {mean:.1e}；逐 token 的标准差：{lo:.3f} .. {hi:.3f}"},
+    "nb01.channel": {"en": "channel {c}", "zh": "通道 {c}"},
+    "nb01.token_map": {"en": "56 x 56 token map after the embedding (random weights)",
+                       "zh": "嵌入之后的 56 x 56 token 特征图（随机权重）"},
+    # --------------------------------------------------------------------------------- 02 window attention
+    "nb02.unscaled": {"en": "q.k (no scale)", "zh": "q.k（不缩放）"},
+    "nb02.scaled": {"en": "q.k / sqrt(d)", "zh": "q.k / sqrt(d)"},
+    "nb02.logit_std": {"en": "standard deviation of the logits", "zh": "注意力得分的标准差"},
+    "nb02.max_weight": {"en": "largest softmax weight (mean over queries, 49 keys)",
+                        "zh": "最大的 softmax 权重（对查询取平均，49 个键）"},
+    "nb02.dim": {"en": "d, the dimension of q and k", "zh": "d：q 和 k 的维度"},
+    "nb02.saturation": {"en": "d = {d}: logits' std {raw:.1f} unscaled, {scaled:.2f} scaled; largest weight "
+                              "{wraw:.2f} unscaled, {wscaled:.2f} scaled",
+                        "zh": "d = {d}：注意力得分的标准差，不缩放 {raw:.1f}，缩放后 {scaled:.2f}；最大权重，"
+                              "不缩放 {wraw:.2f}，缩放后 {wscaled:.2f}"},
+    "nb02.heads": {"en": "3 heads of d=4 concatenated + W_o == window_attention: {shape}",
+                   "zh": "3 个 d=4 的头拼接后乘 W_o == window_attention：{shape}"},
+    "nb02.colleague_square": {"en": "the colleague's window_reverse puts the seed's 4 x 4 map back exactly",
+                              "zh": "同事写的 window_reverse 能把原文那张 4 x 4 特征图原样拼回去"},
+    "nb02.map": {"en": "4 x 4 map", "zh": "4 x 4 特征图"},
+    "nb02.window": {"en": "window {n}", "zh": "窗口 {n}"},
+    "nb02.moved": {"en": "outputs that moved", "zh": "变化了的输出"},
+    "nb02.second_terms": {"en": "2(hw)^2C = {msa:,}  vs  2M^2hwC = {wmsa:,}: {ratio}x less",
+                          "zh": "2(hw)^2C = {msa:,} 对 2M^2hwC = {wmsa:,}：少了 {ratio} 倍"},
+    "nb02.block_counted": {"en": "14x14x48 block: counted {counted:,} MACs, {who} {formula:,}",
+                           "zh": "14x14x48 的 block：数出 {counted:,} 次乘加，{who}给出 {formula:,}"},
+    "nb02.shares": {"en": "QK^T + AV {attn:.1%}, projections {proj:.1%}, MLP {mlp:.1%} of {total:,} MACs",
+                    "zh": "在 {total:,} 次乘加中，QK^T + AV 占 {attn:.1%}，投影占 {proj:.1%}，MLP 占 {mlp:.1%}"},
+    "nb02.flops": {"en": "{ops}  total FLOPs: {total:,}", "zh": "{ops}  FLOPs 总数：{total:,}"},
+    # --------------------------------------------------------------------------------- 03 shifted windows
+    "nb03.shift": {"en": "shift_size = floor(M/2): {shift}", "zh": "shift_size = ⌊M/2⌋：{shift}"},
+    "nb03.shift_s": {"en": "shift s", "zh": "移位量 s"},
+    "nb03.best_shifts": {"en": "shifts that maximise both the new pairs and the worst-direction reach: {best}",
+                         "zh": "同时让新增的对数和最差方向上的传播距离最大的移位量：{best}"},
+    "nb03.n_windows": {"en": "{n} windows: {sizes}", "zh": "{n} 个窗口：{sizes}"},
+    "nb03.displaced_grid": {"en": "displaced grid: 9 windows", "zh": "错开的网格：9 个窗口"},
+    "nb03.three_ways": {"en": "windows to compute, Swin-T stage 1: cyclic shift + mask {cyclic}, padding {padded}, "
+                              "sliding window {sliding} (one per query)",
+                        "zh": "Swin-T stage 1 要算的窗口数：循环移位 + 掩码 {cyclic}，填充 {padded}，"
+                              "滑动窗口基线 {sliding}（每个查询一个）"},
+    "nb03.padding_terms": {"en": "padding, as exercise 3.1 counts it (padded tokens projected too): {every:.0%} more "
+                                 "of every term, {padded:,} MACs vs {cyclic:,}. Projecting only the real tokens keeps "
+                                 "the projections at the cyclic shift's cost; QK^T and AV stay {attn:.0%} larger: "
+                                 "{lean:.1%} more in all, on uneven windows.",
+                           "zh": "按练习 3.1 的算法（填充出来的 token 也做投影）：每一项都多 {every:.0%}，"
+                                 "{padded:,} 次乘加对 {cyclic:,}。只投影真实的 token 时，投影的开销和循环移位"
+                                 "一样；QK^T 和 AV 仍然多 {attn:.0%}：总共多 {lean:.1%}，而且窗口大小不一。"},
+    "nb03.first_window": {"en": "labels in the 1st window, roll -s: {minus}   roll +s: {plus}",
+                          "zh": "第 1 个窗口里的编号，滚动 -s：{minus}   滚动 +s：{plus}"},
+    "nb03.labels": {"en": "displaced windows (labels)", "zh": "错开的窗口（编号）"},
+    "nb03.rolled_minus": {"en": "rolled by -s (official)", "zh": "滚动 -s（官方）"},
+    "nb03.rolled_plus": {"en": "rolled by +s (wrong direction)", "zh": "滚动 +s（方向错了）"},
+    "nb03.one_gather": {"en": "roll + partition == one gather; first window's tokens come from map positions {index}",
+                        "zh": "滚动 + 划分 == 一次按索引取值；第一个窗口的 token 来自特征图的位置 {index}"},
+    "nb03.predicted_blocked": {"en": "predicted -100 entries per window of the {H}x{W} map (M={M}, s={s}): {counts}",
+                               "zh": "预测 {H}x{W} 特征图（M={M}，s={s}）每个窗口里 -100 的项数：{counts}"},
+    "nb03.region_ids": {"en": "region ids of the rolled map", "zh": "滚动后特征图的区域编号"},
+    "nb03.mask": {"en": "mask: {shape} values: {values}", "zh": "掩码：{shape} 取值：{values}"},
+    "nb03.blocked": {"en": "-100 entries per window, counted in the mask: {counted}   predicted: {predicted}",
+                     "zh": "在掩码里数出的每个窗口的 -100 项数：{counted}   预测：{predicted}"},
+    "nb03.discarded": {"en": "pairs discarded by the mask, Swin-T stages 1-3 (56, 28, 14): {shares}",
+                       "zh": "被掩码丢弃的对所占比例，Swin-T 的 stage 1-3（56、28、14）：{shares}"},
+    "nb03.softmax_masks": {"en": "softmax without mask: {plain}\nsoftmax with mask:    {masked}",
+                           "zh": "不加掩码的 softmax：{plain}\n加掩码的 softmax：  {masked}"},
+    "nb03.exp_minus_100": {"en": "exp(-100) in fp32 = {value} ; 1 + exp(-100) == 1: {same}",
+                           "zh": "fp32 中 exp(-100) = {value}；1 + exp(-100) == 1：{same}"},
+    "nb03.fp_head": {"en": "   dtype  mask value  stored as  exp(value)  softmax of a fully masked row",
+                     "zh": "   dtype      掩码值     存储为      exp(值)  整行都被屏蔽时的 softmax"},
+    "nb03.proof": {"en": "{size}x{size} map, M={M}, s={s}: max |SW-MSA - 9 padded windows| = {err:.2e}",
+                   "zh": "{size}x{size} 特征图，M={M}，s={s}：max |SW-MSA - 9 个填充窗口| = {err:.2e}"},
+    "nb03.windows_computed": {"en": "windows computed: {cyclic} (cyclic shift) vs {padded} (padded)",
+                              "zh": "要算的窗口数：{cyclic}（循环移位）对 {padded}（填充）"},
+    "nb03.does_not_broadcast": {"en": "ValueError (the mask does not broadcast)", "zh": "ValueError（掩码无法广播）"},
+    "nb03.mistake": {"en": "{name:>20}: max |difference| = {error}", "zh": "{name:>20}：最大 |差| = {error}"},
+    "nb03.padded_counted": {"en": "MACs counted in the padded code: {counted:,}   {who}: {formula:,}",
+                            "zh": "在填充版代码里数出的乘加次数：{counted:,}   {who}：{formula:,}"},
+    "nb03.sliding_batched": {"en": "sliding window, batched == one query at a time: max difference {diff:.1e}",
+                             "zh": "滑动窗口基线，批量计算 == 逐个查询计算：最大差 {diff:.1e}"},
+    "nb03.timing_axis": {"en": "milliseconds (median of 3), numpy on this CPU",
+                         "zh": "毫秒（3 次的中位数），本机 CPU 上的 numpy"},
+    "nb03.way.W-MSA (no shift)": {"en": "W-MSA (no shift)", "zh": "W-MSA（不移位）"},
+    "nb03.way.cyclic shift + mask": {"en": "cyclic shift + mask", "zh": "循环移位 + 掩码"},
+    "nb03.way.padding (batched)": {"en": "padding (batched)", "zh": "填充（批量）"},
+    "nb03.way.padding (loop over windows)": {"en": "padding (loop over windows)", "zh": "填充（逐窗口循环）"},
+    "nb03.way.sliding window": {"en": "sliding window", "zh": "滑动窗口基线"},
+    "nb03.far_pairs": {"en": "7x7 map, M=4, s=2:  pad then shift: {pad_first}   shift then pad: {shift_first}",
+                       "zh": "7x7 特征图，M=4，s=2：先填充再移位：{pad_first}   先移位再填充：{shift_first}"},
+    "nb03.padded_map": {"en": "7x10 map, M=4: pad -> shift -> mask == padded windows: {shape}",
+                        "zh": "7x10 特征图，M=4：填充 -> 移位 -> 掩码 == 填充窗口：{shape}"},
+    # --------------------------------------------------------------------------------- 04 relative position bias
+    "nb04.shuffle": {"en": "shuffling tokens shuffles the outputs (no bias); with the relative bias it does not",
+                     "zh": "打乱 token，输出也跟着同样打乱（没有偏置时）；加上相对位置偏置就不是这样了"},
+    "nb04.dy": {"en": "dy (query rows i, key columns j):\n{dy}", "zh": "dy（行 i 是查询，列 j 是键）：\n{dy}"},
+    "nb04.dx": {"en": "dx:\n{dx}", "zh": "dx：\n{dx}"},
+    "nb04.base_head": {"en": " M  base  distinct indices  largest index  table rows",
+                       "zh": " M  基数  不同的索引数  最大索引  表的行数"},
+    "nb04.same_offset": {"en": "B: {shape}  same offset -> same bias: checked", "zh": "B：{shape}  偏移相同 -> 偏置相同：已验证"},
+    "nb04.centre_bias": {"en": "bias of the centre query, head 0 (7 x 7)", "zh": "中心查询的偏置，第 0 个头（7 x 7）"},
+    "nb04.pairs_per_row": {"en": "pairs reading each table row, M = 7", "zh": "读取表中每一行的对数，M = 7"},
+    "nb04.centre_corner": {"en": "row (0, 0): {centre} pairs per window; a corner row (-6, -6): {corner}",
+                           "zh": "第 (0, 0) 行：每个窗口 {centre} 对；角上的行 (-6, -6)：{corner} 对"},
+    "nb04.swin_t_tables": {"en": "Swin-T: {tables} tables, {biases:,} learned biases; {buffers} index buffers "
+                                 "(derived, not learned)",
+                           "zh": "Swin-T：{tables} 张表，{biases:,} 个可学习的偏置；{buffers} 个索引缓冲区"
+                                 "（推导出来的，不是学出来的）"},
+    "nb04.by_hand": {"en": "SoftMax(QK^T/sqrt(d) + B)V by hand == snp.window_attention with the table",
+                     "zh": "手算的 SoftMax(QK^T/sqrt(d) + B)V == 带偏置表的 snp.window_attention"},
+    "nb04.windows_384": {"en": "(window, shift) per stage: {before} -> {after}",
+                         "zh": "每个 stage 的（窗口，移位）：{before} -> {after}"},
+    "nb04.table_rows": {"en": "table rows: {before} -> {after}", "zh": "表的行数：{before} -> {after}"},
+    "nb04.ramp": {"en": "resized ramp, dx = 0..11: {ramp}\n{who:25} {offsets}",
+                  "zh": "缩放后的斜坡，dx = 0..11：{ramp}\n{who}：  {offsets}"},
+    "nb04.old_grid": {"en": "M = 7: 13 x 13 grid (head 0)", "zh": "M = 7：13 x 13 的网格（第 0 个头）"},
+    "nb04.new_grid": {"en": "resized for M = 12: 23 x 23", "zh": "为 M = 12 缩放后：23 x 23"},
+    "nb04.old_profile": {"en": "old table, dy = 0", "zh": "旧表，dy = 0"},
+    "nb04.new_profile": {"en": "new, at its source", "zh": "新表，画在它的取值位置"},
+    "nb04.offset_axis": {"en": "offset dx, in old-table units", "zh": "偏移 dx（以旧表为单位）"},
+})

@@ -394,7 +394,10 @@ class LearnerNumpy:
         exec(compile(NUMPY_PRELUDE, "<prelude>", "exec"), self.namespace)  # noqa: S102 - the course's imports
         self.namespace["snp"] = self
         for piece in pieces("numpy"):
-            fn = _load(found.get(piece.exercise), self.namespace, self._notes)
+            # each section runs in its own namespace whose `snp` is this one, except for the piece itself: an answer
+            # that calls `snp.<its own name>` gets the package's (not itself, endlessly)
+            ns = dict(self.namespace, snp=_View(self, piece.name))
+            fn = _load(found.get(piece.exercise), ns, self._notes)
             if fn is not None:
                 self._mine[piece.name] = _ADAPTERS.get(piece.name, _direct)(self, fn)
                 self._whose[piece.name] = found[piece.exercise].origin
@@ -433,6 +436,21 @@ class LearnerNumpy:
 
     def __repr__(self) -> str:
         return f"<swin_edu.numpy_ref with your pieces: {sorted(self._mine) or 'none yet'}>"
+
+
+class _View:
+    """The learner's numpy as one of their own pieces sees it: every piece theirs but ``itself``, the package's."""
+
+    def __init__(self, mine: LearnerNumpy, itself: str):
+        self._mine, self._itself = mine, itself
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self._itself:
+            return self._mine._reference(name)
+        return getattr(self._mine, name)
+
+    def __dir__(self):
+        return dir(self._mine)
 
 
 def _is_numpy_ref(obj: Any) -> bool:

@@ -514,7 +514,8 @@ def _step_compare(got: Any, expected: dict, case: Case) -> list | None:
 
     if close(loss, expected["loss"]) and close(w, expected["weights"]):
         return None
-    lines = [f"expected: losses {_fmt(expected['loss'])}", f"got:      losses {_fmt(loss)}"]
+    lines = [Text(f"expected: losses {_fmt(expected['loss'])}", f"expected: 各步损失 {_fmt(expected['loss'])}"),
+             Text(f"got:      losses {_fmt(loss)}", f"got:      各步损失 {_fmt(loss)}")]
     if close(loss[:1], expected["loss"][:1]):
         lines.append(Text(f"the first loss is right; the weights after the steps differ by up to "
                           f"{(w - expected['weights']).abs().max().item():.3g}",

@@ -162,20 +162,6 @@ def forget(*, file: bool = False) -> None:
         mine_path().unlink()
 
 
-def _python(source: str) -> str:
-    try:
-        ast.parse(source)
-        return source
-    except SyntaxError:
-        pass
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - the caller's parse reports the error
-        return source
-
-
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -184,7 +170,12 @@ def definitions(source: str) -> str:
     solution markers dropped), in order; ``""`` when there are none or the cell is not Python."""
     if not isinstance(source, str):
         raise TypeError(f"learner.definitions: source must be a str, got {type(source).__name__}")
-    source = _python(source)
+    try:  # IPython syntax (%magic, !cmd) becomes Python first
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        source = TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001, S110 - without IPython, or what it cannot transform: the parse below decides
+        pass
     try:
         tree = ast.parse(source)
     except SyntaxError:

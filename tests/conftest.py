@@ -19,6 +19,23 @@ def rng():
     return np.random.default_rng(0)
 
 
+# No test downloads anything: the released weights are offline for every test and every notebook a test runs
+# (swin_edu.weights.released says "offline" in one line); the online path is tested with a local file.
+os.environ["SWIN_EDU_OFFLINE"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _private_learner_file(tmp_path, monkeypatch):
+    """The self-checks save passed answers in my_swin.py (swin_edu.learner): each test, and each notebook it runs,
+    gets its own file in a temporary folder (never notebooks/my_swin.py), and a kernel's memory starts empty."""
+    from swin_edu import learner
+
+    monkeypatch.setenv(learner.ENV, str(tmp_path / learner.FILE_NAME))
+    learner.forget()
+    yield
+    learner.forget()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_hint_tiers():
     """``check.<name>.hint()`` remembers the tiers shown (per kernel): each test starts from the first one."""

@@ -299,6 +299,18 @@ def _merge_transposed_reduction(x, state_dict):
     return nb07._run(merge, state_dict, x)
 
 
+def _swin_unnamed_embedding(images, state_dict, cfg):
+    """A StudentSwin whose patch embedding is an nn.Sequential (patch_embed.0, patch_embed.1): loading fails."""
+    from swin_edu.demos import student_model as sm
+
+    model = sm.StudentSwin(cfg)
+    import torch
+
+    model.patch_embed = torch.nn.Sequential(model.patch_embed.proj, model.patch_embed.norm)
+    sm.load_learned(model, state_dict)
+    return model(images)
+
+
 def _att_torch_bool(q, k, v, mask):
     import torch.nn.functional as F
 
@@ -487,6 +499,9 @@ WRONG = {
         (lambda sd, images, cfg: nb06._forward_wrong("no_norm")(sd, images, cfg), "the final LayerNorm"),
         (lambda sd, images, cfg: nb06._forward_wrong("max_pool")(sd, images, cfg), "not by their maximum"),
         (lambda sd, images, cfg: nb06._forward_wrong("always_shift")(sd, images, cfg), "cfg.stage_windows()"),
+        (nb06._forward_wrong("all_shifted"), "every block shifted"),
+        (nb06._forward_wrong("none_shifted"), "no block shifted"),
+        (nb06._forward_wrong("even_shifted"), "block 0 does not shift"),
         (_forward_features, "the shapes differ"),
         (lambda sd, images, cfg: snp.swin_forward(sd, images.transpose(0, 2, 3, 1), cfg),
          "raised ValueError"),
@@ -530,6 +545,17 @@ WRONG = {
         (nb07._layer_wrong("all_shifted"), "every block shifted"),
         (nb07._layer_wrong("none_shifted"), "no block shifted"),
         (nb07._layer_wrong("even_shifted"), "block 0 does not shift"),
+    ],
+    "student_swin": [
+        (nb07._swin_wrong("no_patch_norm"), "patch_embed.norm) is missing"),
+        (nb07._swin_wrong("no_final_norm"), "the final LayerNorm (norm) is missing"),
+        (nb07._swin_wrong("max_pool"), "not by their maximum"),
+        (nb07._swin_wrong("pool_then_norm"), "before the pooling: norm(x).mean"),
+        (nb07._swin_wrong("no_permute"), "channels-first (B, C, h, w)"),
+        (nb07._swin_wrong("config_windows"), "cfg.stage_windows()"),
+        (_swin_unnamed_embedding, "names the official weights do not have"),
+        (lambda images, sd, cfg: nb07.student_swin_reference(images, sd, cfg).numpy(),
+         "return a torch.Tensor, not a numpy array"),
     ],
 }
 

@@ -24,7 +24,8 @@ from swin_edu.model import SwinTransformer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks" / "07_pytorch_model.ipynb"
-MODULES = ("window_attention_module", "swin_block_module", "patch_merging_module", "basic_layer_module")
+MODULES = ("window_attention_module", "swin_block_module", "patch_merging_module", "basic_layer_module",
+           "student_swin")
 
 
 def _answer_cells():
@@ -84,7 +85,7 @@ def test_student_swin_uses_the_given_layer_class_and_matches_the_package_logits(
 
 
 def test_the_notebook_solutions_define_the_reference_modules():
-    """The answer cells of 7.1-7.4, run together, give the reference classes' outputs on every public case."""
+    """The answer cells of 7.1-7.4 and 7.6, run together, give the reference classes' outputs on every public case."""
     cells = _answer_cells()
     ns: dict = {}
     exec(nb07.MODULE_PRELUDE, ns)  # noqa: S102 - the course's own notebook

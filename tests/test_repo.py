@@ -203,9 +203,10 @@ def _pip(python: pathlib.Path, *args: str, cwd: pathlib.Path) -> None:
 
 
 @pytest.mark.slow
-def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
+def test_wheel_outside_the_checkout_runs_notebooks_03_07_and_08(tmp_path):
     """What Colab does: the package installed from the repository (here: a wheel built from it) into an
-    environment that has never seen the checkout, and a student notebook opened alone in another folder."""
+    environment that has never seen the checkout, and a student notebook opened alone in another folder (07 then
+    finds no my_swin.py, says how to bring it, and runs the shipped digits checkpoint from the wheel)."""
     import torch
 
     dist, venv, run = tmp_path / "dist", tmp_path / "venv", tmp_path / "colab"
@@ -220,7 +221,7 @@ def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
                            text=True, check=True).stdout.split()
     _pip(python, *index, f"torch=={torch.__version__.split('+')[0]}", cwd=tmp_path)
     _pip(python, str(wheel), "nbclient", "ipykernel", cwd=tmp_path)  # Colab has a kernel and nbclient's parts
-    for name in ("03_shifted_windows.ipynb", "08_train_tiny_swin.ipynb"):
+    for name in ("03_shifted_windows.ipynb", "07_pytorch_model.ipynb", "08_train_tiny_swin.ipynb"):
         shutil.copyfile(ROOT / "student" / name, run / name)
     script = (
         "import json, sys, nbformat, nbclient, swin_edu\n"
@@ -231,7 +232,8 @@ def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
         "    errors = [o.get('ename', '') + ': ' + o.get('evalue', '') for c in nb.cells if c.cell_type == 'code'\n"
         "              for o in c.get('outputs', []) if o.get('output_type') == 'error']\n"
         "    text = ''.join(o.get('text', '') for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []))\n"
-        "    print(json.dumps({'name': name, 'errors': errors, 'no_results': 'no recorded results' in text}))\n")
+        "    print(json.dumps({'name': name, 'errors': errors, 'no_results': 'no recorded results' in text,\n"
+        "                      'alone': 'upload my_swin.py' in text and 'held-out test images of digits' in text}))\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", JUPYTER_DATA_DIR=str(tmp_path / "jd"),
                JUPYTER_CONFIG_DIR=str(tmp_path / "jc"), MPLBACKEND="Agg")
@@ -243,6 +245,9 @@ def test_wheel_outside_the_checkout_runs_notebooks_03_and_08(tmp_path):
     for result in lines[1:]:
         assert result["errors"] == [], result
     assert not any(r["no_results"] for r in lines[1:]), lines  # notebook 08 read the results from the wheel
+    assert [r["alone"] for r in lines[1:]] == [False, True, False], lines   # 07 alone: the thread's one line
+    with zipfile.ZipFile(wheel) as zf:
+        assert {"swin_edu/assets/digits.npz", "swin_edu/assets/imagenet1k_classes.txt"} <= set(zf.namelist())
     with zipfile.ZipFile(wheel) as zf:
         assert "swin_edu/results/training_results.json" in zf.namelist()
 
@@ -256,7 +261,7 @@ def test_the_readme_python_examples_run_and_their_numbers_hold(tmp_path, monkeyp
     from swin_edu.model import SwinTransformer
 
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    assert len(blocks) == 2, "the README shows the numpy package and the PyTorch model"
+    assert len(blocks) == 3, "the README shows the numpy package, the PyTorch model and the trained weights"
     numbers = dict(re.findall(r"^(complexity\.\w+\(cfg\))\s+# ([\d_]+)", blocks[0], flags=re.M))
     assert len(numbers) == 2, blocks[0]
     scope: dict = {}
@@ -273,3 +278,7 @@ def test_the_readme_python_examples_run_and_their_numbers_hold(tmp_path, monkeyp
         fast = scope["fast"](torch.zeros(1, 3, 224, 224))
     # fp32, same weights, a different order of the same sums: differences of a few ulp of logits of size ~1
     torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-4)
+    weights_scope: dict = {}
+    exec(compile(blocks[2], "README.md", "exec"), weights_scope)  # noqa: S102 - offline, as every test
+    assert isinstance(weights_scope["model"], SwinTransformer) and not weights_scope["model"].training
+    assert weights_scope["cfg"].name == "digits" and weights_scope["released"] is None

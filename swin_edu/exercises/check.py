@@ -108,10 +108,12 @@ window_attention_module = _make(nb07.WINDOW_ATTENTION_MODULE, "07")
 swin_block_module = _make(nb07.SWIN_BLOCK_MODULE, "07")
 patch_merging_module = _make(nb07.PATCH_MERGING_MODULE, "07")
 basic_layer_module = _make(nb07.BASIC_LAYER_MODULE, "07")
+student_swin = _make(nb07.STUDENT_SWIN, "07")
 
 # notebook 08: train a tiny Swin
 lr_schedule = _make(training.LR_SCHEDULE, "08")
 smoothed_cross_entropy = _make(training.SMOOTHED_CROSS_ENTROPY, "08")
+train_step = _make(training.TRAIN_STEP, "08")
 confusion_matrix = _make(training.CONFUSION_MATRIX, "08")
 
 __all__ = ["EXERCISES", "reset_hints"] + list(EXERCISES)

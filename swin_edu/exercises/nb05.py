@@ -149,10 +149,12 @@ SWIN_BLOCK = Exercise(
                 "读一读练习上方的两个公式：层归一化（LayerNorm）在哪里，加回去的是什么？"),
            Text("Two residual steps, each pre-norm: normalise with norm1, run the (shifted) window attention on its "
                 "own weights (the 'attn.' part of params; the shift goes to the attention), add; then normalise with "
-                "norm2, run the MLP, add. If you wrote sw_msa_mine in notebook 03 you may call it for the attention.",
+                "norm2, run the MLP, add. (When the course assembles your model, snp.shifted_window_attention is your "
+                "SW-MSA of notebook 03.)",
                 "两个残差步骤，都是先归一化（pre-norm）：用 norm1 归一化，用它自己的权重（params 里 'attn."
                 "' 的部分；移位量传给注意力）做（移位）窗口注意力，加回去；再用 norm2 归一化，"
-                "过 MLP，加回去。如果你在笔记本 03 里写了 sw_msa_mine，注意力可以直接调用它。")),
+                "过 MLP，加回去。（课程用你的各个部分组装模型时，snp.shifted_window_attention 就是你在笔记本 03 "
+                "里写的 SW-MSA。）")),
     misconceptions=[
         Misconception(Text("this is post-norm, LN(x + f(x)). Swin (like ViT) is pre-norm: the LayerNorm sits "
                            "inside the residual branch, x + f(LN(x)).",

@@ -137,9 +137,14 @@ def count_params_reference(state_dict):
 
 
 @functools.lru_cache(maxsize=None)
-def _sd(name: str, seed: int = 0):
+def _sd(name: str, seed: int = 0, std: float = 0.02):
     cfg = tiny_test_config() if name == "tiny-test" else SwinConfig.preset(name)
-    return snp.random_state_dict(cfg, seed=seed, buffers=True)
+    return snp.random_state_dict(cfg, seed=seed, buffers=True, std=std)
+
+
+#: the weights of the forward pass's cases: large enough (N(0, 0.2²)) that a block with the wrong shift moves the
+#: logits by far more than float32 rounding
+_FORWARD_STD = 0.2
 
 
 COUNT_PARAMS = Exercise(
@@ -188,6 +193,11 @@ COUNT_PARAMS = Exercise(
 
 
 # ----------------------------------------------------------------------------- the forward pass
+def _block_shift(kind: str, j: int, s: int) -> int:
+    """The shift of block j of a stage whose SW-MSA shift is s: W-MSA (0) for even j, s for odd j, or a mistake."""
+    return {"all_shifted": s, "none_shifted": 0, "even_shifted": 0 if j % 2 else s}.get(kind, s if j % 2 else 0)
+
+
 def _forward_wrong(kind):
     def wrong(state_dict, images, cfg):
         sd = {k: np.asarray(v, dtype=np.float64) for k, v in state_dict.items()}
@@ -198,8 +208,11 @@ def _forward_wrong(kind):
         for i, (depth, heads, (M, s)) in enumerate(stages):
             if kind == "always_shift":
                 s = cfg.window_size // 2 if M == cfg.window_size else M // 2
-            x = snp.stage(x, snp.block_params(sd, f"layers.{i}."), depth, heads, M, s,
-                          downsample=i < cfg.num_layers - 1)
+            for j in range(depth):
+                x = snp.swin_block(x, snp.block_params(sd, f"layers.{i}.blocks.{j}."), heads, M, _block_shift(kind, j, s))
+            if i < cfg.num_layers - 1:
+                x = snp.patch_merging(x, sd[f"layers.{i}.downsample.reduction.weight"],
+                                      sd[f"layers.{i}.downsample.norm.weight"], sd[f"layers.{i}.downsample.norm.bias"])
         if kind != "no_norm":
             x = snp.layer_norm(x, sd["norm.weight"], sd["norm.bias"])
         pooled = x.max(axis=(1, 2)) if kind == "max_pool" else x.mean(axis=(1, 2))
@@ -215,29 +228,33 @@ SWIN_FORWARD = Exercise(
     cases=lambda: [
         Case(Text("a 2-stage test model (16x16 images, C=12, window 4) on two random images",
                   "一个 2 个 stage 的测试模型（16x16 图像，C=12，窗口 4），输入两张随机图像"),
-             (dict(_sd("tiny-test", 1)), rand(2, 3, 16, 16, seed=80), tiny_test_config())),
+             (dict(_sd("tiny-test", 1, _FORWARD_STD)), rand(2, 3, 16, 16, seed=80), tiny_test_config())),
     ],
     hidden=lambda rng: [
         Case(Text(f"the same model with other weights at another resolution, {h}x{w} (pad, then shift)",
                   f"同一个模型换一套权重、换一个分辨率，{h}x{w}（先填充，再移位）"),
-             (dict(_sd("tiny-test", between(rng, 1, 10_000))), draw(rng, 1, 3, h, w), tiny_test_config()))
+             (dict(_sd("tiny-test", between(rng, 1, 10_000), _FORWARD_STD)), draw(rng, 1, 3, h, w),
+              tiny_test_config()))
         for h, w in [(2 * between(rng, 5, 7), 2 * between(rng, 9, 11))]
     ],
-    forbidden=("swin_edu.numpy_ref.model:swin_forward",),
+    forbidden=("swin_edu.numpy_ref.model:swin_forward", "swin_edu.numpy_ref.model:stage"),
     # a float32 answer is accepted (dtype "kind"): eps 1.2e-7 through two stages of O(1) activations (LayerNorm
-    # after every block, sums over at most 24 channels and 16 tokens) stays within 1e-5 absolute on logits of ~0.1;
-    # every typical mistake of tests/test_exercises.py is still caught at this tolerance
+    # after every block, sums over at most 24 channels and 16 tokens) stays within 1e-4 relative + 1e-5 absolute on
+    # logits of ~1; every typical mistake of tests/test_exercises.py is still caught at this tolerance
     rtol=1e-4, atol=1e-5,
     hints=(Text("Follow the diagram: which function of notebooks 01-05 handles each box, and which layout "
-                "(channels-first or channels-last) does each expect?",
+                "(channels-first or channels-last) does each expect? Which blocks of a stage shift?",
                 "对照结构图：每个方框由笔记本 01-05 里的哪个函数负责，每个函数要求的布局是通道在前（channe"
-                "ls-first）还是通道在后（channels-last）？"),
-           Text("Embed the patches of the channels-last images; for each stage run its blocks (the window and shift of "
-                "cfg.stage_windows(), that stage's weights by their prefix) and its patch merging except after the "
-                "last; then the final LayerNorm, the mean over all tokens and the linear head.",
-                "对通道在后（channels-last）的图像做图像块嵌入；每个 stage 依次运行它的各个 block（窗口和移"
-                "位取自 cfg.stage_windows()，权重按该 stage 的前缀取），除最后一个 stage 外再做块合并；"
-                "最后是末尾的层归一化、对所有 token 求平均，以及线性分类头。")),
+                "ls-first）还是通道在后（channels-last）？一个 stage 里哪些 block 要移位？"),
+           Text("Embed the patches of the channels-last images; for each stage (window and shift from "
+                "cfg.stage_windows()) run its blocks yourself, block j with the weights under `layers.{i}.blocks.{j}.` "
+                "and shift 0 for even j, the stage's shift for odd j; then its patch merging (the keys under "
+                "`layers.{i}.downsample.`) except after the last stage; then the final LayerNorm, the mean over all "
+                "tokens and the linear head.",
+                "对通道在后（channels-last）的图像做图像块嵌入；每个 stage（窗口和移位取自 cfg.stage_windows()）"
+                "自己逐个运行它的 block：block j 的权重在 `layers.{i}.blocks.{j}.` 之下，j 为偶数时移位 0，"
+                "为奇数时用这个 stage 的移位；然后做它的块合并（键在 `layers.{i}.downsample.` 之下），"
+                "最后一个 stage 之后不做；最后是末尾的层归一化、对所有 token 求平均，以及线性分类头。")),
     misconceptions=[
         Misconception(Text("the final LayerNorm (`norm.weight`, `norm.bias`) is missing before the pooling.",
                            "池化之前缺了最后的层归一化（`norm.weight`、`norm.bias`）。"),
@@ -250,5 +267,14 @@ SWIN_FORWARD = Exercise(
                            "here).",
                            "每个 stage 的（窗口，移位）要用 cfg.stage_windows()：特征图不比窗口大的 stage "
                            "不移位（Swin-T 的最后一个 stage，这里的第二个 stage）。"), _forward_wrong("always_shift")),
+        Misconception(Text("every block shifted: the blocks of a stage alternate, W-MSA (shift 0) for block 0, 2, ... "
+                           "and SW-MSA (the stage's shift) for block 1, 3, ...",
+                           "每个 block 都移位了：一个 stage 里的 block 是交替的，block 0、2、……是 W-MSA（移位 0），"
+                           "block 1、3、……是 SW-MSA（这个 stage 的移位）。"), _forward_wrong("all_shifted")),
+        Misconception(Text("no block shifted: the odd blocks (1, 3, ...) are SW-MSA blocks with the stage's shift.",
+                           "没有一个 block 移位：奇数号的 block（1, 3, ...）是带这个 stage 移位的 SW-MSA block。"),
+                      _forward_wrong("none_shifted")),
+        Misconception(Text("the alternation starts with W-MSA: block 0 does not shift, block 1 does.",
+                           "交替从 W-MSA 开始：block 0 不移位，block 1 移位。"), _forward_wrong("even_shifted")),
     ],
 )

@@ -15,7 +15,8 @@ from ._data import between, draw, pick
 from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
 
 __all__ = ["ATTENTION_TORCH", "WINDOW_ATTENTION_MODULE", "SWIN_BLOCK_MODULE", "PATCH_MERGING_MODULE",
-           "BASIC_LAYER_MODULE", "MODULE_PRELUDE", "module_weights"]
+           "BASIC_LAYER_MODULE", "STUDENT_SWIN", "MODULE_PRELUDE", "STUDENT_SWIN_PRELUDE", "module_weights",
+           "student_swin_test_config"]
 
 
 def _t(*shape, seed=0, dtype="float32", scale=1.0):
@@ -227,8 +228,28 @@ def _variant(base_name: str, kind: str):
             for j in range(depth))
         self.downsample = sm.PatchMerging(dim) if downsample else None
 
+    def swin_init(self, cfg, layer_class=None):
+        base.__init__(self, cfg)
+        M = cfg.window_size   # the mistake: the configuration's window and shift at every stage
+        self.layers = torch.nn.ModuleList(
+            sm.BasicLayer(dim, depth, heads, M, M // 2, downsample=i < cfg.num_layers - 1, mlp_ratio=cfg.mlp_ratio,
+                          qkv_bias=cfg.qkv_bias)
+            for i, (dim, depth, heads) in enumerate(zip(cfg.stage_dims, cfg.depths, cfg.num_heads)))
+
+    def swin_forward(self, images):
+        x = self.patch_embed.proj(images)
+        x = x if kind == "no_permute" else x.permute(0, 2, 3, 1)
+        x = x if kind == "no_patch_norm" else self.patch_embed.norm(x)
+        for layer in self.layers:
+            x = layer(x)
+        if kind == "pool_then_norm":
+            return self.head(self.norm(x.mean(dim=(1, 2))))
+        x = x if kind == "no_final_norm" else self.norm(x)
+        return self.head(x.amax(dim=(1, 2)) if kind == "max_pool" else x.mean(dim=(1, 2)))
+
     body = {"WindowAttention": {"forward": attn_forward}, "SwinBlock": {"forward": block_forward},
-            "PatchMerging": {"forward": merge_forward}, "BasicLayer": {"__init__": layer_init}}[base_name]
+            "PatchMerging": {"forward": merge_forward}, "BasicLayer": {"__init__": layer_init},
+            "StudentSwin": {"__init__": swin_init} if kind == "config_windows" else {"forward": swin_forward}}[base_name]
     return type(f"{base_name}_{kind}", (base,), body)
 
 
@@ -586,5 +607,104 @@ BASIC_LAYER_MODULE = Exercise(
         Misconception(Text("the alternation starts with W-MSA: block 0 does not shift, block 1 does.",
                            "交替从 W-MSA 开始：block 0 不移位，block 1 移位。"),
                       _layer_wrong("even_shifted")),
+    ],
+)
+
+
+# --- 7.6 StudentSwin: the whole model from the learner's classes
+#: the imports of exercise 7.6's answer cell: the module prelude and the reference BasicLayer (in the notebook: yours)
+STUDENT_SWIN_PRELUDE = MODULE_PRELUDE + ("from swin_edu.demos.student_model import BasicLayer\n"
+                                         "from swin_edu.config import SwinConfig\n")
+
+
+def student_swin_test_config(stages: int = 2):
+    """The small models of exercise 7.6: 16x16 RGB images, C=8 (2 stages: 8x8 then 4x4 tokens, window 4, the last
+    stage one window and no shift), or 32x32 grey images and 3 stages (16x16, 8x8, 4x4 tokens)."""
+    from ..config import SwinConfig
+
+    if stages == 2:
+        return SwinConfig(img_size=16, patch_size=2, in_chans=3, embed_dim=8, depths=(2, 2), num_heads=(2, 4),
+                          window_size=4, mlp_ratio=2.0, num_classes=5, name="student-test-2")
+    return SwinConfig(img_size=32, patch_size=2, in_chans=1, embed_dim=8, depths=(2, 2, 2), num_heads=(2, 2, 4),
+                      window_size=4, mlp_ratio=2.0, num_classes=3, name="student-test-3")
+
+
+def student_swin_reference(images, state_dict, cfg):
+    """The reference of exercise 7.6: :class:`swin_edu.demos.student_model.StudentSwin` with ``state_dict``."""
+    from ..demos.student_model import StudentSwin
+
+    return _run(StudentSwin(cfg), state_dict, images)
+
+
+def _swin_wrong(kind):
+    def wrong(images, state_dict, cfg):
+        return _run(_variant("StudentSwin", kind)(cfg), state_dict, images)
+    return wrong
+
+
+def _swin_case(label, seed_or_rng, stages, B, wseed):
+    from ..demos.student_model import StudentSwin
+
+    cfg = student_swin_test_config(stages)
+    sd = module_weights(StudentSwin(cfg), seed=wseed)
+    return Case(label, (_torch_map(seed_or_rng, B, cfg.in_chans, *cfg.img_hw), sd, cfg))
+
+
+STUDENT_SWIN = Exercise(
+    name="student_swin",
+    signature="student_swin_mine(images, state_dict, cfg)",
+    reference=student_swin_reference,
+    kind="torch",
+    cases=lambda: [_swin_case(Text("2 stages: three 16x16 RGB images, C=8 (8x8 tokens, then 4x4 in one window)",
+                                   "2 个 stage：三张 16x16 的 RGB 图像，C=8（8x8 个 token，然后是一个窗口里的 4x4 个 token）"),
+                              71, 2, 3, 11),
+                   _swin_case(Text("3 stages: two 32x32 grey images, C=8 (16x16, 8x8, 4x4 tokens)",
+                                   "3 个 stage：两张 32x32 的灰度图像，C=8（16x16、8x8、4x4 个 token）"), 72, 3, 2, 12)],
+    hidden=lambda rng: [_swin_case(Text("2 stages, other weights and images",
+                                        "2 个 stage，换一套权重和图像"), rng, 2, 2, between(rng, 1, 10_000)),
+                        _swin_case(Text("3 stages, other weights and images",
+                                        "3 个 stage，换一套权重和图像"), rng, 3, 1, between(rng, 1, 10_000))],
+    forbidden=(f"{_SM}:StudentSwin.forward", f"{_SM}:StudentSwin.__init__"),
+    prelude=STUDENT_SWIN_PRELUDE,
+    rtol=1e-4, atol=1e-5,
+    error_hints={"normalized_shape": Text(
+        "a LayerNorm normalises the last axis, so the map must be channels-last there: the conv's output is "
+        "(B, C, h, w); permute(0, 2, 3, 1) makes it (B, h, w, C).",
+        "层归一化作用在最后一个轴上，所以那里的特征图必须是通道在后（channels-last）：卷积的输出是 (B, C, h, w)；"
+        "permute(0, 2, 3, 1) 把它变成 (B, h, w, C)。")},
+    hints=(Text("Follow notebook 06's forward: which of its steps hold weights, and what are the official names of "
+                "the modules that hold them (patch_embed.proj, patch_embed.norm, layers, norm, head)?",
+                "照着笔记本 06 的前向传播来：哪些步骤带权重，带权重的模块的官方名字是什么（patch_embed.proj、"
+                "patch_embed.norm、layers、norm、head）？"),
+           Text("In __init__: patch_embed = nn.Module() holding proj (a p x p stride-p Conv2d, in_chans -> embed_dim) "
+                "and norm (LayerNorm); layers = an nn.ModuleList of your BasicLayer, one per stage, with that stage's "
+                "dim, depth, heads and (window, shift) from cfg.stage_windows(), a patch merging after every stage but "
+                "the last; norm over cfg.num_features; head = Linear(num_features, num_classes). In forward: conv, "
+                "permute to channels-last, norm, the layers, the final norm, the mean over the tokens, the head.",
+                "在 __init__ 里：patch_embed = nn.Module()，里面有 proj（p x p、步长 p 的 Conv2d，in_chans -> "
+                "embed_dim）和 norm（LayerNorm）；layers = 由你的 BasicLayer 组成的 nn.ModuleList，每个 stage "
+                "一个，用这个 stage 的 dim、depth、heads 和 cfg.stage_windows() 里的（窗口，移位），除最后一个"
+                " stage 外每个 stage 之后都做块合并；norm 作用在 cfg.num_features 上；head = Linear(num_features, "
+                "num_classes)。在 forward 里：卷积，permute 成通道在后，norm，各个 layer，最后的 norm，"
+                "对 token 求平均，head。")),
+    misconceptions=[
+        Misconception(Text("the patch embedding's LayerNorm (patch_embed.norm) is missing after the conv.",
+                           "卷积之后缺了图像块嵌入的层归一化（patch_embed.norm）。"), _swin_wrong("no_patch_norm")),
+        Misconception(Text("the final LayerNorm (norm) is missing before the pooling.",
+                           "池化之前缺了最后的层归一化（norm）。"), _swin_wrong("no_final_norm")),
+        Misconception(Text("Swin pools by averaging the tokens (mean over H and W), not by their maximum.",
+                           "Swin 的池化是对 token 求平均（对 H 和 W 求平均），不是取最大值。"), _swin_wrong("max_pool")),
+        Misconception(Text("the final LayerNorm acts on every token, before the pooling: norm(x).mean(dim=(1, 2)), "
+                           "not norm(x.mean(dim=(1, 2))).",
+                           "最后的层归一化作用在每个 token 上，在池化之前：norm(x).mean(dim=(1, 2))，"
+                           "而不是 norm(x.mean(dim=(1, 2)))。"), _swin_wrong("pool_then_norm")),
+        Misconception(Text("the conv's output is channels-first (B, C, h, w): permute(0, 2, 3, 1) to channels-last "
+                           "before the LayerNorm and the blocks (here C = h = w, so nothing raised).",
+                           "卷积的输出是通道在前（B, C, h, w）：在层归一化和各个 block 之前要 permute(0, 2, 3, 1)"
+                           " 成通道在后（这里 C = h = w，所以没有报错）。"), _swin_wrong("no_permute")),
+        Misconception(Text("each stage takes its (window, shift) from cfg.stage_windows(): a stage whose map is not "
+                           "larger than the window does not shift (the last stage here, and Swin-T's).",
+                           "每个 stage 的（窗口，移位）要取自 cfg.stage_windows()：特征图不比窗口大的 stage 不移位"
+                           "（这里的最后一个 stage，Swin-T 的也是）。"), _swin_wrong("config_windows")),
     ],
 )

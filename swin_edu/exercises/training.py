@@ -1,7 +1,9 @@
-"""Exercises of notebook 08: training a tiny Swin (learning-rate schedule, label smoothing, confusion matrix).
+"""Exercises of notebook 08: training a tiny Swin (learning-rate schedule, label smoothing, the training step,
+confusion matrix).
 
 The :class:`Exercise` objects are registered in :mod:`swin_edu.exercises.check` like every other
-notebook's: ``check.lr_schedule(fn)``, ``check.smoothed_cross_entropy(fn)``, ``check.confusion_matrix(fn)``.
+notebook's: ``check.lr_schedule(fn)``, ``check.smoothed_cross_entropy(fn)``, ``check.train_step(fn)``,
+``check.confusion_matrix(fn)``.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from ._data import between, draw, pick
 from .diagnostics import NO_RETURN, describe, more_help
 from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
 
-__all__ = ["CONFUSION_MATRIX", "LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY"]
+__all__ = ["CONFUSION_MATRIX", "LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY", "TRAIN_STEP", "run_train_steps",
+           "step_test_config", "train_step_reference"]
 
 
 # ----------------------------------------------------------------------------- learning-rate schedule
@@ -314,3 +317,250 @@ def _buggy_fancy(p, t, k):
     c = np.zeros((k, k), dtype=np.int64)
     c[np.asarray(t), np.asarray(p)] += 1
     return c
+
+
+# ----------------------------------------------------------------------------- the training step
+#: the learning rate the harness's optimizer is made with (a step that never sets the lr trains with it)
+INITIAL_LR = 0.0123
+#: the gradient-norm limit of the check's cases: small, so that clipping changes every step
+CASE_MAX_NORM = 0.5
+
+
+def step_test_config():
+    """The tiny model of exercise 8.4: 8x8 grey images, patch 2, C=8, one stage of a W-MSA and an SW-MSA block
+    (window 2, shift 1), 3 classes, drop path 0.5 in the second block (so that eval mode shows)."""
+    from ..config import SwinConfig
+
+    return SwinConfig(img_size=8, patch_size=2, in_chans=1, embed_dim=8, depths=(2,), num_heads=(2,), window_size=2,
+                      mlp_ratio=2.0, num_classes=3, drop_path_rate=0.5, name="step-test")
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    if type(value).__module__.startswith("torch") and hasattr(value, "numel") and value.numel() == 1:
+        return float(value.detach().item())
+    return float("nan")
+
+
+def run_train_steps(step_fn, state_dict, images, labels, lrs, smoothing: float = 0.1,
+                    max_norm: float = CASE_MAX_NORM) -> dict:
+    """What exercise 8.4's check runs: a fresh tiny model (:func:`step_test_config`, float64) with ``state_dict``,
+    left in eval mode as a validation pass leaves it, the AdamW of notebook 08 (``swin_edu.train.make_optimizer``,
+    made with ``lr=INITIAL_LR``), then ``step_fn(model, optimizer, images, labels, lr, smoothing=smoothing,
+    max_norm=max_norm)`` once per learning rate of ``lrs``, each after ``torch.manual_seed(k)`` (drop path draws).
+
+    Returns float64 tensors: ``loss`` (what each step returned), ``train_mode`` (1 when the model was in training
+    mode at the step's first forward, 0 in eval mode, -1 when the step ran no forward) and ``weights`` (every
+    parameter after the last step, flattened)."""
+    import torch
+
+    from ..model import SwinTransformer, load_checkpoint
+    from ..train import make_optimizer
+
+    model = SwinTransformer(step_test_config(), attn_impl="explicit")
+    load_checkpoint(model, state_dict)
+    model = model.double().eval()
+    optimizer = make_optimizer(model, lr=INITIAL_LR, weight_decay=0.05)
+    modes: list = []
+    hook = model.register_forward_pre_hook(lambda module, args: modes.append(module.training))
+    losses, first_mode = [], []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a model this small runs fastest on one thread, and so on every machine
+    try:
+        for k, lr in enumerate(lrs):
+            torch.manual_seed(k)
+            before = len(modes)
+            out = step_fn(model, optimizer, images.double(), labels, float(lr), smoothing=smoothing, max_norm=max_norm)
+            losses.append(_as_float(out))
+            first_mode.append(float(modes[before]) if len(modes) > before else -1.0)
+    finally:
+        hook.remove()
+        torch.set_num_threads(threads)
+    weights = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    return {"loss": torch.tensor(losses, dtype=torch.float64), "train_mode": torch.tensor(first_mode, dtype=torch.float64),
+            "weights": weights.to(torch.float64)}
+
+
+def train_step_reference(model, optimizer, images, labels, lr, smoothing=0.1, max_norm=5.0):
+    """One optimizer step of notebook 08's loop: training mode, this step's learning rate in every parameter
+    group, forward, label-smoothed cross-entropy over the classes, zero_grad, backward, clip the gradient norm at
+    ``max_norm``, AdamW step. Returns the loss (a float)."""
+    import torch
+    import torch.nn.functional as F
+
+    model.train()
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    loss = F.cross_entropy(model(images), labels, label_smoothing=smoothing)
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    return loss.item()
+
+
+def train_steps_reference(state_dict, images, labels, lrs):
+    """The reference of exercise 8.4 (the given function of its answer cell around :func:`train_step_reference`)."""
+    return run_train_steps(train_step_reference, state_dict, images, labels, lrs)
+
+
+def _wrong_step(kind: str):
+    """A training step with one classic mistake."""
+    import torch
+    import torch.nn.functional as F
+
+    def step(model, optimizer, images, labels, lr, smoothing=0.1, max_norm=5.0):
+        model.train()
+        groups = optimizer.param_groups[:1] if kind == "lr_first_group" else optimizer.param_groups
+        for group in ([] if kind == "lr_not_set" else groups):
+            group["lr"] = lr
+        logits = model(images)
+        if kind == "wrong_axis":  # the classes are dim 1; the softmax ran over the batch (dim 0)
+            logp = torch.log_softmax(logits, dim=0)
+            loss = ((1 - smoothing) * -logp.gather(1, labels[:, None]).squeeze(1) - smoothing * logp.mean(1)).mean()
+        else:
+            loss = F.cross_entropy(logits, labels, label_smoothing=0.0 if kind == "no_smoothing" else smoothing)
+        if kind == "step_before_backward":
+            optimizer.zero_grad()
+            optimizer.step()
+            loss.backward()
+            return loss.item()
+        if kind not in ("no_zero_grad", "zero_after_backward"):
+            optimizer.zero_grad()
+        loss.backward()
+        if kind == "zero_after_backward":
+            optimizer.zero_grad()
+        if kind not in ("no_clip", "clip_after_step"):
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        if kind == "clip_after_step":
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        return loss.item()
+    return step
+
+
+_STEP_MISTAKES = [
+    ("no_zero_grad", Text("the gradients add up from step to step: call optimizer.zero_grad() before "
+                          "loss.backward() (backward adds to the .grad of every parameter).",
+                          "梯度在一步一步之间累加了：在 loss.backward() 之前调用 optimizer.zero_grad()"
+                          "（backward 会把梯度加到每个参数的 .grad 上）。")),
+    ("zero_after_backward", Text("the weights never moved: optimizer.step() found no gradients. Either zero_grad() came "
+                                 "between backward() and step() and cleared them, or step() ran before backward(). The "
+                                 "order is zero_grad, backward, clip, step.",
+                                 "权重一直没有动：optimizer.step() 找不到梯度。要么 zero_grad() 放在了 backward() 和 "
+                                 "step() 之间、把梯度清掉了，要么 step() 在 backward() 之前运行了。顺序是 zero_grad、"
+                                 "backward、clip、step。")),
+    ("wrong_axis", Text("the loss was taken over the wrong axis: the logits are (batch, classes), so the softmax and "
+                        "the smoothing run over dim 1 (the classes), and the mean over dim 0 (the batch).",
+                        "损失沿错了轴：logits 是 (batch, classes)，所以 softmax 和标签平滑沿 dim 1（类别），"
+                        "求平均沿 dim 0（批）。")),
+    ("no_smoothing", Text("the loss has no label smoothing: use F.cross_entropy(logits, labels, "
+                          "label_smoothing=smoothing) (or your exercise 8.2).",
+                          "损失没有做标签平滑：请用 F.cross_entropy(logits, labels, label_smoothing=smoothing)"
+                          "（或者你在练习 8.2 中写的函数）。")),
+    ("no_clip", Text("the step used unclipped gradients: call torch.nn.utils.clip_grad_norm_(model.parameters(), "
+                     "max_norm) between backward() and step() (not after the step, and with max_norm, the argument: "
+                     "the check uses 0.5).",
+                     "这一步用的是没有裁剪的梯度：在 backward() 和 step() 之间调用 torch.nn.utils.clip_grad_norm_("
+                     "model.parameters(), max_norm)（不要放在 step 之后，并且用参数 max_norm：自检用的是 0.5）。")),
+    ("lr_not_set", Text(f"the learning rate was never set: the optimizer kept the lr it was made with "
+                        f"({INITIAL_LR}). Write this step's lr into every group: `for group in "
+                        f"optimizer.param_groups: group[\"lr\"] = lr`.",
+                        f"学习率从来没有设置：优化器一直用它创建时的 lr（{INITIAL_LR}）。请把这一步的 lr "
+                        f"写进每个参数组：`for group in optimizer.param_groups: group[\"lr\"] = lr`。")),
+    ("lr_first_group", Text("only the first parameter group got the learning rate: the optimizer has two groups "
+                            "(with and without weight decay); set group[\"lr\"] = lr in every one.",
+                            "只有第一个参数组拿到了学习率：优化器有两个参数组（有权重衰减的和没有的）；"
+                            "每一个都要设置 group[\"lr\"] = lr。")),
+]
+
+
+def _fmt(values) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in values.tolist()) + "]"
+
+
+def _step_compare(got: Any, expected: dict, case: Case) -> list | None:
+    import torch
+
+    want = Text("expected: the dict that run_train_steps returns (keep the given function as it is)",
+                "expected: run_train_steps 返回的 dict（给定的函数请保持原样）")
+    if not isinstance(got, dict) or set(got) != set(expected) or not all(isinstance(got[k], torch.Tensor)
+                                                                         for k in expected):
+        return [want, f"got:      {describe(got)}"]
+    loss, mode, w = (got[k].detach().to(torch.float64) for k in ("loss", "train_mode", "weights"))
+    if loss.shape != expected["loss"].shape or w.shape != expected["weights"].shape:
+        return [want, f"got:      {describe(got)}"]
+    if torch.isnan(loss).any():
+        return [Text("expected: each step returns its loss, a float", "expected: 每一步都返回它的损失（一个 float）"),
+                f"got:      {_fmt(loss)}",
+                Text("hint: end the step with `return loss.item()`.", "hint: 在这一步的最后写 `return loss.item()`。")]
+    if (mode < 0).any():
+        return [Text("expected: each step runs the model once (the forward)",
+                     "expected: 每一步都运行一次模型（前向传播）"),
+                Text("got:      a step that never called the model", "got:      有一步根本没有调用模型"),
+                Text("hint: logits = model(images).", "hint: logits = model(images)。")]
+    if (mode == 0).any():
+        return [Text("expected: the forward in training mode", "expected: 前向传播在训练模式下运行"),
+                Text("got:      the model in eval mode (the validation of the epoch before left it there)",
+                     "got:      模型处于评估模式（上一个 epoch 的验证把它留在了那里）"),
+                Text("hint: call model.train() at the start of the step: in eval mode drop path (and dropout) are "
+                     "off, so the model trains as another model.",
+                     "hint: 在这一步开头调用 model.train()：评估模式下 drop path（和 dropout）是关闭的，"
+                     "模型就变成了另一个模型在训练。")]
+
+    def close(a, b):
+        return bool(torch.allclose(a, b, rtol=1e-6, atol=1e-9))
+
+    if close(loss, expected["loss"]) and close(w, expected["weights"]):
+        return None
+    lines = [Text(f"expected: losses {_fmt(expected['loss'])}", f"expected: 各步损失 {_fmt(expected['loss'])}"),
+             Text(f"got:      losses {_fmt(loss)}", f"got:      各步损失 {_fmt(loss)}")]
+    if close(loss[:1], expected["loss"][:1]):
+        lines.append(Text(f"the first loss is right; the weights after the steps differ by up to "
+                          f"{(w - expected['weights']).abs().max().item():.3g}",
+                          f"第一步的损失是对的；这几步之后的权重最多相差 "
+                          f"{(w - expected['weights']).abs().max().item():.3g}"))
+    for kind, hint in _STEP_MISTAKES:
+        wrong = run_train_steps(_wrong_step(kind), *case.args)
+        if close(loss, wrong["loss"]) and close(w, wrong["weights"]):
+            return lines + ["hint: " + hint]
+    return lines + more_help(TRAIN_STEP)
+
+
+def _step_case(label, seed_or_rng, B, lrs, wseed):
+    import torch
+
+    from ..model import SwinTransformer
+    from .nb07 import module_weights
+
+    g = np.random.default_rng(seed_or_rng) if isinstance(seed_or_rng, int) else seed_or_rng
+    images = torch.from_numpy(draw(g, B, 1, 8, 8)).to(torch.float32)
+    labels = torch.from_numpy(g.integers(0, 3, size=B)).to(torch.int64)
+    return Case(label, (module_weights(SwinTransformer(step_test_config()), seed=wseed), images, labels, list(lrs)))
+
+
+TRAIN_STEP = Exercise(
+    name="train_step",
+    signature="train_steps_mine(state_dict, images, labels, lrs)",
+    reference=train_steps_reference,
+    kind="custom",
+    compare=_step_compare,
+    cases=lambda: [_step_case(Text("3 steps of a batch of 8 grey 8x8 images, lr 0.05, 0.02, 0.01",
+                                   "一批 8 张 8x8 灰度图像，走 3 步，lr 为 0.05、0.02、0.01"), 81, 8, (0.05, 0.02, 0.01), 13)],
+    hidden=lambda rng: [_step_case(Text("4 steps of another batch of 6 images, other weights",
+                                        "另一批 6 张图像走 4 步，换一套权重"), rng, 6,
+                                   tuple(float(v) for v in pick(rng, (0.03, 0.04)) * np.array([1.0, 0.8, 0.5, 0.2])),
+                                   between(rng, 1, 10_000))],
+    forbidden=("swin_edu.exercises.training:train_step_reference",
+               "swin_edu.exercises.training:train_steps_reference"),
+    prelude=TORCH_PRELUDE + "from swin_edu.exercises.training import run_train_steps\n",
+    hints=(Text("What does one step of the loop above do, in which order, and what must be true of the model and "
+                "the optimizer before the forward?",
+                "上面循环里的一步做了什么、按什么顺序？前向传播之前，模型和优化器必须处于什么状态？"),
+           Text("Training mode; this step's lr in every parameter group; logits = model(images); the label-smoothed "
+                "cross-entropy over the classes; zero_grad, backward, clip_grad_norm_ at max_norm, step; return "
+                "loss.item().",
+                "训练模式；把这一步的 lr 写进每个参数组；logits = model(images)；沿类别做标签平滑的交叉熵；"
+                "zero_grad、backward、按 max_norm 做 clip_grad_norm_、step；返回 loss.item()。")),
+)

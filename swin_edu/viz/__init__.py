@@ -6,6 +6,7 @@
 * :mod:`swin_edu.viz.style`: the colour-vision-safe palette, hatches and ``use_style()``.
 * :mod:`swin_edu.viz.attention`: what a trained model attends to (``attention_maps``, ``plot_attention``).
 * :mod:`swin_edu.viz.training`: training curves, confusion matrix, straddle-task examples.
+* :mod:`swin_edu.viz.stages`: a Swin's four stage maps on their image (the hierarchy a detection head reads).
 
 Names are loaded on first use, so ``import swin_edu.viz`` stays cheap and ``python -m
 swin_edu.viz.figures`` does not import the module twice.
@@ -22,6 +23,7 @@ _LAZY = {
     "RelativeBiasExplorer": "widgets",
     "attention_maps": "attention", "attention_to": "attention", "plot_attention": "attention",
     "plot_curves": "training", "plot_confusion": "training", "plot_straddle_examples": "training",
+    "plot_stage_maps": "stages", "stage_summary": "stages",
 }
 __all__ = list(_LAZY)
 

@@ -1,6 +1,8 @@
 """Exercises of notebook 02: self-attention, window partition/reverse, and counting MACs."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import numpy_ref as snp
@@ -13,9 +15,10 @@ __all__ = ["ATTENTION", "WINDOW_PARTITION", "WINDOW_REVERSE", "BLOCK_MACS"]
 
 # ----------------------------------------------------------------------------- attention
 def attention_reference(q, k, v):
-    """softmax(q k^T / sqrt(d)) v over the last two axes (any leading batch axes)."""
+    """softmax(q k^T / sqrt(d)) v over the last two axes (any leading batch axes), in the inputs' dtype (a
+    Python float scale: NumPy 2 would promote float32 inputs to float64 for ``/ np.sqrt(d)``)."""
     d = q.shape[-1]
-    return snp.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(d), axis=-1) @ v
+    return snp.softmax(q @ np.swapaxes(k, -1, -2) / math.sqrt(d), axis=-1) @ v
 
 
 def _att(q, k, v, scale, axis=-1):
@@ -50,6 +53,10 @@ ATTENTION = Exercise(
              (rand(2, 3, 5, 8, seed=23), rand(2, 3, 7, 8, seed=24), rand(2, 3, 7, 8, seed=25))),
     ],
     hidden=_attention_hidden,
+    allowed=("swin_edu.numpy_ref.attention:softmax",),
+    # the statement asks for the values, not a dtype: a float32 input may give float32 (``/ math.sqrt(d)``) or
+    # float64 (``/ np.sqrt(d)`` promotes, as the course's own solution does); both agree to this tolerance
+    dtype="kind",
     rtol=1e-4, atol=1e-6,
     hints=(Text("Three steps: similarities of every query with every key, a normalisation that turns each "
                 "query's similarities into weights summing to 1, and a weighted sum of the values. Which axis is "

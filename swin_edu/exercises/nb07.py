@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..i18n import Text
 from ._data import between, draw, pick
-from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
+from .spec import TORCH_ATTENTION_GUARDS, TORCH_PRELUDE, Case, Exercise, Misconception
 
 __all__ = ["ATTENTION_TORCH", "WINDOW_ATTENTION_MODULE", "SWIN_BLOCK_MODULE", "PATCH_MERGING_MODULE",
            "BASIC_LAYER_MODULE", "MODULE_PRELUDE", "module_weights"]
@@ -95,7 +95,7 @@ ATTENTION_TORCH = Exercise(
     kind="torch",
     cases=_attention_cases,
     hidden=_attention_hidden,
-    guards=("torch.nn.functional:scaled_dot_product_attention",),
+    guards=TORCH_ATTENTION_GUARDS,
     prelude=TORCH_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hints=(Text("It is notebook 02's attention with torch tensors: which dimension holds the keys, and where does "
@@ -305,7 +305,8 @@ WINDOW_ATTENTION_MODULE = Exercise(
     cases=_attn_cases,
     hidden=_attn_hidden,
     forbidden=(f"{_SM}:WindowAttention.forward",),
-    guards=("torch.nn.functional:scaled_dot_product_attention",),
+    allowed=(f"{_SM}:load_learned", "swin_edu.numpy_ref.attention:relative_position_index"),
+    guards=TORCH_ATTENTION_GUARDS,
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hints=(Text("The numpy window attention of notebooks 02-04 is the recipe: which of its lines becomes which "
@@ -402,6 +403,7 @@ SWIN_BLOCK_MODULE = Exercise(
     cases=_block_cases,
     hidden=_block_hidden,
     forbidden=(f"{_SM}:SwinBlock.forward",),
+    allowed=(f"{_SM}:load_learned", f"{_SM}:WindowAttention", "swin_edu.numpy_ref.windows:shift_mask"),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hints=(Text("It is notebook 05's swin_block with modules: which parts hold weights (and so need the official "
@@ -468,6 +470,7 @@ PATCH_MERGING_MODULE = Exercise(
     hidden=lambda rng: [_merge_case(Text("two 6x10 maps with 5 channels",
                                          "两张 6x10 特征图，5 个通道"), rng, 2, 6, 10, 5, between(rng, 1, 10_000))],
     forbidden=(f"{_SM}:PatchMerging.forward",),
+    allowed=(f"{_SM}:load_learned",),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hints=(Text("Notebook 05's patch_merging with two modules: which of its steps hold weights?",
@@ -536,6 +539,7 @@ BASIC_LAYER_MODULE = Exercise(
                                          "C=8，2 个头，M=4，s=2"),
                                     rng, 8, 12, 4, True, between(rng, 1, 10_000))],
     forbidden=(f"{_SM}:BasicLayer.forward", f"{_SM}:BasicLayer.__init__"),
+    allowed=(f"{_SM}:load_learned", f"{_SM}:SwinBlock", f"{_SM}:PatchMerging"),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hints=(Text("A stage is a list of blocks, then maybe a patch merging. Which blocks shift, and by how much?",

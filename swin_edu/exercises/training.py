@@ -222,7 +222,7 @@ SMOOTHED_CROSS_ENTROPY = Exercise(
                   "8 张图像，10 个类别，smoothing=0.3"), (_t(8, 10, seed=3), _labels(8, 10, 3), 0.3)),
     ],
     hidden=_ce_hidden,
-    guards=("torch.nn.functional:cross_entropy?label_smoothing",),
+    guards=("aten::cross_entropy_loss?label_smoothing",),
     prelude=TORCH_PRELUDE,
     hints=(Text("It is still a cross-entropy, minus the sum over classes of target times log-probability; only the "
                 "target is no longer one-hot.",
@@ -284,7 +284,7 @@ CONFUSION_MATRIX = Exercise(
         for n, k in [(between(rng, 60, 120), between(rng, 6, 10))]
     ] + [Case(Text("a single image of class 1 predicted as 0, 2 classes",
                    "只有一张图像，类别 1 被预测成 0，2 个类别"), (_ints(0), _ints(1), 2))],
-    guards=("sklearn.metrics:confusion_matrix",),
+    guards=("sklearn.metrics:confusion_matrix", "sklearn.metrics:multilabel_confusion_matrix"),
     prelude=TORCH_PRELUDE,
     hints=(Text("Rows are what each image really is, columns what the model said: the diagonal counts the right "
                 "answers.",

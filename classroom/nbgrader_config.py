@@ -76,5 +76,7 @@ c.SandboxedExecute.allow_unsandboxed = False    # never run submissions without 
 c.SandboxedExecute.notebook_timeout = 900.0     # seconds for its whole run (all cells, kernel restarts included)
 c.SandboxedExecute.max_cells = 400              # cells kept (the assignment's own cells always)
 c.SandboxedExecute.max_files = 200              # files of the submission folder that its run sees
-# Feedback pages show the students' own markdown and outputs: keep scripts out of them.
+# Feedback pages show the students' own markdown and outputs: keep scripts out of them. (nbgrader's feedback and
+# formgrade templates do not apply this; SandboxedExecute cleans the autograded notebook itself: a student's
+# markdown and raw cells are shown as text. See swin_edu/classroom/sanitize.py.)
 c.HTMLExporter.sanitize_html = True

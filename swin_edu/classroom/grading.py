@@ -569,7 +569,8 @@ class Grader:
     def grade_submission(self, assignment: str, student: str, slot: int = 0) -> dict:
         """Phase 1 for one student: every notebook of the assignment; results and log on disk. The notebooks
         are staged for nbgrader (:func:`staged_dir`): only the assignment's notebooks, within the budget of
-        cells; a notebook that cannot be graded is staged as an empty one (nbgrader then gives it 0)."""
+        cells; a notebook that cannot be graded (a link, unreadable) is staged as the release's, which
+        :class:`SandboxedExecute` empties and grades 0 with the reason; a missing one is left missing (0)."""
         out = run_dir(self.course, assignment, student)
         out.mkdir(parents=True, exist_ok=True)
         stage = staged_dir(self.course, assignment, student)
@@ -590,7 +591,10 @@ class Grader:
                     if nb is None:
                         summary["problems"].append(f"{notebook}: {problem}")
                         log.append(f"[{notebook}] {problem}")
-                        nbformat.write(nbformat.v4.new_notebook(), str(stage / f"{notebook}.ipynb"))
+                        if problem != NO_NOTEBOOK:  # the release's cells, which SandboxedExecute empties and notes
+                            release = self.course / "release" / assignment / f"{notebook}.ipynb"
+                            stand_in = release if release.is_file() else self.course / "source" / assignment / f"{notebook}.ipynb"
+                            shutil.copyfile(stand_in, stage / f"{notebook}.ipynb")
                         continue
                     nb, note = bound_notebook(
                         nb, int(self.settings.max_cells), self.known_ids(assignment, notebook)
@@ -654,6 +658,9 @@ def staged_dir(course: os.PathLike | str, assignment: str, student: str) -> path
     return pathlib.Path(course).resolve() / STAGED / student / assignment
 
 
+NO_NOTEBOOK = "no such notebook in the submission"
+
+
 def read_submission(course: pathlib.Path, student: str, assignment: str, notebook: str):
     """(notebook, None), or (None, why it cannot be graded): missing, reached through a symbolic link (the
     notebook or a folder on its way), not a regular file, too large, not a notebook."""
@@ -661,7 +668,7 @@ def read_submission(course: pathlib.Path, student: str, assignment: str, noteboo
     folder = course / "submitted" / student / assignment
     path = folder / f"{notebook}.ipynb"
     if not path.exists() and not path.is_symlink():
-        return None, "no such notebook in the submission"
+        return None, NO_NOTEBOOK
     if os.path.realpath(path) != str(path) or path.is_symlink() or not path.is_file():
         return (
             None,

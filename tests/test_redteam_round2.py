@@ -23,12 +23,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 from html.parser import HTMLParser
 
 import nbformat
 import numpy as np
 import pytest
+from _redteam import by_id, fn, make_source
 
 from swin_edu import classroom
 from swin_edu.classroom import codec
@@ -55,10 +55,6 @@ def settings(**kw) -> GradingSettings:
     """GradingSettings with the fields this grader has (the same test file runs against an older grader)."""
     known = {f.name for f in dataclasses.fields(GradingSettings)}
     return GradingSettings(**{k: v for k, v in kw.items() if k in known})
-
-
-def fn(signature: str, body: str) -> str:
-    return f"def {signature}:\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
 
 
 # ================================================================================ one graded cell, for real
@@ -608,20 +604,11 @@ FLOAT32_ATTENTION = "import math\n" + fn("attention_mine(q, k, v)", """
 WRONG_WP = fn("window_partition_mine(x, M)", "return x.reshape(-1, M, M, x.shape[-1])")
 
 
-def _by_id(nb):
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})}
+_by_id = by_id
 
 
 def _make_source(path: pathlib.Path) -> pathlib.Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = nbformat.read(ROOT / "notebooks" / "02_window_attention.ipynb", as_version=4).metadata
-    nb.cells = [nbformat.v4.new_markdown_cell("# Round 2"), nbformat.v4.new_code_cell(SETUP)]
-    for notebook, stem, _ in EX.values():
-        cells = _by_id(nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4))
-        nb.cells += [cells[f"{stem}_answer"], cells[f"{stem}_check"]]
-    nb.cells.append(nbformat.v4.new_code_cell("print('the end')"))
-    nbformat.write(nb, path)
-    return path
+    return make_source(path, EX.values(), SETUP, "# Round 2")
 
 
 def _class_run(course: pathlib.Path, src: pathlib.Path) -> dict:

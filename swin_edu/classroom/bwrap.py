@@ -104,8 +104,9 @@ def _site_dirs(prefixes: Iterable[str]) -> list[str]:
     """The folders where Python packages get installed under these prefixes (site-, dist-packages)."""
     out = []
     for prefix in prefixes:
-        for pattern in ("lib*/python3*/site-packages", "lib*/python3*/dist-packages", "lib/python3/dist-packages",
-                        "local/lib*/python3*/site-packages", "local/lib*/python3*/dist-packages"):
+        for pattern in ("lib*/python3*/site-packages", "lib*/python3*/dist-packages",
+                        "lib/python3/dist-packages", "local/lib*/python3*/site-packages",
+                        "local/lib*/python3*/dist-packages"):
             out += glob.glob(os.path.join(prefix, pattern))
     return out
 
@@ -141,7 +142,8 @@ except Exception as e:
     found.append("find_spec failed: %r" % (e,))
 dirs = list(sys.path) + list(getattr(site, "getsitepackages", lambda: [])())
 for prefix in {sys.prefix, sys.base_prefix, "/usr", "/usr/local"}:
-    for pattern in ("lib*/python3*/*-packages", "lib/python3/dist-packages", "local/lib*/python3*/*-packages"):
+    for pattern in ("lib*/python3*/*-packages", "lib/python3/dist-packages",
+                    "local/lib*/python3*/*-packages"):
         dirs += glob.glob(os.path.join(prefix, pattern))
 for d in dirs:
     for entry in (os.path.join(d, "swin_edu"), os.path.join(d, "swin_edu.py")):
@@ -433,7 +435,8 @@ class Sandbox:
         if found:
             raise SandboxUnavailable(
                 f"inside the sandbox, Python could import the full package (with every reference) from "
-                f"{', '.join(map(str, found))[:500]}: a student could use it. The grader covers the copies it "
+                f"{', '.join(map(str, found))[:500]}: a student could use it. The grader covers the copies "
+                f"it "
                 f"knows ({', '.join(self.masks) or 'none'}); install the package in a site-packages folder "
                 f"of the grader's environment, or report this"
             )
@@ -533,7 +536,8 @@ class Sandbox:
                 fd = os.open(self._seccomp, os.O_RDONLY) if self._seccomp else None
                 try:
                     cmd = self._with_seccomp(self._bwrap_args(binds, limits, env, inside["home"]), fd) + cmd
-                    return self._execute(cmd, None, limits, cwd=work, pass_fds=(fd,) if fd is not None else ())
+                    fds = (fd,) if fd is not None else ()
+                    return self._execute(cmd, None, limits, cwd=work, pass_fds=fds)
                 finally:
                     if fd is not None:
                         os.close(fd)

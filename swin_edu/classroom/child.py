@@ -153,8 +153,8 @@ def _aten_guard(op: str, arg: str) -> None:
     if f"aten::{op}" not in torch._C._dispatch_get_all_op_names():
         return  # this version of torch has no such operator
     if arg:
-        message = (f"torch's {op.replace('_loss', '')}(..., {arg}=...) computes this exercise's answer; it is "
-                   f"not available while your answer is graded. Write the computation yourself.")
+        message = (f"torch's {op.replace('_loss', '')}(..., {arg}=...) computes this exercise's answer; "
+                   f"it is not available while your answer is graded. Write the computation yourself.")
         kernels = [("CompositeImplicitAutograd", _ARG_KERNELS[(op, arg)](message))]
     else:
         message = _unavailable_text(f"torch's {op} (aten::{op})")
@@ -215,7 +215,8 @@ def run_cell(source: str, filename: str, namespace: dict) -> list:
         try:
             _shell(namespace)
         except Exception as e:  # noqa: BLE001 - without IPython the magics fail below, and are reported
-            notes.append(f"the grader could not start IPython for the magics of your answer cell ({type(e).__name__})")
+            notes.append(f"the grader could not start IPython for the magics of your answer cell "
+                         f"({type(e).__name__})")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
         tree = ast.parse(source, filename)

@@ -400,7 +400,7 @@ def autograde(
 
     course = pathlib.Path(course_dir).resolve()
     names = sorted(set(students_), key=str) if students_ is not None else students(course, assignment)
-    skipped = [StudentReport(str(name), problems=[_invalid_student(name)]) for name in names if _invalid_student(name)]
+    skipped = [StudentReport(str(n), problems=[_invalid_student(n)]) for n in names if _invalid_student(n)]
     names = [name for name in names if not _invalid_student(name)]
     settings = settings or grading_settings(course)
     seconds = {}
@@ -465,7 +465,10 @@ def grade_class(
     report = autograde(course, assignment, students_, settings=settings)
     start = time.perf_counter()
     problems = generate_feedback(
-        course, assignment, [s.student for s in report.students if not s.skipped], api=nbgrader_api(course, settings)
+        course,
+        assignment,
+        [s.student for s in report.students if not s.skipped],
+        api=nbgrader_api(course, settings),
     )
     report.seconds["feedback (sequential)"] = time.perf_counter() - start
     for s in report.students:
@@ -564,7 +567,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--verdict-timeout", type=float, help="seconds per graded cell, all cases (default 60)"
     )
     grade.add_argument(
-        "--notebook-timeout", type=float, help="seconds for the whole run of one submitted notebook (default 900)"
+        "--notebook-timeout",
+        type=float,
+        help="seconds for the whole run of one submitted notebook (default 900)",
     )
     grade.add_argument(
         "--unsafe-no-sandbox",

@@ -68,8 +68,8 @@ class GradingSettings:
     workers: int = 0  # 0: one per core
     allow_unsandboxed: bool = False
     bwrap: str = ""  # "" finds bwrap on PATH
-    # the budget of one submitted notebook: its sandboxed run (all cells, kernel restarts included), its cells,
-    # the files of its submission folder that the run sees
+    # the budget of one submitted notebook: its sandboxed run (all cells, kernel restarts included), its
+    # cells, the files of its submission folder that the run sees
     notebook_timeout: float = 900.0
     max_cells: int = 400
     max_files: int = 200
@@ -141,10 +141,10 @@ def _has_task(cell) -> bool:
 
 
 def deduplicate(nb) -> dict:
-    """Keep the grading metadata on the *last* cell of each grade id (as the notebook runs, the last definition
-    wins) and remove it from the earlier copies, which stay as plain cells. Returns grade id -> number of
-    cells that had it, for the ids that were duplicated. (nbgrader's own DeduplicateIds empties the copies'
-    metadata instead, which its OverwriteCells then fails on: ``KeyError: 'grade_id'``.)"""
+    """Keep the grading metadata on the *last* cell of each grade id (as the notebook runs, the last
+    definition wins) and remove it from the earlier copies, which stay as plain cells. Returns grade id ->
+    number of cells that had it, for the ids that were duplicated. (nbgrader's own DeduplicateIds empties
+    the copies' metadata instead, which its OverwriteCells then fails on: ``KeyError: 'grade_id'``.)"""
     seen: dict = {}
     for cell in reversed(nb.cells):
         if not _has_task(cell):
@@ -197,10 +197,12 @@ def bound_notebook(nb, max_cells: int, known_ids: Iterable[str]) -> tuple:
     dropped = len(nb.cells) - len(keep)
     first = min(i for i in range(len(nb.cells)) if i not in keep)
     note = i18n.text(Text(
-        f"this notebook has {len(nb.cells):,} cells; the grader keeps at most {max_cells:,} (the cells of the "
-        f"assignment always): {dropped:,} cells from cell {first + 1} on were left out (not run, not shown)",
-        f"这个笔记本有 {len(nb.cells):,} 个单元格；评分程序最多保留 {max_cells:,} 个（作业本身的单元格总会保留）："
-        f"从第 {first + 1} 个单元格起，有 {dropped:,} 个被略去了（没有运行，也不显示）"))
+        f"this notebook has {len(nb.cells):,} cells; the grader keeps at most {max_cells:,} (the cells of "
+        f"the assignment always): {dropped:,} cells from cell {first + 1} on were left out (not run, not "
+        f"shown)",
+        f"这个笔记本有 {len(nb.cells):,} 个单元格；评分程序最多保留 {max_cells:,} 个"
+        f"（作业本身的单元格总会保留）：从第 {first + 1} 个单元格起，有 {dropped:,} 个被略去了"
+        f"（没有运行，也不显示）"))
     out = nbformat.from_dict(json.loads(json.dumps(nb)))
     out.cells = [cell for i, cell in enumerate(out.cells) if i in keep]
     return out, note
@@ -307,7 +309,7 @@ class NotebookResult:
     plain: list = field(default_factory=list)  # sources of the non-graded code cells
     outputs: list = field(default_factory=list)  # per non-graded code cell: {"outputs", "count"}
     problem: str = ""
-    notes: list = field(default_factory=list)  # what the grader left out or changed, and why (the feedback says)
+    notes: list = field(default_factory=list)  # what the grader left out, and why (the feedback says)
 
     def to_dict(self) -> dict:
         return {
@@ -376,7 +378,14 @@ class Grader:
         for notebook in self.submission_notebooks(assignment):
             for cell in (self.spec(assignment, notebook) or {"cells": []})["cells"]:
                 rules = grading_rules(cell)
-                self.copies.get(prelude=rules["prelude"], forbidden=rules["forbidden"], allowed=rules["allowed"])
+                self.copies.get(
+                    prelude=rules["prelude"], forbidden=rules["forbidden"], allowed=rules["allowed"]
+                )
+
+    def _stand_in(self, assignment: str, notebook: str) -> pathlib.Path:
+        """The release's notebook (the source's when there is no release folder)."""
+        release = self.course / "release" / assignment / f"{notebook}.ipynb"
+        return release if release.is_file() else self.course / "source" / assignment / f"{notebook}.ipynb"
 
     def source_notebook(self, assignment: str, notebook: str):
         return nbformat.read(str(self.course / "source" / assignment / f"{notebook}.ipynb"), as_version=4)
@@ -452,8 +461,8 @@ class Grader:
             result.notes.append(i18n.text(Text(
                 f"the run of this notebook used up its time budget ({self.settings.notebook_timeout:g} s for "
                 f"all its cells): the cells after that were not run (each says so)",
-                f"这个笔记本的运行用完了它的时间预算（所有单元格一共 {self.settings.notebook_timeout:g} 秒）："
-                f"之后的单元格都没有运行（每个单元格里都写明了）")))
+                f"这个笔记本的运行用完了它的时间预算（所有单元格一共 "
+                f"{self.settings.notebook_timeout:g} 秒）：之后的单元格都没有运行（每个单元格里都写明了）")))
         return result
 
     def run_notebook(self, code: list[tuple[int, str]], submission_dir, slot: int) -> dict:
@@ -591,10 +600,8 @@ class Grader:
                     if nb is None:
                         summary["problems"].append(f"{notebook}: {problem}")
                         log.append(f"[{notebook}] {problem}")
-                        if problem != NO_NOTEBOOK:  # the release's cells, which SandboxedExecute empties and notes
-                            release = self.course / "release" / assignment / f"{notebook}.ipynb"
-                            stand_in = release if release.is_file() else self.course / "source" / assignment / f"{notebook}.ipynb"
-                            shutil.copyfile(stand_in, stage / f"{notebook}.ipynb")
+                        if problem != NO_NOTEBOOK:  # the release's cells: SandboxedExecute empties them
+                            shutil.copyfile(self._stand_in(assignment, notebook), stage / f"{notebook}.ipynb")
                         continue
                     nb, note = bound_notebook(
                         nb, int(self.settings.max_cells), self.known_ids(assignment, notebook)
@@ -611,7 +618,8 @@ class Grader:
                     summary["notebooks"][notebook] = {gid: v.score() for gid, v in result.verdicts.items()}
                     for gid, v in result.verdicts.items():
                         log.append(
-                            f"[{notebook}] {gid}: {v.status} ({v.score():g}/{v.points:g}) in {v.seconds:.1f} s\n"
+                            f"[{notebook}] {gid}: {v.status} ({v.score():g}/{v.points:g}) in "
+                            f"{v.seconds:.1f} s\n"
                             f"{v.message}\n--- log of the sandbox (stderr, last 20 kB) ---\n{v.log}"
                         )
                     timed = [(o.get("seconds") or 0.0, i) for i, o in enumerate(result.outputs)]
@@ -648,13 +656,14 @@ def _plain_ids(nb) -> None:
         seen.add(cell["id"])
 
 
-#: where ``classroom grade`` stages the submissions for nbgrader (a name that is no assignment: it has a space)
+#: where ``classroom grade`` stages the submissions for nbgrader (no assignment has this name: it has a space)
 STAGED = "grader_runs/staged submissions"
 
 
 def staged_dir(course: os.PathLike | str, assignment: str, student: str) -> pathlib.Path:
-    """The staged copy of one submission that nbgrader's autograde reads (``CourseDirectory.submitted_directory``
-    points here while ``classroom grade`` runs): the assignment's notebooks only, bounded, no links."""
+    """The staged copy of one submission that nbgrader's autograde reads (while ``classroom grade`` runs,
+    ``CourseDirectory.submitted_directory`` points here): the assignment's notebooks only, bounded, no
+    links."""
     return pathlib.Path(course).resolve() / STAGED / student / assignment
 
 
@@ -710,8 +719,8 @@ def _submission_copy(folder: pathlib.Path, max_bytes: int = 200 * MiB, max_files
     notes = []
     if left_out:
         notes.append(i18n.text(Text(
-            f"the submission folder holds more than {max_files:,} files or {max_bytes // MiB} MiB: the run of "
-            f"the notebook saw only the first {count:,} files ({total // 1024:,} kB)",
+            f"the submission folder holds more than {max_files:,} files or {max_bytes // MiB} MiB: the run "
+            f"of the notebook saw only the first {count:,} files ({total // 1024:,} kB)",
             f"提交的文件夹里有超过 {max_files:,} 个文件或 {max_bytes // MiB} MiB：运行笔记本时只能看到前 "
             f"{count:,} 个文件（{total // 1024:,} kB）")))
     return dest, notes
@@ -741,9 +750,9 @@ class RestoreGradeCells(NbGraderPreprocessor):
 
 
 class DeduplicateGradeIds(NbGraderPreprocessor):
-    """Sanitize step, in place of nbgrader's DeduplicateIds: of several cells with one grade id (a copied answer
-    cell, a copied graded cell), the last keeps the grading metadata and the earlier ones become plain cells
-    (nbgrader's own step leaves them an empty ``nbgrader`` entry, on which its OverwriteCells fails)."""
+    """Sanitize step, in place of nbgrader's DeduplicateIds: of several cells with one grade id (a copied
+    answer cell, a copied graded cell), the last keeps the grading metadata and the earlier ones become plain
+    cells (nbgrader's own step leaves them an empty ``nbgrader`` entry, on which its OverwriteCells fails)."""
 
     def preprocess(self, nb, resources):
         for gid, n in deduplicate(nb).items():
@@ -777,10 +786,12 @@ class SandboxedExecute(NbGraderPreprocessor):
     notebook_timeout = Float(
         900.0, help="seconds for the whole run of one submitted notebook (all its cells, restarts included)"
     ).tag(config=True)
-    max_cells = Integer(400, help="cells of a submitted notebook that the grader keeps (the assignment's always)").tag(
-        config=True
-    )
-    max_files = Integer(200, help="files of a submission folder that the notebook's run sees").tag(config=True)
+    max_cells = Integer(
+        400, help="cells of a submitted notebook that the grader keeps (the assignment's always)"
+    ).tag(config=True)
+    max_files = Integer(
+        200, help="files of a submission folder that the notebook's run sees"
+    ).tag(config=True)
 
     def settings(self) -> GradingSettings:
         return GradingSettings(
@@ -822,12 +833,15 @@ class SandboxedExecute(NbGraderPreprocessor):
                 if cell.cell_type == "code":
                     cell.outputs = []
             self._apply(nb, graded, NotebookResult(notebook, problem=problem))
-            nb.cells.insert(0, grader_note([i18n.text(Text(f"Not graded: {problem}.", f"没有评分：{problem}。"))]))
+            why = i18n.text(Text(f"Not graded: {problem}.", f"没有评分：{problem}。"))
+            nb.cells.insert(0, grader_note([why]))
             return nb, resources
         settings = self.settings()
         source = nbformat.read(str(source_path), as_version=4)
         bounded, note = bound_notebook(
-            nb, int(settings.max_cells), {_meta(c).get("grade_id") for c in source.cells if _meta(c).get("grade_id")}
+            nb,
+            int(settings.max_cells),
+            {_meta(c).get("grade_id") for c in source.cells if _meta(c).get("grade_id")},
         )
         nb.cells = bounded.cells
         result = None

@@ -8,12 +8,12 @@ markdown would run there (``HTMLExporter.sanitize_html`` does not reach nbgrader
 cleans the notebook itself, before autograde writes it (:func:`sanitize_submission`, called by
 :class:`~swin_edu.classroom.SandboxedExecute`):
 
-* a markdown or raw cell is the instructor's when its source is exactly one of the release's cells of that kind
-  (it keeps the release's attachments, the course's figures); any other one is the student's and becomes a
-  markdown cell that shows its text verbatim, as an indented code block (escaped by every markdown renderer,
-  skipped by MathJax): no HTML, no link, no image, no math of the student's reaches a page;
-* code cells keep their source (the pages highlight it as text); their outputs are replaced by the grader's own
-  (text, and PNG/JPEG whose base64 is checked);
+* a markdown or raw cell is the instructor's when its source is exactly one of the release's cells of that
+  kind (it keeps the release's attachments, the course's figures); any other one is the student's and
+  becomes a markdown cell that shows its text verbatim, as an indented code block (escaped by every markdown
+  renderer, skipped by MathJax): no HTML, no link, no image, no math of the student's reaches a page;
+* code cells keep their source (the pages highlight it as text); their outputs are replaced by the grader's
+  own (text, and PNG/JPEG whose base64 is checked);
 * cell ids that are not plain names are replaced, cell metadata other than nbgrader's is dropped (tags become
   class names in the page), so is the notebook's metadata other than its kernel's name and language; cells
   that pretend to be the grader's notes are removed.
@@ -43,7 +43,7 @@ def verbatim(text: str) -> str:
 
 
 def clean_image(value) -> Optional[str]:
-    """The base64 of a PNG/JPEG output, or None when it is not plain base64 (it goes into an ``src=`` attribute)."""
+    """The base64 of a PNG/JPEG output, or None when it is not plain base64 (it goes into ``src=``)."""
     if isinstance(value, str) and len(value) < 50_000_000 and _BASE64.fullmatch(value):
         return value
     return None
@@ -69,8 +69,8 @@ def _clean_nbgrader(meta) -> Optional[dict]:
 
 
 def sanitize_submission(nb, release_nb=None) -> None:
-    """Clean ``nb`` in place for the pages made from it (see the module docstring). ``release_nb``: the student
-    version of the release (its markdown and raw cells are the instructor's)."""
+    """Clean ``nb`` in place for the pages made from it (see the module docstring). ``release_nb``: the
+    student version of the release (its markdown and raw cells are the instructor's)."""
     trusted = _trusted(release_nb)
     cells, ids = [], set()
     for cell in nb.cells:
@@ -107,9 +107,10 @@ def sanitize_submission(nb, release_nb=None) -> None:
     nb.cells = cells
     meta = nb.get("metadata", {}) if isinstance(nb.get("metadata"), dict) else {}
     release_meta = release_nb.metadata if release_nb is not None else {}
-    clean = {"kernelspec": dict(release_meta.get("kernelspec") or _KERNELSPEC)}  # the release's, never the student's
+    clean = {"kernelspec": dict(release_meta.get("kernelspec") or _KERNELSPEC)}  # never the student's
     info = meta.get("language_info")
-    if isinstance(info, dict) and isinstance(info.get("name"), str) and re.fullmatch(r"[\w+-]{1,32}", info["name"]):
+    name = info.get("name") if isinstance(info, dict) else None
+    if isinstance(name, str) and re.fullmatch(r"[\w+-]{1,32}", name):
         clean["language_info"] = {"name": info["name"]}
     nb.metadata = nbformat.from_dict(clean)
 

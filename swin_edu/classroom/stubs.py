@@ -323,14 +323,17 @@ def _allow_list_stubs(needed: set, allowed: Iterable[str], forbidden: set, files
     kept = kept_definitions(needed, allowed, files)
     clash = sorted(f"{m}:{q}" for m, q in forbidden if (m, q.split(".")[0]) in kept and "." not in q)
     if clash:
-        raise ValueError(f"the allow-list keeps {clash}, which the exercise forbids (an allowed function uses it)")
+        raise ValueError(
+            f"the allow-list keeps {clash}, which the exercise forbids (an allowed function uses it)"
+        )
     stubs: dict = {}
     for module in sorted(needed - BASE_MODULES):
         for name, node in pkg.module(module).defs.items():
             if (module, name) in kept:
                 continue
             if isinstance(node, ast.ClassDef):
-                methods = [n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                methods = [n.name for n in node.body
+                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
                 targets = [f"{name}.{m}" for m in methods]
             else:
                 targets = [name]
@@ -343,9 +346,10 @@ def _allow_list_stubs(needed: set, allowed: Iterable[str], forbidden: set, files
 def _allowed_text(allowed: Iterable[str], files: dict) -> str:
     labels = [_label(*_parse_entry(e, files)) for e in allowed]
     if not labels:
-        return ("An answer to it uses no function of the course's package: write it with numpy (torch where the "
-                "exercise is about torch).")
-    return f"From the course's package an answer to it may use only {', '.join(labels)}; write the rest yourself."
+        return ("An answer to it uses no function of the course's package: write it with numpy (torch where "
+                "the exercise is about torch).")
+    return (f"From the course's package an answer to it may use only {', '.join(labels)}; write the rest "
+            f"yourself.")
 
 
 def _blocker(name: str, allowed: list[str]) -> str:

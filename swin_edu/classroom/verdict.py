@@ -62,7 +62,8 @@ def grading_rules(spec: dict) -> dict:
     longer has."""
     ex = EXERCISES.get(spec.get("exercise"))
     if ex is None:
-        return {k: spec.get(k, d) for k, d in (("prelude", ""), ("forbidden", []), ("allowed", []), ("guards", []))}
+        defaults = (("prelude", ""), ("forbidden", []), ("allowed", []), ("guards", []))
+        return {k: spec.get(k, d) for k, d in defaults}
     return {"prelude": ex.prelude, "forbidden": list(ex.forbidden), "allowed": list(ex.allowed),
             "guards": list(ex.guards)}
 
@@ -213,7 +214,8 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
                     dx.case_head(name, i + 1, total, case.label) + "\n" + i18n.text(Text(
                         f"   your function used something it may not use while graded: {text}"
                         + (f" (at {where})" if where else ""),
-                        f"   你的函数用了评分时不允许用的东西：{text}" + (f"（位置：{i18n.text(where)}）" if where else ""))),
+                        f"   你的函数用了评分时不允许用的东西：{text}"
+                        + (f"（位置：{i18n.text(where)}）" if where else ""))),
                     notes,
                 )
             if mro[:1] == ["NotImplementedError"] and i == 0:

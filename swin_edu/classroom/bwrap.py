@@ -298,7 +298,12 @@ class Sandbox:
         self.masks = installed_packages(s for s, _ in self._system_binds())
         self.sandboxed = bool(self.bwrap) and os.access(self.bwrap, os.X_OK)
         if self.sandboxed:
-            problem = self._probe()
+            try:
+                problem = self._probe()
+            except SandboxUnavailable as e:  # it would show the package: only the unsafe mode goes on
+                if not allow_unsandboxed:
+                    raise
+                problem = str(e)
             if problem:
                 self.sandboxed = False
                 if not allow_unsandboxed:

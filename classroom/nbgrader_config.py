@@ -47,7 +47,7 @@ c.GenerateAssignment.preprocessors = [
 # the other cells get the outputs of a sandboxed run of the notebook. See docs/instructor.md.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.DeduplicateIds",
+    "swin_edu.classroom.DeduplicateGradeIds",  # nbgrader's DeduplicateIds breaks OverwriteCells on a copied cell
     "nbgrader.preprocessors.OverwriteKernelspec",
     "swin_edu.classroom.RestoreGradeCells",
     "nbgrader.preprocessors.OverwriteCells",
@@ -72,5 +72,11 @@ c.SandboxedExecute.cell_output = 100_000        # bytes of output kept per cell 
 c.SandboxedExecute.notebook_output = 5_000_000  # bytes of output kept per notebook
 c.SandboxedExecute.workers = 0                  # parallel sandboxes of `classroom grade` (0: one per core)
 c.SandboxedExecute.allow_unsandboxed = False    # never run submissions without bubblewrap
-# Feedback pages show the students' own markdown and outputs: keep scripts out of them.
+# The budget of one submitted notebook (the feedback says what was left out):
+c.SandboxedExecute.notebook_timeout = 900.0     # seconds for its whole run (all cells, kernel restarts included)
+c.SandboxedExecute.max_cells = 400              # cells kept (the assignment's own cells always)
+c.SandboxedExecute.max_files = 200              # files of the submission folder that its run sees
+# Feedback pages show the students' own markdown and outputs: keep scripts out of them. (nbgrader's feedback and
+# formgrade templates do not apply this; SandboxedExecute cleans the autograded notebook itself: a student's
+# markdown and raw cells are shown as text. See swin_edu/classroom/sanitize.py.)
 c.HTMLExporter.sanitize_html = True

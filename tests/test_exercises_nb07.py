@@ -102,13 +102,13 @@ def test_the_notebook_solutions_define_the_reference_modules():
 # ------------------------------------------------------------------------------------ the grader's copy
 @pytest.mark.parametrize("name", MODULES)
 def test_each_answer_cell_runs_alone_in_the_graders_copy_and_the_reference_forward_is_forbidden(name, tmp_path):
-    """In the grader an answer cell runs after the prelude only, in a package copy whose forbidden methods are
-    stubs: the solution still passes (it uses the prelude's other classes), and calling the reference's own
-    forward raises ReferenceUnavailable."""
+    """In the grader an answer cell runs after the prelude only, in a package copy made with the exercise's
+    allow-list, whose forbidden methods are stubs: the solution still passes (it uses the prelude's other
+    classes), and calling the reference's own forward raises ReferenceUnavailable."""
     from swin_edu.classroom.stubs import make_copy
 
     ex = EXERCISES[name]
-    dest = make_copy(tmp_path, prelude=ex.prelude, forbidden=ex.forbidden)
+    dest = make_copy(tmp_path, prelude=ex.prelude, forbidden=ex.forbidden, allowed=ex.allowed)
     cell = _answer_cells()[f"nb07_{name}_answer"]
     fn = ex.signature.split("(")[0]
     base = ex.forbidden[0].split(":")[1].split(".")[0]

@@ -16,10 +16,11 @@ import os
 import pathlib
 import shutil
 import socket
-import textwrap
 
 import nbformat
 import pytest
+from _redteam import by_id, fn
+from _redteam import make_source as _make_source
 
 from swin_edu import classroom
 from swin_edu.classroom.grading import GradingSettings
@@ -50,32 +51,15 @@ SETUP = (
 )
 
 
-def _by_id(nb):
-    return {
-        c.metadata["nbgrader"]["grade_id"]: c
-        for c in nb.cells
-        if "grade_id" in c.metadata.get("nbgrader", {})
-    }
+_by_id = by_id
 
 
 def make_source(path: pathlib.Path) -> pathlib.Path:
     """The assignment's source notebook: the course's own answer and graded cells (ids and metadata kept)."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = nbformat.read(ROOT / "notebooks" / "02_window_attention.ipynb", as_version=4).metadata
-    nb.cells = [nbformat.v4.new_markdown_cell("# Red-team assignment"), nbformat.v4.new_code_cell(SETUP)]
-    for notebook, stem, _ in EXERCISES.values():
-        cells = _by_id(nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4))
-        nb.cells += [cells[f"{stem}_answer"], cells[f"{stem}_check"]]
-    nb.cells.append(nbformat.v4.new_code_cell("print('the end')"))
-    nbformat.write(nb, path)
-    return path
+    return _make_source(path, EXERCISES.values(), SETUP, "# Red-team assignment")
 
 
 # ----------------------------------------------------------------------------------------------- attacks
-def fn(signature: str, body: str) -> str:
-    return f"def {signature}:\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
-
-
 WRONG_WP = fn("window_partition_mine(x, M)", "return x.reshape(-1, M, M, x.shape[-1])")
 UNSOLVED = "raise NotImplementedError()"
 

@@ -26,12 +26,13 @@ from .course import (
     scores,
     students,
 )
-from .grading import RestoreGradeCells, SandboxedExecute
+from .grading import DeduplicateGradeIds, RestoreGradeCells, SandboxedExecute
 
 __all__ = [
     "ASSIGNMENTS",
     "REPO_ROOT",
     "EmbedFigures",
+    "DeduplicateGradeIds",
     "RestoreGradeCells",
     "SandboxedExecute",
     "assignment_notebooks",

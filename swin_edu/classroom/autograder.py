@@ -203,6 +203,7 @@ def write_spec(
                 "answer_ids": cell.answer_ids,
                 "prelude": ex.prelude,
                 "forbidden": list(ex.forbidden),
+                "allowed": list(ex.allowed),
                 "guards": list(ex.guards),
                 "cases": cases,
             }

@@ -4,12 +4,16 @@ Inside, the process sees a private root (tmpfs) holding, read-only, only what Py
 the interpreter's prefix, the virtual environment), a copy of the package (for a graded exercise: a copy
 whose reference implementations are stubs, see :mod:`.stubs`), the grader's two files (``child.py``,
 ``codec.py``), the job (inputs only: never the expected outputs) and, for the notebook run, a copy of
-the submission; plus private, size-capped ``/tmp`` and home folders. No network (a new network
-namespace), no view of other processes (a new PID namespace), no capabilities: when the grader runs as
-root, the first process drops to an unprivileged user of its own (one per parallel worker, so that the
-process limit of one sandbox cannot starve another). Limits: CPU time, address space, file size and
-processes (``setrlimit`` in the sandbox's first process, before any student code), wall time and output
-size (here: the process group is killed).
+the submission; plus private, size-capped ``/tmp`` and home folders. The package as it is installed (a
+wheel in site-packages, the source of an editable install, the container's copy) is covered by an empty
+folder wherever a bind would show it, and the sandbox refuses to start when its Python could still import
+it (:meth:`Sandbox._probe`): the copy is the only ``swin_edu`` there. No network (a new network namespace),
+no view of other processes (a new PID namespace), no capabilities, no kernel keyrings (a seccomp filter
+refuses ``add_key``, ``request_key`` and ``keyctl``): when the grader runs as root, the first process drops
+to an unprivileged user of its own (one per parallel worker, so that the process limit of one sandbox cannot
+starve another; drawn at random for each grading run, so that two graders on one machine do not share
+users). Limits: CPU time, address space, file size and processes (``setrlimit`` in the sandbox's first
+process, before any student code), wall time and output size (here: the process group is killed).
 
 Without ``bwrap`` the grader refuses to run, unless told explicitly that it may run student code
 unsandboxed (``allow_unsandboxed``: the same limits, none of the isolation).
@@ -17,11 +21,17 @@ unsandboxed (``allow_unsandboxed``: the same limits, none of the isolation).
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import pathlib
+import platform
+import pwd
+import secrets
 import shutil
 import signal
+import site
+import struct
 import subprocess
 import sys
 import tempfile
@@ -32,12 +42,115 @@ from typing import Iterable, Optional
 
 from ..i18n import Text
 
-__all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "VERDICT_LIMITS", "DISPLAY_LIMITS"]
+__all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "VERDICT_LIMITS", "DISPLAY_LIMITS",
+           "seccomp_program", "installed_packages", "pick_uid_base"]
 
 HERE = pathlib.Path(__file__).resolve().parent
-#: the unprivileged users of the sandboxes (one per parallel slot) when the grader runs as root
-UID_BASE = 61000
+PACKAGE_ROOT = HERE.parent  # the package the grader itself runs from
+#: the blocks of unprivileged users of the sandboxes (one per parallel slot) when the grader runs as root: a
+#: block is drawn at random for each grading run (:func:`pick_uid_base`) in [UID_LOW, UID_HIGH)
+UID_LOW, UID_HIGH, UID_BLOCK = 1 << 20, 1 << 30, 4096
 MiB = 1 << 20
+
+
+def pick_uid_base(rng=None) -> int:
+    """The first user id of a block of :data:`UID_BLOCK` ids that no account of this machine has, drawn at
+    random: two grading runs on one machine (two graders, or the same one twice) do not share users, hence
+    neither their process limits (``RLIMIT_NPROC`` counts per user) nor anything the kernel keeps per user."""
+    rng = rng or secrets.SystemRandom()
+    for _ in range(100):
+        base = rng.randrange(UID_LOW // UID_BLOCK, UID_HIGH // UID_BLOCK) * UID_BLOCK
+        try:
+            taken = any(p.pw_uid in range(base, base + UID_BLOCK) for p in pwd.getpwall())
+        except OSError:
+            taken = False
+        if not taken:
+            return base
+    raise RuntimeError("no free block of user ids for the sandboxes")
+
+
+# ------------------------------------------------------------------------------------ seccomp
+#: syscall numbers of the kernel keyring calls (add_key, request_key, keyctl) per audit architecture
+_KEYRING_SYSCALLS = {
+    0xC000003E: (248, 249, 250),  # x86_64
+    0xC00000B7: (217, 218, 219),  # aarch64
+}
+_MACHINE_ARCH = {"x86_64": 0xC000003E, "amd64": 0xC000003E, "aarch64": 0xC00000B7, "arm64": 0xC00000B7}
+
+
+def seccomp_program(machine: Optional[str] = None) -> Optional[bytes]:
+    """A classic-BPF seccomp filter (``struct sock_filter`` array, for ``bwrap --seccomp FD``) that refuses
+    the kernel keyring calls with ENOSYS, and every call of another architecture's ABI (x32, i386 through
+    ``int 0x80``); everything else is allowed. The keyrings are the one kernel state that outlives a process
+    and that the sandbox's namespaces do not separate: a key stored by one submission could otherwise be read
+    by the next one run as the same user. None on an architecture this does not know."""
+    arch = _MACHINE_ARCH.get((machine or platform.machine()).lower())
+    if arch is None:
+        return None
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, enosys = 0x7FFF0000, 0x00050000 | 38
+    calls = _KEYRING_SYSCALLS[arch]
+    prog = [(ld_abs, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, enosys), (ld_abs, 0, 0, 0)]
+    n = len(calls)
+    prog.append((jge, n + 1, 0, 0x40000000))  # the x32 ABI (x86_64): refused
+    for i, nr in enumerate(calls):
+        prog.append((jeq, n - i, 0, nr))
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, enosys)]
+    return b"".join(struct.pack("HBBI", *ins) for ins in prog)
+
+
+# ------------------------------------------------------------------------------------ installed copies
+def _site_dirs(prefixes: Iterable[str]) -> list[str]:
+    """The folders where Python packages get installed under these prefixes (site-, dist-packages)."""
+    out = []
+    for prefix in prefixes:
+        for pattern in ("lib*/python3*/site-packages", "lib*/python3*/dist-packages",
+                        "lib/python3/dist-packages", "local/lib*/python3*/site-packages",
+                        "local/lib*/python3*/dist-packages"):
+            out += glob.glob(os.path.join(prefix, pattern))
+    return out
+
+
+def installed_packages(visible: Iterable[str], name: str = PACKAGE_ROOT.name) -> list[str]:
+    """The copies of the full package that a sandbox whose read-only binds are ``visible`` would show: the
+    package the grader runs from, and every ``swin_edu`` in a site folder of the interpreter (wheel,
+    container) or on its path, as far as one of the binds contains it."""
+    visible = [os.path.realpath(v) for v in visible]
+    candidates = {str(PACKAGE_ROOT), os.path.realpath(PACKAGE_ROOT)}
+    dirs = list(sys.path) + _site_dirs([sys.prefix, sys.base_prefix, "/usr", "/usr/local"])
+    try:
+        dirs += site.getsitepackages()
+    except AttributeError:  # a virtualenv's old site.py
+        pass
+    for d in dirs:
+        if d and os.path.isdir(d):
+            for entry in (os.path.join(d, name), os.path.join(d, name + ".py")):
+                if os.path.exists(entry):
+                    candidates.add(os.path.realpath(entry))
+    return sorted(c for c in candidates if os.path.exists(c) and any(_inside(c, v) for v in visible))
+
+
+#: run inside the sandbox (without the package copy): where could this Python import the package from?
+_FIND_PACKAGE = r"""
+import glob, importlib.util, json, os, site, sys
+found = []
+try:
+    spec = importlib.util.find_spec("swin_edu")
+    if spec is not None and (spec.origin or importlib.util.find_spec("swin_edu.numpy_ref")):
+        found.append(spec.origin or "a namespace package")
+except Exception as e:
+    found.append("find_spec failed: %r" % (e,))
+dirs = list(sys.path) + list(getattr(site, "getsitepackages", lambda: [])())
+for prefix in {sys.prefix, sys.base_prefix, "/usr", "/usr/local"}:
+    for pattern in ("lib*/python3*/*-packages", "lib/python3/dist-packages",
+                    "local/lib*/python3*/*-packages"):
+        dirs += glob.glob(os.path.join(prefix, pattern))
+for d in dirs:
+    for entry in (os.path.join(d, "swin_edu"), os.path.join(d, "swin_edu.py")):
+        if os.path.isfile(entry) or (os.path.isdir(entry) and os.listdir(entry)):
+            found.append(entry)
+print(json.dumps(sorted(set(found))))
+"""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -171,13 +284,26 @@ class Sandbox:
         self.bwrap = bwrap if bwrap is not None else shutil.which("bwrap")
         self.hidden = [os.path.realpath(p) for p in hidden_paths]
         self.as_root = os.geteuid() == 0
+        self.uid_base = pick_uid_base() if self.as_root else None
         self._grader_dir = tempfile.mkdtemp(prefix="swin-edu-grader-")
         for name in ("child.py", "codec.py"):
             shutil.copyfile(HERE / name, os.path.join(self._grader_dir, name))
         os.chmod(self._grader_dir, 0o755)
+        program = seccomp_program()
+        self._seccomp = None
+        if program is not None:
+            self._seccomp = os.path.join(self._grader_dir, "seccomp.bpf")
+            with open(self._seccomp, "wb") as f:
+                f.write(program)
+        self.masks = installed_packages(s for s, _ in self._system_binds())
         self.sandboxed = bool(self.bwrap) and os.access(self.bwrap, os.X_OK)
         if self.sandboxed:
-            problem = self._probe()
+            try:
+                problem = self._probe()
+            except SandboxUnavailable as e:  # it would show the package: only the unsafe mode goes on
+                if not allow_unsandboxed:
+                    raise
+                problem = str(e)
             if problem:
                 self.sandboxed = False
                 if not allow_unsandboxed:
@@ -190,7 +316,9 @@ class Sandbox:
                 "if you accept running submissions unsandboxed as yourself: pass --unsafe-no-sandbox."
             )
         self.description = (
-            f"bubblewrap ({self.bwrap})" + (", unprivileged users per slot" if self.as_root else "")
+            f"bubblewrap ({self.bwrap})"
+            + (f", unprivileged users {self.uid_base}+slot" if self.as_root else "")
+            + (", keyring calls refused (seccomp)" if self._seccomp else ", NO seccomp filter (unknown CPU)")
             if self.sandboxed
             else "NO SANDBOX (--unsafe-no-sandbox): limits only"
         )
@@ -272,26 +400,59 @@ class Sandbox:
                 made.add(parent)
             args += ["--ro-bind", src, dst]
             mounted.append(dst)
+        for mask in self.masks:  # the installed package: an empty, read-only folder in its place
+            if os.path.isdir(mask):
+                args += ["--perms", "0555", "--size", "4096", "--tmpfs", mask, "--remount-ro", mask]
+            else:
+                args += ["--ro-bind", "/dev/null", mask]
         args += ["--clearenv"]
         for key, value in env.items():
             args += ["--setenv", key, value]
         return args + ["--chdir", chdir, "--"]
 
     def _probe(self) -> str:
+        """"" when the sandbox works here; else what is wrong. It works when its Python starts, and cannot
+        find the full package anywhere (on its path, in a site folder of its prefixes): a student's answer
+        that removes the copy from ``sys.path`` and imports again must find nothing."""
         try:
-            proc = subprocess.run(
-                self._bwrap_args(self._system_binds(), VERDICT_LIMITS, {"PATH": "/usr/bin"}, "/")
-                + [self.python, "-c", "print('ok')"],
-                capture_output=True,
-                timeout=60,
-            )
+            args = self._bwrap_args(self._system_binds(), VERDICT_LIMITS, {"PATH": "/usr/bin"}, "/")
+            fd = os.open(self._seccomp, os.O_RDONLY) if self._seccomp else None
+            try:
+                proc = subprocess.run(
+                    self._with_seccomp(args, fd) + [self.python, "-s", "-c", _FIND_PACKAGE],
+                    capture_output=True,
+                    timeout=60,
+                    pass_fds=(fd,) if fd is not None else (),
+                )
+            finally:
+                if fd is not None:
+                    os.close(fd)
         except (OSError, subprocess.TimeoutExpired) as e:
             return str(e)
-        if proc.returncode != 0 or proc.stdout.strip() != b"ok":
+        try:
+            found = json.loads(proc.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            found = None
+        if proc.returncode != 0 or not isinstance(found, list):
             return (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()[
                 -500:
             ] or f"exit {proc.returncode}"
+        if found:
+            raise SandboxUnavailable(
+                f"inside the sandbox, Python could import the full package (with every reference) from "
+                f"{', '.join(map(str, found))[:500]}: a student could use it. The grader covers the copies "
+                f"it "
+                f"knows ({', '.join(self.masks) or 'none'}); install the package in a site-packages folder "
+                f"of the grader's environment, or report this"
+            )
         return ""
+
+    @staticmethod
+    def _with_seccomp(args: list[str], fd: Optional[int]) -> list[str]:
+        """``args`` (bwrap's, ending in ``--``) with the seccomp filter read from ``fd``."""
+        if fd is None:
+            return args
+        return args[:1] + ["--seccomp", str(fd)] + args[1:]
 
     # ------------------------------------------------------------------------------- one run
     def run(
@@ -327,7 +488,7 @@ class Sandbox:
                     "tmp": "/tmp",
                 }
                 if self.as_root:
-                    job["uid"] = job["gid"] = UID_BASE + int(slot)
+                    job["uid"] = job["gid"] = self.uid_base + int(slot) % UID_BLOCK
             else:
                 home = os.path.join(work, "home")
                 os.mkdir(home)
@@ -377,16 +538,20 @@ class Sandbox:
                 ]
                 if submission:
                     binds.append((str(submission), inside["submission"]))
-                cmd = self._bwrap_args(binds, limits, env, inside["home"]) + cmd
-                popen_env = None
-            else:
-                popen_env = env
-            return self._execute(cmd, popen_env, limits, cwd=inside["home"] if not self.sandboxed else work)
+                fd = os.open(self._seccomp, os.O_RDONLY) if self._seccomp else None
+                try:
+                    cmd = self._with_seccomp(self._bwrap_args(binds, limits, env, inside["home"]), fd) + cmd
+                    fds = (fd,) if fd is not None else ()
+                    return self._execute(cmd, None, limits, cwd=work, pass_fds=fds)
+                finally:
+                    if fd is not None:
+                        os.close(fd)
+            return self._execute(cmd, env, limits, cwd=inside["home"])
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
     @staticmethod
-    def _execute(cmd: list[str], env: Optional[dict], limits: Limits, cwd: str) -> RunResult:
+    def _execute(cmd: list[str], env: Optional[dict], limits: Limits, cwd: str, pass_fds=()) -> RunResult:
         start = time.monotonic()
         proc = subprocess.Popen(
             cmd,
@@ -396,6 +561,7 @@ class Sandbox:
             env=env,
             cwd=cwd,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
         overflow = threading.Event()
 

@@ -69,57 +69,154 @@ def prepare(job: dict) -> None:
 
 
 # ------------------------------------------------------------------------------------ verdict
+def _unavailable_text(name: str) -> str:
+    return (f"{name} computes this exercise's answer; it is not available while your answer is graded. "
+            f"Write the computation yourself.")
+
+
 def _guard(target: str) -> None:
+    """Make one library route to an exercise's answer raise :class:`ReferenceUnavailable`.
+
+    ``aten::op``: the ATen operator itself, in PyTorch's dispatcher (every kernel of it), so that every Python
+    route to it raises: ``torch.nn.functional``, ``torch.ops.aten``, ``torch._C``, a module that calls it.
+    ``aten::op?arg``: only a call that gives ``arg`` a value other than its default raises (the rest is
+    computed by the guard's own kernel: see :data:`_ARG_KERNELS`). The handle of these registrations is kept
+    alive outside of Python's reach (no Python object refers to it), so that no code in the sandbox can take
+    them back. ``module:function``: a Python function, replaced in every loaded module that holds it."""
+    spec, _, arg = target.partition("?")
+    module_name, _, attr = spec.partition(":")
+    if module_name == "aten" and attr.startswith(":"):
+        _aten_guard(attr[1:], arg)
+        return
+    if arg:
+        raise ValueError(f"a keyword guard must be an ATen one ('aten::op?arg'), got {target!r}")
     import importlib
 
-    spec, _, keyword = target.partition("?")
-    module_name, attr = spec.split(":")
-    module = importlib.import_module(module_name)
-    original = getattr(module, attr)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return  # a library this machine does not have: nothing to reach
+    original = getattr(module, attr, None)
+    if original is None:
+        return
     name = f"{module_name}.{attr}"
 
-    if keyword:
-
-        def guarded(*args, **kwargs):
-            if kwargs.get(keyword):
-                raise ReferenceUnavailable(
-                    f"{name}(..., {keyword}=...) computes this exercise's answer; it is "
-                    f"not available while your answer is graded. Write the computation "
-                    f"yourself."
-                )
-            return original(*args, **kwargs)
-    else:
-
-        def guarded(*args, **kwargs):
-            raise ReferenceUnavailable(
-                f"{name} computes this exercise's answer; it is not available while your "
-                f"answer is graded. Write the computation yourself."
-            )
+    def guarded(*args, **kwargs):
+        raise ReferenceUnavailable(_unavailable_text(name))
 
     guarded.__name__ = getattr(original, "__name__", attr)
-    setattr(module, attr, guarded)
+    for other in list(sys.modules.values()):
+        try:
+            names = [k for k, v in vars(other).items() if v is original]
+        except TypeError:
+            continue
+        for key in names:
+            setattr(other, key, guarded)
 
 
-def _python_source(source: str) -> str:
-    """The cell as Python: IPython syntax (``%magic``, ``!cmd``) is translated when there is some."""
+def _cross_entropy_kernel(message: str):
+    """``aten::cross_entropy_loss`` without ``label_smoothing``: log-softmax then the negative log-likelihood
+    (what PyTorch's own kernel does when the smoothing is 0); a smoothing other than 0 raises."""
+
+    def kernel(self, target, weight=None, reduction=1, ignore_index=-100, label_smoothing=0.0):
+        import torch
+
+        if label_smoothing:
+            raise ReferenceUnavailable(message)
+        dim = 0 if self.dim() == 1 else 1
+        logp = torch.log_softmax(self, dim)
+        if target.is_floating_point():  # class probabilities
+            if weight is not None:
+                shape = [1] * self.dim()
+                shape[dim] = -1
+                logp = logp * weight.view(shape)
+            loss = -(logp * target).sum(dim)
+            return loss if reduction == 0 else loss.sum() if reduction == 2 else loss.mean()
+        return torch.ops.aten.nll_loss_nd(logp, target, weight, reduction, ignore_index)
+
+    return kernel
+
+
+#: (ATen operator, argument) -> kernel that refuses the argument and computes the rest
+_ARG_KERNELS = {("cross_entropy_loss", "label_smoothing"): _cross_entropy_kernel}
+#: the dispatch keys a refusing kernel is registered for (every way into the operator on this machine)
+_ATEN_KEYS = ("CompositeImplicitAutograd", "CompositeExplicitAutograd", "CPU", "CUDA", "Meta", "AutogradCPU",
+              "AutogradCUDA", "Autograd")
+
+
+def _aten_guard(op: str, arg: str) -> None:
+    import ctypes
+    import warnings
+
+    import torch
+
+    if f"aten::{op}" not in torch._C._dispatch_get_all_op_names():
+        return  # this version of torch has no such operator
+    if arg:
+        message = (f"torch's {op.replace('_loss', '')}(..., {arg}=...) computes this exercise's answer; "
+                   f"it is not available while your answer is graded. Write the computation yourself.")
+        kernels = [("CompositeImplicitAutograd", _ARG_KERNELS[(op, arg)](message))]
+    else:
+        message = _unavailable_text(f"torch's {op} (aten::{op})")
+
+        def refuse(*args, **kwargs):
+            raise ReferenceUnavailable(message)
+
+        kernels = [(key, refuse) for key in _ATEN_KEYS]
+    handle = torch._C._dispatch_library("IMPL", "aten", "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
+        for key, kernel in kernels:
+            try:
+                handle.impl(op, key, kernel, False)
+            except RuntimeError:
+                pass  # a key this build does not have
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))  # never released: the registrations stay for good
+    del handle
+
+
+def _python_source(source: str) -> tuple[str, bool]:
+    """(the cell as Python, whether it has IPython syntax): ``%%time``, ``%magic`` and ``!cmd`` lines are
+    translated into calls of ``get_ipython()``, as the notebook's kernel does."""
     try:
         ast.parse(source)
-        return source
+        return source, False
     except SyntaxError:
         pass
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        return TransformerManager().transform_cell(source)
+        return TransformerManager().transform_cell(source), True
     except Exception:  # noqa: BLE001 - the parse below reports the syntax error
-        return source
+        return source, False
+
+
+def _shell(namespace: dict):
+    """An IPython shell whose user namespace is the answer's, for the magics and ``!`` lines of an answer cell
+    (they ran in the student's notebook: they must not cost marks here)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    if not InteractiveShell.initialized():
+        InteractiveShell.instance(config=config, user_ns=namespace)
+    shell = InteractiveShell.instance()
+    namespace.setdefault("get_ipython", shell.get_ipython)
+    return shell
 
 
 def run_cell(source: str, filename: str, namespace: dict) -> list:
     """Execute a cell statement by statement: a statement that fails is reported and skipped, so that
     a stray test line in an answer cell does not hide the function defined next to it."""
     notes = []
-    source = _python_source(source)
+    source, magics = _python_source(source)
+    if magics:
+        try:
+            _shell(namespace)
+        except Exception as e:  # noqa: BLE001 - without IPython the magics fail below, and are reported
+            notes.append(f"the grader could not start IPython for the magics of your answer cell "
+                         f"({type(e).__name__})")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
         tree = ast.parse(source, filename)
@@ -314,13 +411,19 @@ def display(job: dict) -> None:
             src = os.path.join(submission, name)
             if os.path.isfile(src) and not os.path.islink(src):
                 shutil.copyfile(src, os.path.join(home, name))
+    deadline = time.monotonic() + float(job.get("budget", float("inf")))
     km, kc = _start_kernel(home)
     for cell in job["cells"]:
+        left = deadline - time.monotonic()
+        if left <= 0:  # the notebook's time budget is used up: the grader says so for the cells left
+            break
         emit({"event": "start", "cell": cell["index"]})
         started = time.monotonic()
         status, outputs, count = _run_in_kernel(
-            km, kc, cell["source"], job["cell_timeout"], job["cell_output"]
+            km, kc, cell["source"], min(job["cell_timeout"], left), job["cell_output"]
         )
+        if status == "timeout" and left < job["cell_timeout"]:
+            status = "budget"
         emit(
             {
                 "event": "done",
@@ -331,6 +434,8 @@ def display(job: dict) -> None:
                 "seconds": round(time.monotonic() - started, 3),
             }
         )
+        if status == "budget":
+            break
         if status != "ok":
             try:
                 kc.stop_channels()

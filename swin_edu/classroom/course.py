@@ -185,9 +185,11 @@ def run_nbgrader(course_dir: str | os.PathLike, *args: str, timeout: float | Non
     return out
 
 
-def nbgrader_api(course_dir: str | os.PathLike, settings=None):
+def nbgrader_api(course_dir: str | os.PathLike, settings=None, *, staged: bool = False):
     """nbgrader's own API on the course folder, configured by its ``nbgrader_config.py`` (and, when given,
-    the grading ``settings``, which take precedence over the file's ``c.SandboxedExecute`` values)."""
+    the grading ``settings``, which take precedence over the file's ``c.SandboxedExecute`` values).
+    ``staged``: nbgrader reads the submissions that phase 1 staged (:func:`.grading.staged_dir`: only the
+    assignment's notebooks, within the budget of cells) instead of ``submitted/``."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -197,6 +199,10 @@ def nbgrader_api(course_dir: str | os.PathLike, settings=None):
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     if settings is not None:
         config.merge(Config({"SandboxedExecute": _settings_config(settings)}))
+    if staged:
+        from .grading import STAGED
+
+        config.merge(Config({"CourseDirectory": {"submitted_directory": STAGED}}))
     os.environ["PATH"] = _env()["PATH"]  # nbgrader runs alembic from the environment's bin/
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(course)
@@ -216,6 +222,9 @@ def _settings_config(settings) -> dict:
         "workers": int(settings.workers),
         "allow_unsandboxed": bool(settings.allow_unsandboxed),
         "bwrap": settings.bwrap,
+        "notebook_timeout": float(settings.notebook_timeout),
+        "max_cells": int(settings.max_cells),
+        "max_files": int(settings.max_files),
     }
 
 
@@ -369,18 +378,30 @@ def _phase1(grader, assignment: str, names: list[str]) -> dict:
         return dict(pool.map(work, names))
 
 
+#: what a student id (the name of a folder in ``submitted/``) may be made of
+STUDENT_ID = re.compile(r"[\w.@+-]{1,100}")
+
+
+def _invalid_student(name) -> str:
+    """Why ``name`` cannot be graded as a student id ("" when it can)."""
+    if isinstance(name, str) and STUDENT_ID.fullmatch(name) and name not in (".", ".."):
+        return ""
+    return (f"not graded: the folder name {name!r} is not a student id (letters, digits, . _ @ + -, at most "
+            f"100); rename the folder to grade this submission")
+
+
 def autograde(
     course_dir: str | os.PathLike, assignment: str, students_: Iterable[str] | None = None, *, settings=None
 ) -> "ClassReport":
     """Phases 1 and 2 of :mod:`.grading` for ``students_`` (default: every submission): sandboxed work in
-    parallel, then ``nbgrader autograde`` of each student in turn. Never raises for one submission."""
+    parallel, then ``nbgrader autograde`` of each student in turn. Never raises for one submission: a folder
+    whose name is not a student id is skipped and named in the report with the reason."""
     from .grading import ClassReport, Grader, StudentReport, run_dir
 
     course = pathlib.Path(course_dir).resolve()
-    names = sorted(set(students_)) if students_ is not None else students(course, assignment)
-    for name in names:
-        if not isinstance(name, str) or not re.fullmatch(r"[\w.@+-]+", name):
-            raise ValueError(f"students must be student ids (letters, digits, . _ @ + -), got {name!r}")
+    names = sorted(set(students_), key=str) if students_ is not None else students(course, assignment)
+    skipped = [StudentReport(str(n), problems=[_invalid_student(n)]) for n in names if _invalid_student(n)]
+    names = [name for name in names if not _invalid_student(name)]
     settings = settings or grading_settings(course)
     seconds = {}
     start = time.perf_counter()
@@ -389,7 +410,7 @@ def autograde(
         phase1 = _phase1(grader, assignment, names)
     seconds["sandboxed (parallel)"] = time.perf_counter() - start
     start = time.perf_counter()
-    api = nbgrader_api(course, settings)
+    api = nbgrader_api(course, settings, staged=True)
     reports = []
     for name in names:
         report = StudentReport(name, problems=list(phase1[name]["problems"]))
@@ -412,7 +433,9 @@ def autograde(
         for nb in notebooks:
             ids = points(course / "source" / assignment / f"{nb}.ipynb")
             report.scores[nb] = sum(cells.get(gid, 0.0) for gid in ids)
-    return ClassReport(assignment, pts, reports, seconds)
+    for report in skipped:
+        report.skipped = True
+    return ClassReport(assignment, pts, reports + skipped, seconds)
 
 
 def generate_feedback(
@@ -442,7 +465,10 @@ def grade_class(
     report = autograde(course, assignment, students_, settings=settings)
     start = time.perf_counter()
     problems = generate_feedback(
-        course, assignment, [s.student for s in report.students], api=nbgrader_api(course, settings)
+        course,
+        assignment,
+        [s.student for s in report.students if not s.skipped],
+        api=nbgrader_api(course, settings),
     )
     report.seconds["feedback (sequential)"] = time.perf_counter() - start
     for s in report.students:
@@ -541,6 +567,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--verdict-timeout", type=float, help="seconds per graded cell, all cases (default 60)"
     )
     grade.add_argument(
+        "--notebook-timeout",
+        type=float,
+        help="seconds for the whole run of one submitted notebook (default 900)",
+    )
+    grade.add_argument(
         "--unsafe-no-sandbox",
         action="store_true",
         help="run submissions WITHOUT bubblewrap when it is missing (only for code you trust)",
@@ -583,6 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 workers=args.workers,
                 cell_timeout=args.cell_timeout,
                 verdict_timeout=args.verdict_timeout,
+                notebook_timeout=args.notebook_timeout,
                 allow_unsandboxed=True if args.unsafe_no_sandbox else None,
             )
             report = grade_class(args.course_dir, args.assignment, args.students, settings=settings)

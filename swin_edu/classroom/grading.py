@@ -24,6 +24,7 @@ import pathlib
 import shutil
 import tempfile
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
@@ -32,16 +33,21 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
+from .. import i18n
+from ..i18n import Text
 from .autograder import answer_cells, load_spec
 from .bwrap import MiB, Limits, Sandbox
+from .sanitize import clean_image, sanitize_submission
 from .stubs import PackageCopies
-from .verdict import Verdict, run_verdict
+from .verdict import Verdict, grading_rules, run_verdict
 
 __all__ = [
     "GradingSettings",
     "Grader",
     "SandboxedExecute",
     "RestoreGradeCells",
+    "DeduplicateGradeIds",
+    "bound_notebook",
     "ClassReport",
     "StudentReport",
     "verdict_output",
@@ -62,6 +68,11 @@ class GradingSettings:
     workers: int = 0  # 0: one per core
     allow_unsandboxed: bool = False
     bwrap: str = ""  # "" finds bwrap on PATH
+    # the budget of one submitted notebook: its sandboxed run (all cells, kernel restarts included), its
+    # cells, the files of its submission folder that the run sees
+    notebook_timeout: float = 900.0
+    max_cells: int = 400
+    max_files: int = 200
 
     def __post_init__(self):
         for name in (
@@ -71,6 +82,9 @@ class GradingSettings:
             "kernel_memory",
             "cell_output",
             "notebook_output",
+            "notebook_timeout",
+            "max_cells",
+            "max_files",
         ):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value > 0):
@@ -96,8 +110,12 @@ class GradingSettings:
             results=64 * MiB,
         )
 
-    def display_limits(self, n_cells: int) -> Limits:
+    def display_limits(self, n_cells: int, budget: Optional[float] = None) -> Limits:
+        """Limits of one sandboxed notebook run of ``n_cells`` cells; ``budget``: the seconds left of the
+        notebook's time budget (the run is killed a little after it: the kernel's start is not counted)."""
         wall = self.cell_timeout * max(n_cells, 1) + 180
+        if budget is not None:
+            wall = min(wall, max(budget, 1.0) + 60)
         return Limits(
             wall=wall,
             cpu=int(wall),
@@ -117,18 +135,84 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+def _has_task(cell) -> bool:
+    meta = _meta(cell)
+    return bool(meta.get("grade") or meta.get("solution") or meta.get("locked"))
+
+
+def deduplicate(nb) -> dict:
+    """Keep the grading metadata on the *last* cell of each grade id (as the notebook runs, the last
+    definition wins) and remove it from the earlier copies, which stay as plain cells. Returns grade id ->
+    number of cells that had it, for the ids that were duplicated. (nbgrader's own DeduplicateIds empties
+    the copies' metadata instead, which its OverwriteCells then fails on: ``KeyError: 'grade_id'``.)"""
+    seen: dict = {}
+    for cell in reversed(nb.cells):
+        if not _has_task(cell):
+            continue
+        gid = _meta(cell).get("grade_id")
+        seen[gid] = seen.get(gid, 0) + 1
+        if seen[gid] > 1:
+            del cell.metadata["nbgrader"]
+    return {gid: n for gid, n in seen.items() if n > 1}
+
+
+def _note_text(text: str) -> str:
+    """Text for a markdown cell that the grader writes: shown as text, never as markup, links or math."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text)[:2000])
+    text = text.replace("$", "\uff04").replace("\\", "\u29f5")  # no math for MathJax, no escapes
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join("\\" + ch if ch in "`*_[]()#!|~{}" else ch for ch in text)
+
+
+def grader_note(lines: Iterable[str]):
+    """A markdown cell with the grader's notes about a submission (written as plain text)."""
+    body = "\n".join(f"- {_note_text(line)}" for line in lines)
+    cell = nbformat.v4.new_markdown_cell(
+        i18n.text(Text("**Notes from the grader**", "**评分程序的说明**")) + "\n\n" + body
+    )
+    cell.metadata["swin_edu"] = {"grader_note": True}
+    return cell
+
+
+def bound_notebook(nb, max_cells: int, known_ids: Iterable[str]) -> tuple:
+    """(notebook, note): at most ``max_cells`` cells. The cells of the assignment (the last cell of each grade
+    id the release knows) are always kept; of the others the first ones are kept. A notebook within the
+    budget comes back as it is (note None); otherwise the note says what was left out."""
+    if len(nb.cells) <= max_cells:
+        return nb, None
+    known = set(known_ids)
+    last = {}
+    for i, cell in enumerate(nb.cells):
+        gid = _meta(cell).get("grade_id")
+        if _has_task(cell) and gid in known:
+            last[gid] = i
+    keep = set(last.values())
+    room = max_cells - len(keep)
+    for i in range(len(nb.cells)):
+        if room <= 0:
+            break
+        if i not in keep:
+            keep.add(i)
+            room -= 1
+    dropped = len(nb.cells) - len(keep)
+    first = min(i for i in range(len(nb.cells)) if i not in keep)
+    note = i18n.text(Text(
+        f"this notebook has {len(nb.cells):,} cells; the grader keeps at most {max_cells:,} (the cells of "
+        f"the assignment always): {dropped:,} cells from cell {first + 1} on were left out (not run, not "
+        f"shown)",
+        f"这个笔记本有 {len(nb.cells):,} 个单元格；评分程序最多保留 {max_cells:,} 个"
+        f"（作业本身的单元格总会保留）：从第 {first + 1} 个单元格起，有 {dropped:,} 个被略去了"
+        f"（没有运行，也不显示）"))
+    out = nbformat.from_dict(json.loads(json.dumps(nb)))
+    out.cells = [cell for i, cell in enumerate(out.cells) if i in keep]
+    return out, note
+
+
 def sanitized(nb, source_nb, graded_ids: Iterable[str]):
     """What nbgrader's sanitizing makes of a submission (same cells, the locked cells' sources and the
     graded cells' metadata restored from the source notebook), for the notebook run of phase 1."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    seen: set = set()
-    for cell in reversed(nb.cells):  # like nbgrader's DeduplicateIds: the last cell of an id keeps it
-        meta = _meta(cell)
-        if meta.get("grade") or meta.get("solution") or meta.get("locked"):
-            if meta.get("grade_id") in seen:
-                cell.metadata["nbgrader"] = {}
-            else:
-                seen.add(meta.get("grade_id"))
+    deduplicate(nb)
     source_cells = {_meta(c).get("grade_id"): c for c in source_nb.cells if _meta(c).get("grade_id")}
     graded_ids = set(graded_ids)
     for cell in nb.cells:
@@ -180,7 +264,8 @@ def _clean_outputs(outputs, cap: int) -> list:
             ):
                 item = nbformat.v4.new_output("stream", name=out["name"], text=out["text"])
             elif kind in ("display_data", "execute_result") and isinstance(out.get("data"), dict):
-                data = {k: v for k, v in out["data"].items() if k in _KEEP_MIME and isinstance(v, str)}
+                data = {k: v for k, v in out["data"].items() if k in _KEEP_MIME and isinstance(v, str)
+                        and (k == "text/plain" or clean_image(v) is not None)}
                 if not data:
                     continue
                 item = nbformat.v4.new_output(kind, data=data)
@@ -224,6 +309,7 @@ class NotebookResult:
     plain: list = field(default_factory=list)  # sources of the non-graded code cells
     outputs: list = field(default_factory=list)  # per non-graded code cell: {"outputs", "count"}
     problem: str = ""
+    notes: list = field(default_factory=list)  # what the grader left out, and why (the feedback says)
 
     def to_dict(self) -> dict:
         return {
@@ -232,6 +318,7 @@ class NotebookResult:
             "plain": self.plain,
             "outputs": self.outputs,
             "problem": self.problem,
+            "notes": self.notes,
         }
 
     @classmethod
@@ -242,6 +329,7 @@ class NotebookResult:
             d["plain"],
             d["outputs"],
             d.get("problem", ""),
+            list(d.get("notes", [])),
         )
 
 
@@ -289,12 +377,32 @@ class Grader:
         self.copies.get(full=True)
         for notebook in self.submission_notebooks(assignment):
             for cell in (self.spec(assignment, notebook) or {"cells": []})["cells"]:
-                self.copies.get(prelude=cell["prelude"], forbidden=cell["forbidden"])
+                rules = grading_rules(cell)
+                self.copies.get(
+                    prelude=rules["prelude"], forbidden=rules["forbidden"], allowed=rules["allowed"]
+                )
+
+    def _stand_in(self, assignment: str, notebook: str) -> pathlib.Path:
+        """The release's notebook (the source's when there is no release folder)."""
+        release = self.course / "release" / assignment / f"{notebook}.ipynb"
+        return release if release.is_file() else self.course / "source" / assignment / f"{notebook}.ipynb"
 
     def source_notebook(self, assignment: str, notebook: str):
         return nbformat.read(str(self.course / "source" / assignment / f"{notebook}.ipynb"), as_version=4)
 
     # --------------------------------------------------------------------------- one notebook
+    def known_ids(self, assignment: str, notebook: str) -> set:
+        """The grade ids of the source notebook's nbgrader cells."""
+        key = ("ids", assignment, notebook)
+        with self._lock:
+            if key not in self._specs:
+                self._specs[key] = {
+                    _meta(c).get("grade_id")
+                    for c in self.source_notebook(assignment, notebook).cells
+                    if _meta(c).get("grade_id")
+                }
+            return self._specs[key]
+
     def grade_notebook(
         self,
         assignment: str,
@@ -304,6 +412,7 @@ class Grader:
         submission_dir: Optional[pathlib.Path],
         slot: int = 0,
         sanitize: bool = True,
+        notes: Iterable[str] = (),
     ) -> NotebookResult:
         """Verdicts of every graded cell and the sandboxed run of the notebook, for the feedback."""
         spec = self.spec(assignment, notebook)
@@ -313,15 +422,33 @@ class Grader:
                 f"`python -m swin_edu.classroom release {assignment}` first"
             )
         graded = {c["grade_id"]: c for c in spec["cells"]}
+        result = NotebookResult(notebook, notes=list(notes))
+        nb, note = bound_notebook(nb, int(self.settings.max_cells), self.known_ids(assignment, notebook))
+        if note:
+            result.notes.append(note)
+        copies = {}
+        for cell in nb.cells:
+            if _has_task(cell):
+                gid = _meta(cell).get("grade_id")
+                copies[gid] = copies.get(gid, 0) + 1
         if sanitize:
             nb = sanitized(nb, self.source_notebook(assignment, notebook), graded)
-        result = NotebookResult(notebook)
         limits = self.settings.verdict_limits()
         for gid, cell_spec in graded.items():
             cells = answer_cells(nb, cell_spec["answer_ids"])
-            result.verdicts[gid] = run_verdict(
+            verdict = run_verdict(
                 cell_spec, cells, sandbox=self.sandbox, copies=self.copies, limits=limits, slot=slot
             )
+            twice = [(i, copies[i]) for i in [*cell_spec["answer_ids"], gid] if copies.get(i, 0) > 1]
+            if twice:
+                verdict.message += "\n" + i18n.text(Text(
+                    "   note: your notebook has " + ", ".join(f"{n} cells with the id {i}" for i, n in twice)
+                    + " (a copied cell?); the grader graded the last one, as a run of the notebook uses "
+                    "the last definition. Delete the other copies.",
+                    "   注意：你的笔记本里有" + "、".join(f" {n} 个 id 为 {i} 的单元格" for i, n in twice)
+                    + "（是复制出来的吗？）；评分程序评的是最后一个，就像运行笔记本时最后的定义生效一样。"
+                    "请删掉其余的副本。"))
+            result.verdicts[gid] = verdict
         result.plain = plain_code(nb, graded)
         code = [(i, str(c.source)) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         outputs = self.run_notebook(code, submission_dir, slot)
@@ -330,22 +457,35 @@ class Grader:
             for i, c in enumerate(nb.cells)
             if c.cell_type == "code" and not _is_graded(c, graded)
         ]
+        if any(o.get("status") == "budget" for o in outputs.values()):
+            result.notes.append(i18n.text(Text(
+                f"the run of this notebook used up its time budget ({self.settings.notebook_timeout:g} s for "
+                f"all its cells): the cells after that were not run (each says so)",
+                f"这个笔记本的运行用完了它的时间预算（所有单元格一共 "
+                f"{self.settings.notebook_timeout:g} 秒）：之后的单元格都没有运行（每个单元格里都写明了）")))
         return result
 
     def run_notebook(self, code: list[tuple[int, str]], submission_dir, slot: int) -> dict:
         """cell index -> {"outputs", "count"}: the code cells run in a sandboxed kernel, one by one; after a
-        run that stops (the kernel's process killed, out of time), a new sandbox goes on at the next cell."""
+        run that stops (the kernel's process killed, out of time), a new sandbox goes on at the next cell.
+        All the runs of one notebook share its time budget (``notebook_timeout``): once it is used up, the
+        remaining cells are not run and say why."""
         results: dict = {}
         todo = list(code)
         budget = self.settings.notebook_output
         package = self.copies.get(full=True)
+        deadline = time.monotonic() + self.settings.notebook_timeout
         while todo:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             job = {
                 "cells": [{"index": i, "source": s} for i, s in todo],
                 "cell_timeout": self.settings.cell_timeout,
                 "cell_output": self.settings.cell_output,
+                "budget": left,
             }
-            limits = self.settings.display_limits(len(todo))
+            limits = self.settings.display_limits(len(todo), left)
             run = self.sandbox.run(
                 "display", job, package=package, limits=limits, slot=slot, submission=submission_dir
             )
@@ -370,6 +510,8 @@ class Grader:
                             f"this cell did not finish within {self.settings.cell_timeout:g} s; the "
                             f"grader stopped it and went on with a fresh kernel"
                         )
+                    elif status == "budget":
+                        outs += _stopped(self._budget_text(stopped=True))
                     elif status == "died":
                         outs += _stopped(
                             "the kernel died while this cell ran (os._exit, out of memory?); the "
@@ -383,16 +525,22 @@ class Grader:
                         "status": str(status),
                     }
                     running = None
+                    if status == "budget":
+                        finished = True
             if finished:
                 break
             done_up_to = max([i for i in results if i in indices], default=-1)
             if running is not None and running not in results:
+                over = deadline - time.monotonic() <= 0
                 results[running] = {
                     "outputs": _stopped(
-                        f"the grader stopped this cell: {run.ending(limits)}; "
+                        self._budget_text(stopped=True)
+                        if over
+                        else f"the grader stopped this cell: {run.ending(limits)}; "
                         f"the next cells ran in a fresh kernel"
                     ),
                     "count": None,
+                    "status": "budget" if over else "stopped",
                 }
                 done_up_to = max(done_up_to, running)
             remaining = [(i, s) for i, s in todo if i > done_up_to]
@@ -404,52 +552,122 @@ class Grader:
                     }
                 break
             todo = remaining
+        for i, _ in code:  # not reached within the notebook's time budget
+            if i not in results:
+                results[i] = {"outputs": _stopped(self._budget_text(stopped=False)), "count": None,
+                              "status": "budget"}
         return results
+
+    def _budget_text(self, stopped: bool) -> str:
+        t = self.settings.notebook_timeout
+        if stopped:
+            return i18n.text(Text(
+                f"the grader stopped this cell: the notebook's time budget ({t:g} s for all its cells) was "
+                f"used up; the cells after it were not run",
+                f"评分程序停止了这个单元格：笔记本的时间预算（所有单元格一共 {t:g} 秒）已经用完；"
+                f"它后面的单元格都没有运行"))
+        return i18n.text(Text(
+            f"the grader did not run this cell: the notebook's time budget ({t:g} s for all its cells) was "
+            f"used up before it",
+            f"评分程序没有运行这个单元格：在它之前，笔记本的时间预算（所有单元格一共 {t:g} 秒）已经用完了"))
 
     # --------------------------------------------------------------------------- one submission
     def submission_notebooks(self, assignment: str) -> list[str]:
         return sorted(p.stem for p in (self.course / "source" / assignment).glob("*.ipynb"))
 
     def grade_submission(self, assignment: str, student: str, slot: int = 0) -> dict:
-        """Phase 1 for one student: every notebook of the assignment; results and log on disk."""
+        """Phase 1 for one student: every notebook of the assignment; results and log on disk. The notebooks
+        are staged for nbgrader (:func:`staged_dir`): only the assignment's notebooks, within the budget of
+        cells; a notebook that cannot be graded (a link, unreadable) is staged as the release's, which
+        :class:`SandboxedExecute` empties and grades 0 with the reason; a missing one is left missing (0)."""
         out = run_dir(self.course, assignment, student)
         out.mkdir(parents=True, exist_ok=True)
+        stage = staged_dir(self.course, assignment, student)
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir(parents=True)
         log = []
         folder = self.course / "submitted" / student / assignment
+        stamp = folder / "timestamp.txt"
+        if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 1000:
+            shutil.copyfile(stamp, stage / "timestamp.txt")
         summary = {"student": student, "notebooks": {}, "problems": []}
-        for notebook in self.submission_notebooks(assignment):
-            (out / f"{notebook}.json").unlink(missing_ok=True)  # never the results of an earlier run
-            try:
-                nb, problem = read_submission(self.course, student, assignment, notebook)
-                if nb is None:
-                    summary["problems"].append(f"{notebook}: {problem}")
-                    log.append(f"[{notebook}] {problem}")
-                    continue
-                copy = _submission_copy(folder)
+        copy, file_notes = None, []
+        try:
+            for notebook in self.submission_notebooks(assignment):
+                (out / f"{notebook}.json").unlink(missing_ok=True)  # never the results of an earlier run
                 try:
-                    result = self.grade_notebook(assignment, notebook, nb, submission_dir=copy, slot=slot)
-                finally:
-                    shutil.rmtree(copy, ignore_errors=True)
-                (out / f"{notebook}.json").write_text(json.dumps(result.to_dict()), encoding="utf-8")
-                summary["notebooks"][notebook] = {gid: v.score() for gid, v in result.verdicts.items()}
-                for gid, v in result.verdicts.items():
-                    log.append(
-                        f"[{notebook}] {gid}: {v.status} ({v.score():g}/{v.points:g}) in {v.seconds:.1f} s\n"
-                        f"{v.message}\n--- log of the sandbox (stderr, last 20 kB) ---\n{v.log}"
+                    nb, problem = read_submission(self.course, student, assignment, notebook)
+                    if nb is None:
+                        summary["problems"].append(f"{notebook}: {problem}")
+                        log.append(f"[{notebook}] {problem}")
+                        if problem != NO_NOTEBOOK:  # the release's cells: SandboxedExecute empties them
+                            shutil.copyfile(self._stand_in(assignment, notebook), stage / f"{notebook}.ipynb")
+                        continue
+                    nb, note = bound_notebook(
+                        nb, int(self.settings.max_cells), self.known_ids(assignment, notebook)
                     )
-                timed = [(o.get("seconds") or 0.0, i) for i, o in enumerate(result.outputs)]
-                total = sum(t for t, _ in timed)
-                stopped = [i for i, o in enumerate(result.outputs) if o.get("status") not in (None, "ok")]
-                log.append(
-                    f"[{notebook}] notebook run: {len(timed)} plain code cells in {total:.1f} s"
-                    f" (slowest: {max(timed, default=(0.0, -1))[0]:.1f} s); cells stopped by the grader "
-                    f"(counted among plain code cells): {stopped or 'none'}"
-                )
-            except Exception:  # noqa: BLE001 - one notebook's failure must not stop the class
-                summary["problems"].append(f"{notebook}: the grader failed: {traceback.format_exc(limit=3)}")
-                log.append(f"[{notebook}] the grader failed:\n{traceback.format_exc()}")
+                    _plain_ids(nb)
+                    nbformat.write(nb, str(stage / f"{notebook}.ipynb"))
+                    if copy is None:
+                        copy, file_notes = _submission_copy(folder, max_files=int(self.settings.max_files))
+                    result = self.grade_notebook(
+                        assignment, notebook, nb, submission_dir=copy, slot=slot,
+                        notes=[*([note] if note else []), *file_notes],
+                    )
+                    (out / f"{notebook}.json").write_text(json.dumps(result.to_dict()), encoding="utf-8")
+                    summary["notebooks"][notebook] = {gid: v.score() for gid, v in result.verdicts.items()}
+                    for gid, v in result.verdicts.items():
+                        log.append(
+                            f"[{notebook}] {gid}: {v.status} ({v.score():g}/{v.points:g}) in "
+                            f"{v.seconds:.1f} s\n"
+                            f"{v.message}\n--- log of the sandbox (stderr, last 20 kB) ---\n{v.log}"
+                        )
+                    timed = [(o.get("seconds") or 0.0, i) for i, o in enumerate(result.outputs)]
+                    total = sum(t for t, _ in timed)
+                    stopped = [i for i, o in enumerate(result.outputs) if o.get("status") not in (None, "ok")]
+                    log.append(
+                        f"[{notebook}] notebook run: {len(timed)} plain code cells in {total:.1f} s"
+                        f" (slowest: {max(timed, default=(0.0, -1))[0]:.1f} s); cells stopped or not run by "
+                        f"the grader (counted among plain code cells): {stopped or 'none'}"
+                        + "".join(f"\n[{notebook}] note: {n}" for n in result.notes)
+                    )
+                except Exception:  # noqa: BLE001 - one notebook's failure must not stop the class
+                    summary["problems"].append(
+                        f"{notebook}: the grader failed: {traceback.format_exc(limit=3)}"
+                    )
+                    log.append(f"[{notebook}] the grader failed:\n{traceback.format_exc()}")
+        finally:
+            if copy is not None:
+                shutil.rmtree(copy, ignore_errors=True)
         (out / "sandbox.log").write_text("\n\n".join(log), encoding="utf-8")
         return summary
+
+
+def _plain_ids(nb) -> None:
+    """Cell ids that nbformat accepts (unique, ``[A-Za-z0-9_-]``): a notebook with odd ids is graded all the
+    same (nbgrader validates the notebook after each of its steps)."""
+    from .sanitize import SAFE_ID
+
+    seen = set()
+    for cell in nb.cells:
+        cid = cell.get("id")
+        if not (isinstance(cid, str) and SAFE_ID.fullmatch(cid)) or cid in seen:
+            cell["id"] = nbformat.v4.new_code_cell().id
+        seen.add(cell["id"])
+
+
+#: where ``classroom grade`` stages the submissions for nbgrader (no assignment has this name: it has a space)
+STAGED = "grader_runs/staged submissions"
+
+
+def staged_dir(course: os.PathLike | str, assignment: str, student: str) -> pathlib.Path:
+    """The staged copy of one submission that nbgrader's autograde reads (while ``classroom grade`` runs,
+    ``CourseDirectory.submitted_directory`` points here): the assignment's notebooks only, bounded, no
+    links."""
+    return pathlib.Path(course).resolve() / STAGED / student / assignment
+
+
+NO_NOTEBOOK = "no such notebook in the submission"
 
 
 def read_submission(course: pathlib.Path, student: str, assignment: str, notebook: str):
@@ -459,7 +677,7 @@ def read_submission(course: pathlib.Path, student: str, assignment: str, noteboo
     folder = course / "submitted" / student / assignment
     path = folder / f"{notebook}.ipynb"
     if not path.exists() and not path.is_symlink():
-        return None, "no such notebook in the submission"
+        return None, NO_NOTEBOOK
     if os.path.realpath(path) != str(path) or path.is_symlink() or not path.is_file():
         return (
             None,
@@ -474,25 +692,38 @@ def read_submission(course: pathlib.Path, student: str, assignment: str, noteboo
         return None, f"the submitted notebook cannot be read ({type(e).__name__}: {str(e)[:200]})"
 
 
-def _submission_copy(folder: pathlib.Path, max_bytes: int = 200 * MiB) -> pathlib.Path:
-    """A private copy of a submission folder's regular files (no links), for the notebook run."""
+def _submission_copy(folder: pathlib.Path, max_bytes: int = 200 * MiB, max_files: int = 200) -> tuple:
+    """(a private copy of a submission folder's regular files (no links) for the notebook run, notes): at most
+    ``max_files`` files and ``max_bytes`` bytes, the top folder first; the notes say what was left out."""
     dest = pathlib.Path(tempfile.mkdtemp(prefix="swin-edu-submission-"))
-    total = 0
+    total, count, left_out = 0, 0, False
     for root, dirs, files in os.walk(folder, followlinks=False):
         rel = pathlib.Path(root).relative_to(folder)
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
-        for name in files:
+        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(root, d)))
+        for name in sorted(files):
             src = pathlib.Path(root) / name
             if src.is_symlink() or not src.is_file():
                 continue
-            total += src.stat().st_size
-            if total > max_bytes:
+            size = src.stat().st_size
+            if count >= max_files or total + size > max_bytes:
+                left_out = True
                 break
+            total += size
+            count += 1
             (dest / rel).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest / rel / name)
+        if left_out:
+            break
     for path in [dest, *dest.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
-    return dest
+    notes = []
+    if left_out:
+        notes.append(i18n.text(Text(
+            f"the submission folder holds more than {max_files:,} files or {max_bytes // MiB} MiB: the run "
+            f"of the notebook saw only the first {count:,} files ({total // 1024:,} kB)",
+            f"提交的文件夹里有超过 {max_files:,} 个文件或 {max_bytes // MiB} MiB：运行笔记本时只能看到前 "
+            f"{count:,} 个文件（{total // 1024:,} kB）")))
+    return dest, notes
 
 
 # ----------------------------------------------------------------------------------------- nbgrader
@@ -515,6 +746,17 @@ class RestoreGradeCells(NbGraderPreprocessor):
                 meta.update(
                     {"grade": True, "solution": False, "locked": True, "points": graded[gid]["points"]}
                 )
+        return nb, resources
+
+
+class DeduplicateGradeIds(NbGraderPreprocessor):
+    """Sanitize step, in place of nbgrader's DeduplicateIds: of several cells with one grade id (a copied
+    answer cell, a copied graded cell), the last keeps the grading metadata and the earlier ones become plain
+    cells (nbgrader's own step leaves them an empty ``nbgrader`` entry, on which its OverwriteCells fails)."""
+
+    def preprocess(self, nb, resources):
+        for gid, n in deduplicate(nb).items():
+            self.log.warning("Cell with id '%s' exists %d times: the last one is graded", gid, n)
         return nb, resources
 
 
@@ -541,6 +783,15 @@ class SandboxedExecute(NbGraderPreprocessor):
         False, help="run student code without bubblewrap when it is missing (UNSAFE: only for code you trust)"
     ).tag(config=True)
     bwrap = Unicode("", help="path of bwrap (default: found on PATH)").tag(config=True)
+    notebook_timeout = Float(
+        900.0, help="seconds for the whole run of one submitted notebook (all its cells, restarts included)"
+    ).tag(config=True)
+    max_cells = Integer(
+        400, help="cells of a submitted notebook that the grader keeps (the assignment's always)"
+    ).tag(config=True)
+    max_files = Integer(
+        200, help="files of a submission folder that the notebook's run sees"
+    ).tag(config=True)
 
     def settings(self) -> GradingSettings:
         return GradingSettings(
@@ -553,6 +804,9 @@ class SandboxedExecute(NbGraderPreprocessor):
             workers=self.workers,
             allow_unsandboxed=self.allow_unsandboxed,
             bwrap=self.bwrap,
+            notebook_timeout=self.notebook_timeout,
+            max_cells=self.max_cells,
+            max_files=self.max_files,
         )
 
     def preprocess(self, nb, resources):
@@ -567,15 +821,29 @@ class SandboxedExecute(NbGraderPreprocessor):
             )
         graded = {c["grade_id"]: c for c in spec["cells"]}
         folder = course / "submitted" / student / assignment
+        release_path = course / "release" / assignment / f"{notebook}.ipynb"
+        source_path = course / "source" / assignment / f"{notebook}.ipynb"
+        release_nb = nbformat.read(str(release_path if release_path.is_file() else source_path), as_version=4)
+        sanitize_submission(nb, release_nb)  # nothing of the student's is rendered as HTML in any page
         _, problem = read_submission(course, student, assignment, notebook)
         if problem:  # what nbgrader read is not the student's own notebook: grade nothing, show nothing of it
             for cell in nb.cells:
                 cell.source = ""
+                cell.pop("attachments", None)
                 if cell.cell_type == "code":
                     cell.outputs = []
-            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Not graded: {problem}.**"))
             self._apply(nb, graded, NotebookResult(notebook, problem=problem))
+            why = i18n.text(Text(f"Not graded: {problem}.", f"没有评分：{problem}。"))
+            nb.cells.insert(0, grader_note([why]))
             return nb, resources
+        settings = self.settings()
+        source = nbformat.read(str(source_path), as_version=4)
+        bounded, note = bound_notebook(
+            nb,
+            int(settings.max_cells),
+            {_meta(c).get("grade_id") for c in source.cells if _meta(c).get("grade_id")},
+        )
+        nb.cells = bounded.cells
         result = None
         cached = run_dir(course, assignment, student) / f"{notebook}.json"
         if cached.is_file():
@@ -588,15 +856,18 @@ class SandboxedExecute(NbGraderPreprocessor):
                 )
                 result = None
         if result is None:
-            with Grader(course, self.settings()) as grader:
-                copy = _submission_copy(folder)
+            with Grader(course, settings) as grader:
+                copy, file_notes = _submission_copy(folder, max_files=int(settings.max_files))
                 try:
                     result = grader.grade_notebook(
-                        assignment, notebook, nb, submission_dir=copy, sanitize=False
+                        assignment, notebook, nb, submission_dir=copy, sanitize=False,
+                        notes=[*([note] if note else []), *file_notes],
                     )
                 finally:
                     shutil.rmtree(copy, ignore_errors=True)
         self._apply(nb, graded, result)
+        if result.notes:
+            nb.cells.insert(0, grader_note(result.notes))
         return nb, resources
 
     @staticmethod
@@ -628,10 +899,16 @@ class StudentReport:
     scores: dict = field(default_factory=dict)  # notebook -> points
     problems: list = field(default_factory=list)
     log: str = ""
+    skipped: bool = False  # not graded at all (a folder name that is no student id)
 
     @property
     def failed(self) -> bool:
         return bool(self.problems)
+
+    @property
+    def shown(self) -> str:
+        """The student's name for the table: as it is, or quoted when it is no valid id (a newline, a ';')."""
+        return ascii(self.student) if self.skipped else self.student
 
 
 @dataclass
@@ -647,12 +924,9 @@ class ClassReport:
         head = ["student"] + [n[:18] for n in notebooks] + [f"total / {total:g}", "status"]
         rows = []
         for s in self.students:
-            cells = [f"{s.scores.get(n, 0.0):g}" for n in notebooks]
-            rows.append(
-                [s.student]
-                + cells
-                + [f"{sum(s.scores.values()):g}", "FAILED: see below" if s.failed else "ok"]
-            )
+            cells = ["-" if s.skipped else f"{s.scores.get(n, 0.0):g}" for n in notebooks]
+            status = "NOT GRADED: see below" if s.skipped else "FAILED: see below" if s.failed else "ok"
+            rows.append([s.shown] + cells + ["-" if s.skipped else f"{sum(s.scores.values()):g}", status])
         widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
         fmt = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731
         lines = [fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
@@ -660,7 +934,6 @@ class ClassReport:
         if failed:
             lines += ["", f"{len(failed)} submission(s) could not be graded completely:"]
             for s in failed:
-                lines += [f"  {s.student}: {p.splitlines()[0][:300]}" for p in s.problems] + [
-                    f"    full log: {s.log}"
-                ]
+                lines += [f"  {s.shown}: {p.splitlines()[0][:300]}" for p in s.problems]
+                lines += [f"    full log: {s.log}"] if s.log else []
         return "\n".join(lines)

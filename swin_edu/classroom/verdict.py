@@ -23,7 +23,7 @@ from . import codec
 from .bwrap import Limits, RunResult, Sandbox
 from .stubs import PackageCopies
 
-__all__ = ["Verdict", "run_verdict", "judge", "answer_job"]
+__all__ = ["Verdict", "run_verdict", "judge", "answer_job", "grading_rules"]
 
 
 @dataclass
@@ -55,12 +55,26 @@ class Verdict:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
+def grading_rules(spec: dict) -> dict:
+    """What the sandbox allows an answer to the graded cell ``spec``: ``prelude``, ``forbidden``, ``allowed``,
+    ``guards``. They come from the installed package's exercise (so that a fix of the grader applies to an
+    assignment released before it); the release's copy in ``spec`` serves only an exercise the package no
+    longer has."""
+    ex = EXERCISES.get(spec.get("exercise"))
+    if ex is None:
+        defaults = (("prelude", ""), ("forbidden", []), ("allowed", []), ("guards", []))
+        return {k: spec.get(k, d) for k, d in defaults}
+    return {"prelude": ex.prelude, "forbidden": list(ex.forbidden), "allowed": list(ex.allowed),
+            "guards": list(ex.guards)}
+
+
 def answer_job(spec: dict, cells: list[dict]) -> dict:
     """The job of the sandbox: prelude, guards, answer cells, the function, the cases' inputs (never the
     expected outputs)."""
+    rules = grading_rules(spec)
     return {
-        "prelude": spec["prelude"],
-        "guards": spec["guards"],
+        "prelude": rules["prelude"],
+        "guards": rules["guards"],
         "cells": cells,
         "function": spec["function"],
         "cases": [{"args": c["args"], "kwargs": c["kwargs"]} for c in spec["cases"]],
@@ -85,7 +99,8 @@ def run_verdict(
                 f"❌ {ex.name}：你的笔记本里没有答案单元格 {', '.join(spec['answer_ids'])}（定义 "
                 f"`{spec['function']}` 的那个单元格）。请保留作业里的单元格，把答案写在它的答案单元格里。")),
         )
-    package = copies.get(prelude=spec["prelude"], forbidden=spec["forbidden"])
+    rules = grading_rules(spec)
+    package = copies.get(prelude=rules["prelude"], forbidden=rules["forbidden"], allowed=rules["allowed"])
     result = sandbox.run("verdict", answer_job(spec, cells), package=package, limits=limits, slot=slot)
     verdict = judge(spec, result, limits)
     verdict.log = result.log.decode("utf-8", "replace")[-20000:]
@@ -197,8 +212,10 @@ def judge(spec: dict, result: RunResult, limits: Limits) -> Verdict:
                 return verdict(
                     "failed",
                     dx.case_head(name, i + 1, total, case.label) + "\n" + i18n.text(Text(
-                        f"   your function called a reference: {text}" + (f" (at {where})" if where else ""),
-                        f"   你的函数调用了参考实现：{text}" + (f"（位置：{i18n.text(where)}）" if where else ""))),
+                        f"   your function used something it may not use while graded: {text}"
+                        + (f" (at {where})" if where else ""),
+                        f"   你的函数用了评分时不允许用的东西：{text}"
+                        + (f"（位置：{i18n.text(where)}）" if where else ""))),
                     notes,
                 )
             if mro[:1] == ["NotImplementedError"] and i == 0:

@@ -1,6 +1,8 @@
 """Exercises of notebook 02: self-attention, window partition/reverse, and counting MACs."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import numpy_ref as snp
@@ -13,9 +15,10 @@ __all__ = ["ATTENTION", "WINDOW_PARTITION", "WINDOW_REVERSE", "BLOCK_MACS"]
 
 # ----------------------------------------------------------------------------- attention
 def attention_reference(q, k, v):
-    """softmax(q k^T / sqrt(d)) v over the last two axes (any leading batch axes)."""
+    """softmax(q k^T / sqrt(d)) v over the last two axes (any leading batch axes), in the inputs' dtype (a
+    Python float scale: NumPy 2 would promote float32 inputs to float64 for ``/ np.sqrt(d)``)."""
     d = q.shape[-1]
-    return snp.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(d), axis=-1) @ v
+    return snp.softmax(q @ np.swapaxes(k, -1, -2) / math.sqrt(d), axis=-1) @ v
 
 
 def _att(q, k, v, scale, axis=-1):
@@ -50,6 +53,10 @@ ATTENTION = Exercise(
              (rand(2, 3, 5, 8, seed=23), rand(2, 3, 7, 8, seed=24), rand(2, 3, 7, 8, seed=25))),
     ],
     hidden=_attention_hidden,
+    allowed=("swin_edu.numpy_ref.attention:softmax",),
+    # the statement asks for the values, not a dtype: a float32 input may give float32 (``/ math.sqrt(d)``) or
+    # float64 (``/ np.sqrt(d)`` promotes, as the course's own solution does); both agree to this tolerance
+    dtype="kind",
     rtol=1e-4, atol=1e-6,
     hints=(Text("The scale first: q.k is a sum of d products q_i k_i, each of mean 0 and variance 1, and independent "
                 "of the others. What is the variance of such a sum, and by what must you multiply it to get "
@@ -130,6 +137,8 @@ WINDOW_PARTITION = Exercise(
     ],
     hidden=_partition_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_partition",),
+    # the exercise asks for one call of patch partition (exercise 1.2's function) and one reshape
+    allowed=("swin_edu.numpy_ref.patches:patch_partition",),
     hints=(Text("Patch partition with patch size M turns the map into (B, H/M, W/M, M*M*C): one token per window, "
                 "holding the window's tokens row by row, pixel by pixel. What is left to do to get "
                 "(num_windows*B, M, M, C)?",

@@ -144,6 +144,8 @@ SWIN_BLOCK = Exercise(
     ],
     hidden=_block_hidden,
     forbidden=("swin_edu.numpy_ref.model:swin_block",),
+    allowed=("swin_edu.numpy_ref.model:block_params", "swin_edu.numpy_ref.patches:layer_norm", "swin_edu.numpy_ref.model:mlp",
+             "swin_edu.numpy_ref.model:shifted_window_attention"),
     rtol=1e-5, atol=1e-8,
     hints=(Text("Read the two equations above the exercise: where is the LayerNorm, and what is added back?",
                 "读一读练习上方的两个公式：层归一化（LayerNorm）在哪里，加回去的是什么？"),

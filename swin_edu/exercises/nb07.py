@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..i18n import Text
 from ._data import between, draw, pick
-from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
+from .spec import TORCH_ATTENTION_GUARDS, TORCH_PRELUDE, Case, Exercise, Misconception
 
 __all__ = ["ATTENTION_TORCH", "WINDOW_ATTENTION_MODULE", "SWIN_BLOCK_MODULE", "PATCH_MERGING_MODULE",
            "BASIC_LAYER_MODULE", "STUDENT_SWIN", "MODULE_PRELUDE", "STUDENT_SWIN_PRELUDE", "module_weights",
@@ -96,7 +96,7 @@ ATTENTION_TORCH = Exercise(
     kind="torch",
     cases=_attention_cases,
     hidden=_attention_hidden,
-    guards=("torch.nn.functional:scaled_dot_product_attention",),
+    guards=TORCH_ATTENTION_GUARDS,
     prelude=TORCH_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hints=(Text("It is notebook 02's attention with torch tensors: which dimension holds the keys, and where does "
@@ -326,7 +326,8 @@ WINDOW_ATTENTION_MODULE = Exercise(
     cases=_attn_cases,
     hidden=_attn_hidden,
     forbidden=(f"{_SM}:WindowAttention.forward",),
-    guards=("torch.nn.functional:scaled_dot_product_attention",),
+    allowed=(f"{_SM}:load_learned", "swin_edu.numpy_ref.attention:relative_position_index"),
+    guards=TORCH_ATTENTION_GUARDS,
     prelude=MODULE_PRELUDE,
     error_hints={
         "relative_position_bias_table: your module's tensor has shape": Text(
@@ -432,6 +433,7 @@ SWIN_BLOCK_MODULE = Exercise(
     cases=_block_cases,
     hidden=_block_hidden,
     forbidden=(f"{_SM}:SwinBlock.forward",),
+    allowed=(f"{_SM}:load_learned", f"{_SM}:WindowAttention", "swin_edu.numpy_ref.windows:shift_mask"),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hints=(Text("It is notebook 05's swin_block with modules: which parts hold weights (and so need the official "
@@ -498,6 +500,7 @@ PATCH_MERGING_MODULE = Exercise(
     hidden=lambda rng: [_merge_case(Text("two 6x10 maps with 5 channels",
                                          "两张 6x10 特征图，5 个通道"), rng, 2, 6, 10, 5, between(rng, 1, 10_000))],
     forbidden=(f"{_SM}:PatchMerging.forward",),
+    allowed=(f"{_SM}:load_learned",),
     prelude=MODULE_PRELUDE,
     error_hints={
         "norm.weight: your module's tensor has shape": Text(
@@ -585,6 +588,7 @@ BASIC_LAYER_MODULE = Exercise(
                                          "C=8，2 个头，M=4，s=2"),
                                     rng, 8, 12, 4, True, between(rng, 1, 10_000))],
     forbidden=(f"{_SM}:BasicLayer.forward", f"{_SM}:BasicLayer.__init__"),
+    allowed=(f"{_SM}:load_learned", f"{_SM}:SwinBlock", f"{_SM}:PatchMerging"),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
     hints=(Text("A stage is a list of blocks, then maybe a patch merging. Which blocks shift, and by how much?",
@@ -665,6 +669,8 @@ STUDENT_SWIN = Exercise(
                         _swin_case(Text("3 stages, other weights and images",
                                         "3 个 stage，换一套权重和图像"), rng, 3, 1, between(rng, 1, 10_000))],
     forbidden=(f"{_SM}:StudentSwin.forward", f"{_SM}:StudentSwin.__init__"),
+    # the stages are exercise 7.4's BasicLayer (the prelude imports the reference's); the rest is the learner's
+    allowed=(f"{_SM}:load_learned", f"{_SM}:BasicLayer"),
     prelude=STUDENT_SWIN_PRELUDE,
     rtol=1e-4, atol=1e-5,
     error_hints={"normalized_shape": Text(

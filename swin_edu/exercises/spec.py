@@ -4,9 +4,10 @@ An :class:`Exercise` serves two readers. The practice self-check in the student'
 (:mod:`swin_edu.exercises.runner`) reads the public cases, the hints and the misconceptions. The
 classroom grader (:mod:`swin_edu.classroom`) also reads the grading fields: ``hidden`` (a generator of
 hidden cases, fed at release time with a random generator seeded by the course's secret seed),
-``forbidden`` (the package functions that compute the answer: replaced by stubs while the student's
-function is graded), ``guards`` (the same for functions of other libraries, at run time) and
-``prelude`` (the trusted imports that run before the student's answer cell). None of these holds an
+``allowed`` (the package functions an answer may use while it is graded: every other function of the
+course's computing modules is a stub then), ``forbidden`` (the package functions that compute the answer:
+stubs in every case, and never kept alive by an allowed one), ``guards`` (the same for other libraries, at
+run time) and ``prelude`` (the trusted imports that run before the student's answer cell). None of these holds an
 answer: the hidden inputs and the expected outputs are made by the instructor's release and stay in
 the course folder. The answer of a prediction exercise is stored only as salted per-entry digests
 (:func:`entry_digest`), so that the practice check can say which entry is wrong without showing it.
@@ -21,7 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 __all__ = ["UNSET", "Case", "Misconception", "Exercise", "NUMPY_PRELUDE", "TORCH_PRELUDE", "KINDS",
-           "entry_digest", "normalize_entry", "prediction_digests"]
+           "TORCH_ATTENTION_GUARDS", "entry_digest", "normalize_entry", "prediction_digests"]
 
 UNSET = object()
 
@@ -33,6 +34,32 @@ NUMPY_PRELUDE = ("import math\nimport numpy as np\nfrom swin_edu import numpy_re
                  "from swin_edu.config import SwinConfig\nfrom swin_edu.layout import is_derived_buffer\n")
 #: the same for the PyTorch exercises
 TORCH_PRELUDE = "import math\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n"
+
+#: every route to a finished attention in PyTorch, refused while a torch attention answer is graded: the
+#: Python functions (replaced wherever they are bound) and the ATen operators (refused in the dispatcher, so
+#: that ``torch.ops.aten``, ``torch._C`` and the modules that call them raise too)
+TORCH_ATTENTION_GUARDS = (
+    "torch.nn.functional:scaled_dot_product_attention",
+    "torch.nn.functional:multi_head_attention_forward",
+    "torch.nn.attention.flex_attention:flex_attention",
+    "torch._higher_order_ops.flex_attention:flex_attention",
+    "aten::scaled_dot_product_attention",
+    "aten::_scaled_dot_product_attention_math",
+    "aten::_scaled_dot_product_flash_attention_for_cpu",
+    "aten::_scaled_dot_product_flash_attention",
+    "aten::_scaled_dot_product_efficient_attention",
+    "aten::_scaled_dot_product_cudnn_attention",
+    "aten::_scaled_dot_product_fused_attention_overrideable",
+    "aten::_scaled_dot_product_attention_math_for_mps",
+    "aten::_flash_attention_forward",
+    "aten::_flash_attention_forward_no_dropout_inplace",
+    "aten::_efficient_attention_forward",
+    "aten::_cudnn_attention_forward",
+    "aten::_native_multi_head_attention",
+    "aten::_transformer_encoder_layer_fwd",
+    "aten::_triton_scaled_dot_attention",
+    "aten::_triton_multi_head_attention",
+)
 
 
 @dataclass
@@ -77,10 +104,12 @@ class Exercise:
     ``entry_hints``, ``known_answers``) is an :class:`swin_edu.i18n.Text`: its English (the ``str`` value)
     with its Chinese next to it, printed in the language of ``SWIN_EDU_LANG`` (docs/translation.md).
 
-    Grading fields (public; see the module docstring): ``hidden(rng) -> [Case]``, ``forbidden``
-    (``"swin_edu.module:function"`` or ``"swin_edu.module:Class.method"``), ``guards``
-    (``"module:function"`` of another library, or ``"module:function?keyword"`` to refuse only a
-    keyword argument, e.g. ``label_smoothing``), ``prelude`` (Python source).
+    Grading fields (public; see the module docstring): ``hidden(rng) -> [Case]``, ``allowed`` (the package
+    functions and classes an answer may use while graded, ``"swin_edu.module:name"``; everything else of the
+    computing modules is a stub then), ``forbidden`` (``"swin_edu.module:function"`` or
+    ``"swin_edu.module:Class.method"``: the exercise's references, stubs in any case), ``guards``
+    (``"module:function"`` of another library, ``"aten::op"`` for a PyTorch operator in its dispatcher, or
+    ``"aten::op?argument"`` to refuse only an argument, e.g. ``label_smoothing``), ``prelude`` (Python source).
     """
 
     name: str
@@ -105,6 +134,7 @@ class Exercise:
     forbidden: tuple = ()
     guards: tuple = ()
     prelude: str = NUMPY_PRELUDE
+    allowed: tuple = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -130,9 +160,16 @@ class Exercise:
             if not (isinstance(target, str) and target.startswith("swin_edu.") and target.count(":") == 1):
                 raise ValueError(f"Exercise {self.name}: forbidden entries look like "
                                  f"'swin_edu.module:function', got {target!r}")
+        for target in self.allowed:
+            if not (isinstance(target, str) and target.startswith("swin_edu.") and target.count(":") == 1):
+                raise ValueError(f"Exercise {self.name}: allowed entries look like "
+                                 f"'swin_edu.module:name', got {target!r}")
         for target in self.guards:
-            if not (isinstance(target, str) and target.count(":") == 1):
-                raise ValueError(f"Exercise {self.name}: guards look like 'module:function', got {target!r}")
+            aten = isinstance(target, str) and target.startswith("aten::") and target.count(":") == 2
+            python = isinstance(target, str) and target.count(":") == 1 and "?" not in target
+            if not (aten or python):
+                raise ValueError(f"Exercise {self.name}: guards look like 'module:function', 'aten::op' or "
+                                 f"'aten::op?argument', got {target!r}")
 
 
 # ------------------------------------------------------------------------------------ predictions

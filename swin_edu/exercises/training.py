@@ -17,6 +17,7 @@ from ..i18n import Text
 from ._data import between, draw, pick
 from .diagnostics import NO_RETURN, describe, more_help
 from .spec import TORCH_PRELUDE, Case, Exercise, Misconception
+from ..demos.train_step import CASE_MAX_NORM, INITIAL_LR, run_train_steps, step_test_config  # noqa: F401 (re-exported)
 
 __all__ = ["CONFUSION_MATRIX", "LR_SCHEDULE", "SMOOTHED_CROSS_ENTROPY", "TRAIN_STEP", "run_train_steps",
            "step_test_config", "train_step_reference"]
@@ -225,7 +226,7 @@ SMOOTHED_CROSS_ENTROPY = Exercise(
                   "8 张图像，10 个类别，smoothing=0.3"), (_t(8, 10, seed=3), _labels(8, 10, 3), 0.3)),
     ],
     hidden=_ce_hidden,
-    guards=("torch.nn.functional:cross_entropy?label_smoothing",),
+    guards=("aten::cross_entropy_loss?label_smoothing",),
     prelude=TORCH_PRELUDE,
     hints=(Text("It is still a cross-entropy, minus the sum over classes of target times log-probability; only the "
                 "target is no longer one-hot.",
@@ -287,7 +288,7 @@ CONFUSION_MATRIX = Exercise(
         for n, k in [(between(rng, 60, 120), between(rng, 6, 10))]
     ] + [Case(Text("a single image of class 1 predicted as 0, 2 classes",
                    "只有一张图像，类别 1 被预测成 0，2 个类别"), (_ints(0), _ints(1), 2))],
-    guards=("sklearn.metrics:confusion_matrix",),
+    guards=("sklearn.metrics:confusion_matrix", "sklearn.metrics:multilabel_confusion_matrix"),
     prelude=TORCH_PRELUDE,
     hints=(Text("Rows are what each image really is, columns what the model said: the diagonal counts the right "
                 "answers.",
@@ -320,68 +321,6 @@ def _buggy_fancy(p, t, k):
 
 
 # ----------------------------------------------------------------------------- the training step
-#: the learning rate the harness's optimizer is made with (a step that never sets the lr trains with it)
-INITIAL_LR = 0.0123
-#: the gradient-norm limit of the check's cases: small, so that clipping changes every step
-CASE_MAX_NORM = 0.5
-
-
-def step_test_config():
-    """The tiny model of exercise 8.4: 8x8 grey images, patch 2, C=8, one stage of a W-MSA and an SW-MSA block
-    (window 2, shift 1), 3 classes, drop path 0.5 in the second block (so that eval mode shows)."""
-    from ..config import SwinConfig
-
-    return SwinConfig(img_size=8, patch_size=2, in_chans=1, embed_dim=8, depths=(2,), num_heads=(2,), window_size=2,
-                      mlp_ratio=2.0, num_classes=3, drop_path_rate=0.5, name="step-test")
-
-
-def _as_float(value: Any) -> float:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
-    if type(value).__module__.startswith("torch") and hasattr(value, "numel") and value.numel() == 1:
-        return float(value.detach().item())
-    return float("nan")
-
-
-def run_train_steps(step_fn, state_dict, images, labels, lrs, smoothing: float = 0.1,
-                    max_norm: float = CASE_MAX_NORM) -> dict:
-    """What exercise 8.4's check runs: a fresh tiny model (:func:`step_test_config`, float64) with ``state_dict``,
-    left in eval mode as a validation pass leaves it, the AdamW of notebook 08 (``swin_edu.train.make_optimizer``,
-    made with ``lr=INITIAL_LR``), then ``step_fn(model, optimizer, images, labels, lr, smoothing=smoothing,
-    max_norm=max_norm)`` once per learning rate of ``lrs``, each after ``torch.manual_seed(k)`` (drop path draws).
-
-    Returns float64 tensors: ``loss`` (what each step returned), ``train_mode`` (1 when the model was in training
-    mode at the step's first forward, 0 in eval mode, -1 when the step ran no forward) and ``weights`` (every
-    parameter after the last step, flattened)."""
-    import torch
-
-    from ..model import SwinTransformer, load_checkpoint
-    from ..train import make_optimizer
-
-    model = SwinTransformer(step_test_config(), attn_impl="explicit")
-    load_checkpoint(model, state_dict)
-    model = model.double().eval()
-    optimizer = make_optimizer(model, lr=INITIAL_LR, weight_decay=0.05)
-    modes: list = []
-    hook = model.register_forward_pre_hook(lambda module, args: modes.append(module.training))
-    losses, first_mode = [], []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a model this small runs fastest on one thread, and so on every machine
-    try:
-        for k, lr in enumerate(lrs):
-            torch.manual_seed(k)
-            before = len(modes)
-            out = step_fn(model, optimizer, images.double(), labels, float(lr), smoothing=smoothing, max_norm=max_norm)
-            losses.append(_as_float(out))
-            first_mode.append(float(modes[before]) if len(modes) > before else -1.0)
-    finally:
-        hook.remove()
-        torch.set_num_threads(threads)
-    weights = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    return {"loss": torch.tensor(losses, dtype=torch.float64), "train_mode": torch.tensor(first_mode, dtype=torch.float64),
-            "weights": weights.to(torch.float64)}
-
-
 def train_step_reference(model, optimizer, images, labels, lr, smoothing=0.1, max_norm=5.0):
     """One optimizer step of notebook 08's loop: training mode, this step's learning rate in every parameter
     group, forward, label-smoothed cross-entropy over the classes, zero_grad, backward, clip the gradient norm at
@@ -554,7 +493,9 @@ TRAIN_STEP = Exercise(
                                    between(rng, 1, 10_000))],
     forbidden=("swin_edu.exercises.training:train_step_reference",
                "swin_edu.exercises.training:train_steps_reference"),
-    prelude=TORCH_PRELUDE + "from swin_edu.exercises.training import run_train_steps\n",
+    # the answer cell's given function runs the learner's step through the harness (a fresh model and optimizer)
+    allowed=("swin_edu.demos.train_step:run_train_steps",),
+    prelude=TORCH_PRELUDE + "from swin_edu.demos.train_step import run_train_steps\n",
     hints=(Text("What does one step of the loop above do, in which order, and what must be true of the model and "
                 "the optimizer before the forward?",
                 "上面循环里的一步做了什么、按什么顺序？前向传播之前，模型和优化器必须处于什么状态？"),

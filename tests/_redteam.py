@@ -1,0 +1,34 @@
+"""Shared by the red-team tests: an attack's answer cell, cells by grade id, a small assignment made of the course's
+own answer and graded cells."""
+from __future__ import annotations
+
+import pathlib
+import textwrap
+
+import nbformat
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def fn(signature: str, body: str) -> str:
+    """The source of ``def signature:`` with ``body`` (dedented) as its body."""
+    return f"def {signature}:\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
+
+
+def by_id(nb) -> dict:
+    """grade id -> cell, for the cells with nbgrader metadata."""
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})}
+
+
+def make_source(path: pathlib.Path, exercises, setup: str, title: str) -> pathlib.Path:
+    """An assignment's source notebook: a title, ``setup``, then for each ``(notebook, grade-id stem, points)`` the
+    course's own answer and graded cells (ids and metadata kept), and a last cell that prints 'the end'."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = nbformat.read(ROOT / "notebooks" / "02_window_attention.ipynb", as_version=4).metadata
+    nb.cells = [nbformat.v4.new_markdown_cell(title), nbformat.v4.new_code_cell(setup)]
+    for notebook, stem, _ in exercises:
+        cells = by_id(nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4))
+        nb.cells += [cells[f"{stem}_answer"], cells[f"{stem}_check"]]
+    nb.cells.append(nbformat.v4.new_code_cell("print('the end')"))
+    nbformat.write(nb, path)
+    return path

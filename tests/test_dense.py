@@ -310,8 +310,8 @@ def test_the_scenes_kind_decides_the_recipe_and_the_head():
 
 @pytest.mark.slow
 def test_train_a_dense_model_resume_and_load_it(tmp_path):
-    kw = {"data": SMALL, "epochs": 1, "batch_size": 8, "threads": 1, "progress": False, "verbose": False, "seed": 1}
-    r = train(TrainArgs(**kw, out=str(tmp_path / "a")))
+    kw = {"data": SMALL, "epochs": 2, "batch_size": 8, "threads": 1, "progress": False, "verbose": False, "seed": 1}
+    r = train(TrainArgs(**kw, out=str(tmp_path / "a"), max_steps=4))  # 32 scenes in batches of 8: one epoch
     assert isinstance(r["model"], DenseSwin) and r["test_preds"].shape == (8, 64, 64)
     t = r["test"]
     assert {"miou", "miou_small", "miou_large", "pixel_acc", "iou"} <= set(t) and 0 <= t["miou"] <= 1
@@ -320,12 +320,12 @@ def test_train_a_dense_model_resume_and_load_it(tmp_path):
     x = r["data_splits"].normalize(r["data_splits"].test.images[:2])
     with torch.no_grad():
         assert torch.equal(model(x), r["model"](x))
-    # resumed to 2 epochs == 2 epochs in one go
-    again = train(TrainArgs(**{**kw, "epochs": 2}, out=str(tmp_path / "a"), resume="auto"))
-    whole = train(TrainArgs(**{**kw, "epochs": 2}, out=str(tmp_path / "b")))
+    # stopped after one epoch and resumed == two epochs in one go
+    again = train(TrainArgs(**kw, out=str(tmp_path / "a"), resume="auto"))
+    whole = train(TrainArgs(**kw, out=str(tmp_path / "b")))
     for (k, a), b in zip(again["model"].state_dict().items(), whole["model"].state_dict().values()):
         assert torch.equal(a, b), k
-    last = train(TrainArgs(**kw, head="last"))
+    last = train(TrainArgs(**{**kw, "epochs": 1}, head="last"))
     assert len(last["model"].head.lateral) == 1
     # a model of one's own (notebook 09: the learner's backbone and head), and the data given as splits
     splits = r["data_splits"]

@@ -369,6 +369,11 @@ def test_compare_heads_writes_the_table_and_the_recorded_results(tmp_path):
     text = doc.read_text()
     assert "old" not in text and "| fpn − last, paired by seed (95 % CI) |" in text and text.endswith("after\n")
     assert load_results(rp)["scenes"]["summary"]["fpn"]["seeds"] == [0, 1]
+    # a model factory of one's own (notebook 09 with SWIN_EDU_FULL=1: the learner's backbone and head): with the
+    # package's pieces it gives exactly the recorded kind of run
+    built = dense.compare_heads([1], heads=("last",), out=tmp_path / "built", data=SMALL, epochs=1, batch_size=8,
+                                threads=1, log=lambda s: None, build=lambda cfg, head: build_dense_model(cfg, head))
+    assert built["runs"][0]["miou"] == results["runs"][3]["miou"] and results["runs"][3]["head"] == "last"
     with pytest.raises(ValueError, match="heads must be some of"):
         dense.compare_heads([0], heads=("fpn", "mid"), data=SMALL)
 

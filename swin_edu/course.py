@@ -14,4 +14,5 @@ NOTEBOOKS: tuple[str, ...] = (
     "06_numpy_model",
     "07_pytorch_model",
     "08_train_tiny_swin",
+    "09_hierarchy_at_work",
 )

@@ -46,6 +46,7 @@ __all__ = [
     "load_image_folder",
     "load_straddle",
     "make_straddle",
+    "parse_options",
     "parse_straddle",
     "resize_images",
     "straddle_geometry",
@@ -59,7 +60,8 @@ _SPLIT_NAMES = ("train", "val", "test")
 # ----------------------------------------------------------------------------------------- containers
 @dataclass
 class ImageSet:
-    """Images ``(N, C, H, W)`` float32 in [0, 1] and their integer labels ``(N,)``."""
+    """Images ``(N, C, H, W)`` float32 in [0, 1] and their integer labels: one per image ``(N,)``, or one per
+    pixel ``(N, H, W)`` (dense prediction: :mod:`swin_edu.dense`)."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -68,8 +70,10 @@ class ImageSet:
         if not isinstance(self.images, torch.Tensor) or self.images.dim() != 4:
             shape = tuple(self.images.shape) if hasattr(self.images, "shape") else type(self.images).__name__
             raise ValueError(f"ImageSet: images must be a tensor (N, C, H, W), got {shape}")
-        if not isinstance(self.labels, torch.Tensor) or self.labels.dim() != 1:
-            raise ValueError(f"ImageSet: labels must be a 1-d tensor (N,), got "
+        if not isinstance(self.labels, torch.Tensor) or not (
+                self.labels.dim() == 1 or (self.labels.dim() == 3 and self.labels.shape[1:] == self.images.shape[2:])):
+            raise ValueError(f"ImageSet: labels must be a tensor (N,) (one per image) or (N, H, W) (one per pixel, "
+                             f"H x W = {tuple(self.images.shape[2:])}), got "
                              f"{tuple(getattr(self.labels, 'shape', ())) or type(self.labels).__name__}")
         if len(self.images) != len(self.labels):
             raise ValueError(f"ImageSet: {len(self.images)} images but {len(self.labels)} labels")
@@ -492,25 +496,29 @@ def parse_straddle(source: str) -> dict:
     >>> parse_straddle("straddle:distance=3,n_train=4096")
     {'distance': (3,), 'n_train': 4096}
     """
+    ints = lambda v: tuple(int(x) for x in v.split("+"))
+    return parse_options(source, "straddle", {"distance": ints, "noise": float, "jitter": float, "n_train": int,
+                                              "n_val": int, "n_test": int},
+                         "distance=N (or N+M+...), noise=X, jitter=X, n_train=N, n_val=N or n_test=N")
+
+
+def parse_options(source: str, name: str, readers: dict, expected: str) -> dict:
+    """The options of a ``"NAME[:key=value,...]"`` data source: ``{key: readers[key](value)}`` for every option;
+    an unknown key or a value its reader refuses is a ``ValueError`` that names the option and says what
+    ``expected`` (e.g. ``"noise=X or jitter=X"``)."""
     where = "load_data"
-    name, _, opts = str(source).partition(":")
-    if name != "straddle":
-        raise ValueError(f"{where}: not a straddle source: {source!r}")
+    head, _, opts = str(source).partition(":")
+    if head != name:
+        raise ValueError(f"{where}: not a {name} source: {source!r}")
     out: dict = {}
     for item in filter(None, (o.strip() for o in opts.split(","))):
         key, eq, value = item.partition("=")
         try:
-            if key == "distance" and eq:
-                out[key] = tuple(int(v) for v in value.split("+"))
-            elif key in ("noise", "jitter") and eq:
-                out[key] = float(value)
-            elif key in ("n_train", "n_val", "n_test") and eq:
-                out[key] = int(value)
-            else:
+            if not eq or key not in readers:
                 raise ValueError(key)
+            out[key] = readers[key](value)
         except ValueError:
-            raise ValueError(f"{where}: cannot read the straddle option {item!r} of {source!r}; expected "
-                             f"distance=N (or N+M+...), noise=X, jitter=X, n_train=N, n_val=N or n_test=N, "
+            raise ValueError(f"{where}: cannot read the {name} option {item!r} of {source!r}; expected {expected}, "
                              f"separated by commas") from None
     return out
 
@@ -518,11 +526,19 @@ def parse_straddle(source: str) -> dict:
 def load_data(source: str = "digits", img_size=32, in_chans: int = 1, *, split_seed: int = 0,
               cfg=None) -> DataSplits:
     """``"digits"`` (bundled), ``"straddle"`` or ``"straddle:key=value,..."`` (made by :func:`load_straddle` for
-    the model ``cfg``, whose window borders it straddles; options: :func:`parse_straddle`), or the path
-    of an image folder (see :func:`load_image_folder`)."""
+    the model ``cfg``, whose window borders it straddles; options: :func:`parse_straddle`), ``"scenes"`` or
+    ``"scenes:key=value,..."`` (dense prediction, :func:`swin_edu.dense.load_scenes` for the backbone ``cfg``;
+    options: :func:`swin_edu.dense.parse_scenes`), or the path of an image folder (see :func:`load_image_folder`)."""
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"load_data: source must be 'digits', 'straddle' or a folder path, got "
+        raise TypeError(f"load_data: source must be 'digits', 'straddle', 'scenes' or a folder path, got "
                         f"{type(source).__name__}")
+    if str(source).partition(":")[0] == "scenes":
+        from .dense import load_scenes, parse_scenes
+
+        options = parse_scenes(str(source))
+        if cfg is None:
+            raise ValueError("load_data: a scenes source needs the backbone's cfg (its img_size and in_chans)")
+        return load_scenes(cfg, split_seed=split_seed, **options)
     if str(source) == "digits":
         return load_digits(img_size, in_chans, split_seed=split_seed)
     if str(source).partition(":")[0] == "straddle":

@@ -108,6 +108,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fig.query_token": {"en": "query token {q}", "zh": "查询 token {q}"},
     "fig.same": {"en": "same", "zh": "相同"},
     "fig.different": {"en": "different", "zh": "不同"},
+    # figures of notebook 09 (swin_edu.viz.dense)
+    "fig.scene": {"en": "scene", "zh": "场景"},
+    "fig.background": {"en": "background", "zh": "背景"},
+    "fig.void": {"en": "void (not scored)", "zh": "空白（不计分）"},
+    "fig.truth": {"en": "truth", "zh": "真值"},
+    "fig.miou": {"en": "all digits", "zh": "全部数字"},
+    "fig.miou_small": {"en": "small digits", "zh": "小数字"},
+    "fig.miou_large": {"en": "large digits", "zh": "大数字"},
+    "fig.miou_axis": {"en": "test mIoU (mean of the seeds)", "zh": "测试集 mIoU（各随机种子的平均）"},
+    "fig.head_fpn": {"en": "FPN head (4 maps)", "zh": "FPN 头（4 张特征图）"},
+    "fig.head_last": {"en": "last-stage head", "zh": "只读最后一个 stage 的头"},
     # the interactive explorers (swin_edu.viz.widgets; each explorer registers its own texts with add_messages)
     "widget.invalid": {"en": "Invalid settings:", "zh": "设置无效："},
     "widget.cannot_show": {"en": "Cannot show these settings: {err}", "zh": "无法显示这组设置：{err}"},

@@ -9,6 +9,7 @@ Command line (``python -m swin_edu.train --help``; the parser lives in :mod:`swi
 
     python -m swin_edu.train --out runs/digits                                 # digits, CPU, about a minute
     python -m swin_edu.train --data straddle --out runs/straddle [--no-shift]  # where the shift matters
+    python -m swin_edu.train --data scenes --out runs/scenes [--head last]     # dense prediction (notebook 09)
     python -m swin_edu.train --preset nano --set img_size=32 window_size=2     # any SwinConfig
     python -m swin_edu.train --data path/to/folder --set img_size=64            # your own images
     python -m swin_edu.train --out runs/digits --resume auto                   # go on from the last checkpoint
@@ -16,8 +17,10 @@ Command line (``python -m swin_edu.train --help``; the parser lives in :mod:`swi
 
 The data decides the recipe (:data:`RECIPES`) and the model (:data:`MODELS`, over the ``nano`` preset)
 unless you set them: ``digits`` (scikit-learn's bundled handwritten digits at 16 x 16), ``straddle``
-(two marks on both sides of a window border, same or different colour: :func:`swin_edu.data.load_straddle`)
-or a folder of images. The recipe follows the paper's (AdamW, cosine schedule with linear warm-up, label
+(two marks on both sides of a window border, same or different colour: :func:`swin_edu.data.load_straddle`),
+``scenes`` (digits at two scales on a 64 x 64 canvas, a class per pixel: :func:`swin_edu.dense.load_scenes`; the
+model is a Swin backbone with an FPN head, ``head="fpn"``, or the last-stage head, ``head="last"``) or a folder
+of images. The recipe follows the paper's (AdamW, cosine schedule with linear warm-up, label
 smoothing 0.1, weight decay 0.05 except on norms, biases and position tables, stochastic depth, gradient
 clipping at 5) with the augmentations that fit tiny images (:class:`swin_edu.data.Augment`).
 
@@ -60,6 +63,15 @@ from torch import nn
 
 from .config import PRESETS, SwinConfig
 from .data import STRADDLE_MODEL, Augment, DataSplits, ImageSet, batches, check_images, load_data
+from .dense import (
+    HEADS,
+    SCENES_MODEL,
+    DenseSwin,
+    SceneSet,
+    build_dense_model,
+    iou_counts,
+    segmentation_scores,
+)
 from .device import AMP_MODES, autocast, autocast_dtype, pick_device
 
 __all__ = [
@@ -93,31 +105,41 @@ MODELS: dict[str, dict] = {
     "digits": {"img_size": 16, "patch_size": 2, "in_chans": 1, "embed_dim": 32, "depths": (2, 2),
                "num_heads": (2, 4), "window_size": 4, "mlp_ratio": 2.0},
     "straddle": STRADDLE_MODEL,
+    # the backbone of the scenes task: four stages, patch 4 (strides 4, 8, 16, 32), C = 16; the head: HEADS
+    "scenes": SCENES_MODEL,
     "folder": {"in_chans": 3},
 }
 
 #: the TrainArgs fields left at None take these values, by kind of data (docs/training.md: how they were chosen)
 RECIPES: dict[str, dict] = {
-    "digits": {"epochs": 160, "lr": 4e-3, "warmup_epochs": 5.0, "drop_path": 0.1, "augment": True},
+    "digits": {"epochs": 160, "batch_size": 64, "lr": 4e-3, "warmup_epochs": 5.0, "drop_path": 0.1, "augment": True,
+               "label_smoothing": 0.1},
     # no augmentation: a shift or a rotation would move the marks across the window borders
-    "straddle": {"epochs": 6, "lr": 5e-3, "warmup_epochs": 1.0, "drop_path": 0.0, "augment": False},
-    "folder": {"epochs": 40, "lr": 1e-3, "warmup_epochs": 1.0, "drop_path": 0.1, "augment": True},
+    "straddle": {"epochs": 6, "batch_size": 64, "lr": 5e-3, "warmup_epochs": 1.0, "drop_path": 0.0,
+                 "augment": False, "label_smoothing": 0.1},
+    # no augmentation: the augmentations move the image and not its per-pixel labels; the plain per-pixel
+    # cross-entropy (notebook 09's exercise); the FPN head unless --head last
+    "scenes": {"epochs": 8, "batch_size": 32, "lr": 3e-3, "warmup_epochs": 0.5, "drop_path": 0.0, "augment": False,
+               "label_smoothing": 0.0, "head": "fpn"},
+    "folder": {"epochs": 40, "batch_size": 64, "lr": 1e-3, "warmup_epochs": 1.0, "drop_path": 0.1, "augment": True,
+               "label_smoothing": 0.1},
 }
 
 #: the arguments that define a run: resuming with another value of one of them is refused (the weights
 #: would continue a run that never was); the others (epochs, device, threads, ...) may change
 RUN_FIELDS = ("preset", "overrides", "data", "split_seed", "batch_size", "lr", "min_lr", "warmup_epochs",
               "weight_decay", "label_smoothing", "grad_clip", "drop_path", "augment", "translate", "degrees",
-              "scale", "erase", "mixup", "cutmix", "ema", "no_shift", "no_rpb", "ape", "seed")
+              "scale", "erase", "mixup", "cutmix", "ema", "no_shift", "no_rpb", "ape", "seed", "head")
 
 
 def data_kind(source) -> str:
-    """``"digits"``, ``"straddle"`` (also ``"straddle:distance=3"``, ...) or ``"folder"`` (anything else is
-    read as an image folder)."""
+    """``"digits"``, ``"straddle"`` (also ``"straddle:distance=3"``, ...), ``"scenes"`` (also
+    ``"scenes:small=6"``, ...) or ``"folder"`` (anything else is read as an image folder)."""
     s = str(source)
     if s == "digits":
         return s
-    return "straddle" if s.partition(":")[0] == "straddle" else "folder"
+    name = s.partition(":")[0]
+    return name if name in ("straddle", "scenes") else "folder"
 
 
 # ============================================================================================ arguments
@@ -128,15 +150,15 @@ class TrainArgs:
 
     preset: str | None = None                        # a SwinConfig preset; None: MODELS[kind of data]
     overrides: dict = field(default_factory=dict)    # SwinConfig fields, e.g. {"window_size": 2}
-    data: str = "digits"                             # "digits", "straddle" or an image folder
+    data: str = "digits"                             # "digits", "straddle", "scenes" or an image folder
     split_seed: int = 0
     epochs: int | None = None
-    batch_size: int = 64                             # global batch (split over the processes)
+    batch_size: int | None = None                    # global batch (split over the processes); None: the recipe's
     lr: float | None = None                          # peak learning rate (for the global batch)
     min_lr: float = 1e-5
     warmup_epochs: float | None = None
     weight_decay: float = 0.05
-    label_smoothing: float = 0.1
+    label_smoothing: float | None = None             # None: the recipe's (0.1; 0 for the per-pixel loss of scenes)
     grad_clip: float | None = 5.0
     drop_path: float | None = None                   # stochastic depth of the last block (--set drop_path_rate wins)
     # augmentation (see swin_edu.data.Augment); augment=False turns all of them off
@@ -152,6 +174,8 @@ class TrainArgs:
     no_shift: bool = False
     no_rpb: bool = False
     ape: bool = False
+    # dense prediction (data "scenes"): the head over the Swin backbone, swin_edu.dense.HEADS (None: the recipe's)
+    head: str | None = None
     # machinery
     seed: int = 0
     out: str | None = None                           # output folder (None: write nothing)
@@ -184,16 +208,17 @@ class TrainArgs:
         for name, minimum in (("epochs", 1), ("batch_size", 1), ("eval_batch_size", 1), ("max_steps", 1),
                               ("threads", 1), ("eval_every", 0), ("log_every", 0), ("seed", 0), ("split_seed", 0)):
             v = getattr(self, name)
-            if v is None and name in ("epochs", "max_steps", "threads"):
+            if v is None and name in ("epochs", "max_steps", "threads", "batch_size"):
                 continue
             if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
                 kind = "a positive int" if minimum == 1 else "an int >= 0"
-                extra = " or None" if name in ("epochs", "max_steps", "threads") else ""
+                extra = " or None" if name in ("epochs", "max_steps", "threads", "batch_size") else ""
                 raise ValueError(f"{where}: {name} must be {kind}{extra}, got {v!r}")
         for name in ("lr", "min_lr", "warmup_epochs", "weight_decay", "label_smoothing", "translate", "degrees",
                      "erase", "mixup", "cutmix", "drop_path", "checkpoint_every_s", "grad_clip"):
             v = getattr(self, name)
-            if v is None and name in ("lr", "warmup_epochs", "drop_path", "checkpoint_every_s", "grad_clip"):
+            if v is None and name in ("lr", "warmup_epochs", "drop_path", "checkpoint_every_s", "grad_clip",
+                                      "label_smoothing"):
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"{where}: {name} must be a non-negative number, got {v!r}")
@@ -203,7 +228,7 @@ class TrainArgs:
             raise ValueError(f"{where}: drop_path must be in [0, 1), got {self.drop_path}")
         if not isinstance(self.ema, (int, float)) or isinstance(self.ema, bool) or not 0 <= self.ema < 1:
             raise ValueError(f"{where}: ema must be a decay in [0, 1) (0: off), got {self.ema!r}")
-        if self.label_smoothing >= 1 or self.erase > 1:
+        if (self.label_smoothing or 0) >= 1 or self.erase > 1:
             raise ValueError(f"{where}: label_smoothing must be < 1 and erase <= 1, got "
                              f"{self.label_smoothing}, {self.erase}")
         if self.amp not in AMP_MODES:
@@ -214,6 +239,12 @@ class TrainArgs:
             v = getattr(self, name)
             if not isinstance(v, bool) and not (v is None and name == "augment"):
                 raise TypeError(f"{where}: {name} must be True or False, got {v!r}")
+        if self.head is not None:
+            if data_kind(self.data) != "scenes":
+                raise ValueError(f"{where}: head is for dense prediction (data='scenes'), got head={self.head!r} "
+                                 f"with data={self.data!r}")
+            if self.head not in HEADS:
+                raise ValueError(f"{where}: head must be one of {sorted(HEADS)}, got {self.head!r}")
         if not isinstance(self.scale, (tuple, list)) or len(self.scale) != 2:
             raise ValueError(f"{where}: scale must be a pair (min, max), got {self.scale!r}")
         self.scale = tuple(float(s) for s in self.scale)
@@ -266,10 +297,14 @@ def build_config(args: TrainArgs, data: DataSplits | None = None) -> SwinConfig:
     return cfg
 
 
-def build_model(cfg: SwinConfig, *, attn_impl: str = "sdpa"):
-    """``SwinTransformer(cfg)`` (the ablations are config fields: ``shift_windows``, ``rel_pos_bias``, ``ape``)."""
+def build_model(cfg: SwinConfig, *, attn_impl: str = "sdpa", head: str | None = None):
+    """``SwinTransformer(cfg)`` (the ablations are config fields: ``shift_windows``, ``rel_pos_bias``, ``ape``);
+    with ``head`` (``"fpn"`` or ``"last"``), the dense model of the scenes task over that Swin
+    (:func:`swin_edu.dense.build_dense_model`: ``cfg.num_classes`` classes per pixel)."""
     from .model import SwinTransformer
 
+    if head is not None:
+        return build_dense_model(cfg, head, attn_impl=attn_impl)
     return SwinTransformer(cfg, attn_impl=attn_impl)
 
 
@@ -353,12 +388,17 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, base_lr: float, min_lr
     return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1) -> torch.Tensor:
+def smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1,
+                           ignore_index: int = -100) -> torch.Tensor:
     """Cross-entropy against the smoothed one-hot target ``(1 - smoothing) * onehot + smoothing / K``,
-    averaged over the batch (equal to ``F.cross_entropy(..., label_smoothing=smoothing)``)."""
-    logp = F.log_softmax(logits.float(), dim=-1)
-    nll = -logp.gather(-1, target[:, None]).squeeze(-1)
-    return ((1.0 - smoothing) * nll - smoothing * logp.mean(dim=-1)).mean()
+    averaged over the batch (equal to ``F.cross_entropy(..., label_smoothing=smoothing)``). The classes are on
+    axis 1: logits ``(B, K)`` with targets ``(B,)``, or per pixel ``(B, K, H, W)`` with ``(B, H, W)`` (the
+    mean over the pixels whose target is not ``ignore_index``)."""
+    logp = F.log_softmax(logits.float(), dim=1)
+    keep = target != ignore_index
+    nll = -logp.gather(1, torch.where(keep, target, 0).unsqueeze(1)).squeeze(1)
+    per = (1.0 - smoothing) * nll - smoothing * logp.mean(dim=1)
+    return per[keep].mean()
 
 
 # ============================================================================================ devices
@@ -398,30 +438,42 @@ def _epoch_seed(seed: int, epoch: int, rank: int, stream: int) -> int:
 # ============================================================================================ evaluation
 @torch.no_grad()
 def evaluate(model: nn.Module, dataset: ImageSet, normalize, *, batch_size: int = 512, device=None,
-             amp_dtype=None, shard: tuple[int, int] = (0, 1), smoothing: float = 0.0) -> dict:
+             amp_dtype=None, shard: tuple[int, int] = (0, 1), smoothing: float = 0.0, ignore_index: int = -100) -> dict:
     """Loss, accuracy and predictions of ``model`` on ``dataset`` (sums and counts for all-reduce).
 
-    ``shard=(rank, world)`` evaluates every ``world``-th image starting at ``rank`` (no padding).
+    ``shard=(rank, world)`` evaluates every ``world``-th image starting at ``rank`` (no padding). Per-pixel
+    labels (dense prediction): the loss and the accuracy are per pixel (``count``: the labelled pixels, those whose
+    label is not ``ignore_index``), ``preds`` are maps, and ``inter`` / ``union`` count each class's pixels for
+    the mean IoU (:func:`swin_edu.dense.iou_counts`).
     """
     was_training = model.training
     model.eval()
     device = device or next(model.parameters()).device
     rank, world = shard
     idx = torch.arange(rank, len(dataset), world)
-    loss_sum, correct, preds = 0.0, 0, []
+    dense = dataset.labels.dim() == 3
+    loss_sum, correct, count, preds, inter, union = 0.0, 0, 0, [], 0, 0
     for x, y in batches(dataset, idx, batch_size):
         x, y = normalize(x.to(device)), y.to(device)
         with autocast(device, amp_dtype):
             logits = model(x)
-        loss_sum += float(F.cross_entropy(logits.float(), y, label_smoothing=smoothing, reduction="sum"))
-        p = logits.argmax(dim=-1)
-        correct += int((p == y).sum())
+        loss_sum += float(F.cross_entropy(logits.float(), y, label_smoothing=smoothing, reduction="sum",
+                                          ignore_index=ignore_index))
+        p = logits.argmax(dim=1)
+        keep = y != ignore_index
+        correct += int(((p == y) & keep).sum())
+        count += int(keep.sum())
         preds.append(p.cpu())
+        if dense:
+            i, u = iou_counts(p, y, logits.shape[1], ignore_index)
+            inter, union = inter + i, union + u
     model.train(was_training)
-    n = len(idx)
-    preds = torch.cat(preds) if preds else torch.empty(0, dtype=torch.long)
-    return {"loss": loss_sum / max(n, 1), "acc": correct / max(n, 1), "loss_sum": loss_sum, "correct": correct,
-            "count": n, "preds": preds, "indices": idx}
+    preds = torch.cat(preds) if preds else torch.empty(0, *dataset.labels.shape[1:], dtype=torch.long)
+    out = {"loss": loss_sum / max(count, 1), "acc": correct / max(count, 1), "loss_sum": loss_sum,
+           "correct": correct, "count": count, "preds": preds, "indices": idx}
+    if dense:
+        out["inter"], out["union"] = inter, union
+    return out
 
 
 def confusion_matrix(preds, labels, num_classes: int) -> np.ndarray:
@@ -480,8 +532,9 @@ class Run:
         return self.elapsed_before + time.perf_counter() - self.t_loop
 
 
-def setup(args: TrainArgs, data: DataSplits | None = None) -> Run:
-    """Devices, data, model, optimizer, schedule and, with ``args.resume``, the state of a checkpoint."""
+def setup(args: TrainArgs, data: DataSplits | None = None, model: nn.Module | None = None) -> Run:
+    """Devices, data, model, optimizer, schedule and, with ``args.resume``, the state of a checkpoint.
+    ``model``: a model to train instead of the one ``args`` describes (see :func:`train`)."""
     t_start = time.perf_counter()
     args = args.resolved()
     dist_info, device = _init_distributed(args)
@@ -490,6 +543,9 @@ def setup(args: TrainArgs, data: DataSplits | None = None) -> Run:
     if args.deterministic and device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     amp_dtype = autocast_dtype(args.amp, device)
+    if data_kind(args.data) == "scenes" and args.augmentation().active:
+        raise ValueError("train: the scenes task takes no augmentation (it would move the images and not their "
+                         "per-pixel labels): use --no-augment")
 
     cfg0 = build_config(args)
     if data is None:
@@ -509,7 +565,11 @@ def setup(args: TrainArgs, data: DataSplits | None = None) -> Run:
     local_bs = args.batch_size // dist_info.world
 
     torch.manual_seed(args.seed)
-    model = build_model(cfg, attn_impl=args.attn_impl).to(device)
+    if model is None:
+        model = build_model(cfg, attn_impl=args.attn_impl, head=args.head)
+    elif not isinstance(model, nn.Module):
+        raise TypeError(f"train: model must be an nn.Module (or None: the model of args), got {type(model).__name__}")
+    model = model.to(device)
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
     from torch.utils.data import DistributedSampler
 
@@ -567,7 +627,9 @@ def run_epoch(run: Run, epoch: int) -> dict | None:
     t0 = time.perf_counter()
     loss_sum = torch.zeros((), dtype=torch.float64, device=run.device)
     correct = torch.zeros((), dtype=torch.int64, device=run.device)
+    labelled = torch.zeros((), dtype=torch.int64, device=run.device)  # images, or labelled pixels (dense)
     seen = 0
+    ignore = _ignore_index(run.data)
     for x, y in batches(run.train_set, list(run.sampler), run.local_batch, drop_last=True):
         y2, lam = None, 1.0
         if run.augment.active:
@@ -576,7 +638,7 @@ def run_epoch(run: Run, epoch: int) -> dict | None:
         y = y.to(run.device, non_blocking=True)
         with autocast(run.device, run.amp_dtype):
             logits = run.net(x)
-        loss = smoothed_cross_entropy(logits, y, args.label_smoothing)
+        loss = smoothed_cross_entropy(logits, y, args.label_smoothing, ignore)
         if y2 is not None:
             loss = lam * loss + (1 - lam) * smoothed_cross_entropy(logits, y2.to(run.device), args.label_smoothing)
         run.optimizer.zero_grad(set_to_none=True)
@@ -592,7 +654,9 @@ def run_epoch(run: Run, epoch: int) -> dict | None:
             run.ema.update(run.model, run.step)
         with torch.no_grad():  # summed on the device: no synchronisation per step
             loss_sum += loss.detach() * len(y)
-            correct += (logits.detach().argmax(-1) == y).sum()
+            keep = y != ignore
+            correct += ((logits.detach().argmax(1) == y) & keep).sum()
+            labelled += keep.sum()
             seen += len(y)
         if run.bar is not None:
             run.bar.update(1)
@@ -603,16 +667,20 @@ def run_epoch(run: Run, epoch: int) -> dict | None:
         return None  # a cut-short epoch: not recorded, not saved (a resume redoes it from its start)
     train_time = time.perf_counter() - t0
     last = epoch + 1 == args.epochs or run.stopped
-    val_loss = val_acc = None
+    val_loss = val_acc = val_miou = None
     if last or (args.eval_every and (epoch + 1) % args.eval_every == 0):
         with run.ema.applied(run.model) if run.ema is not None else contextlib.nullcontext():
             val = evaluate(run.model, run.data.val, run.data.normalize, batch_size=args.eval_batch_size,
-                           device=run.device, amp_dtype=run.amp_dtype, shard=(dist_info.rank, dist_info.world))
+                           device=run.device, amp_dtype=run.amp_dtype, shard=(dist_info.rank, dist_info.world),
+                           ignore_index=ignore)
         vl, vc, vn = _reduce([val["loss_sum"], val["correct"], val["count"]], dist_info, run.device)
         val_loss, val_acc = vl / max(vn, 1), vc / max(vn, 1)
-    ls, cs, ns = _reduce([float(loss_sum), int(correct), seen], dist_info, run.device)
+        if "inter" in val:
+            val_miou = _miou(val, dist_info, run.device)
+    ls, cs, ls_n, ns = _reduce([float(loss_sum), int(correct), int(labelled), seen], dist_info, run.device)
     row = {"epoch": epoch + 1, "step": run.step, "lr": run.optimizer.param_groups[0]["lr"],
-           "train_loss": ls / max(ns, 1), "train_acc": cs / max(ns, 1), "val_loss": val_loss, "val_acc": val_acc,
+           "train_loss": ls / max(ns, 1), "train_acc": cs / max(ls_n, 1), "val_loss": val_loss, "val_acc": val_acc,
+           **({"val_miou": val_miou} if val_miou is not None else {}),
            "epoch_time_s": time.perf_counter() - t0, "images_per_s": ns / max(train_time, 1e-9)}
     run.history.append(row)
     row["elapsed_s"] = run.elapsed()
@@ -623,6 +691,7 @@ def run_epoch(run: Run, epoch: int) -> dict | None:
                                 refresh=False)
         if args.verbose and (last or (epoch + 1) % every == 0):
             val = f"val loss {val_loss:.4f} acc {val_acc:.4f}  " if val_acc is not None else ""
+            val += f"mIoU {val_miou:.4f}  " if val_miou is not None else ""
             _log(run, f"epoch {epoch + 1:3d}/{args.epochs}  train loss {row['train_loss']:.4f} acc "
                       f"{row['train_acc']:.4f}  {val}{row['images_per_s']:.0f} img/s  {row['elapsed_s']:.1f} s")
         every_s = args.checkpoint_every_s
@@ -648,15 +717,20 @@ def finish(run: Run) -> dict:
                 if k in run.ema.shadow:
                     v.copy_(run.ema.shadow[k])
     test = evaluate(run.model, run.data.test, run.data.normalize, batch_size=args.eval_batch_size,
-                    device=run.device, amp_dtype=run.amp_dtype, shard=(dist_info.rank, dist_info.world))
+                    device=run.device, amp_dtype=run.amp_dtype, shard=(dist_info.rank, dist_info.world),
+                    ignore_index=_ignore_index(run.data))
     tl, tc, tn = _reduce([test["loss_sum"], test["correct"], test["count"]], dist_info, run.device)
     test_preds = _gather_preds(test, len(run.data.test), dist_info, run.device) if dist_info.enabled \
         else test["preds"]
     sync_diff = _ranks_max_diff(run.model, dist_info, run.device)
+    scores = {}
+    if isinstance(run.data.test, SceneSet):  # dense: the mean IoU, overall and by object size
+        scores = segmentation_scores(test_preds, run.data.test, len(run.data.classes))
     wall = time.perf_counter() - run.t_start
     summary = {
         "config": run.cfg.to_dict(), "args": _json_safe(args.to_dict()), "data": run.data.describe(),
-        "history": run.history, "test": {"loss": tl / max(tn, 1), "acc": tc / max(tn, 1), "count": int(tn)},
+        "history": run.history,
+        "test": {"loss": tl / max(tn, 1), "acc": tc / max(tn, 1), "count": int(tn), **scores},
         "params": sum(p.numel() for p in run.model.parameters()), "steps": run.step,
         "epochs_done": run.epochs_done, "stopped_early": run.stopped, "train_time_s": train_wall, "wall_time_s": wall,
         "device": str(run.device), "amp": str(run.amp_dtype).replace("torch.", "") if run.amp_dtype else "off",
@@ -673,14 +747,17 @@ def finish(run: Run) -> dict:
             save_png(plot_curves(run.history, title=f"{run.cfg.name}: test acc {summary['test']['acc']:.4f}"),
                      run.out / "curves.png")
     if dist_info.main and args.verbose:
-        _log(run, f"test loss {summary['test']['loss']:.4f}  test acc {summary['test']['acc']:.4f}  "
+        miou = (f"mIoU {scores['miou']:.4f} (small digits {scores['miou_small']:.4f}, large "
+                f"{scores['miou_large']:.4f})  " if scores else "")
+        _log(run, f"test loss {summary['test']['loss']:.4f}  test acc {summary['test']['acc']:.4f}  {miou}"
                   f"({run.epochs_done} epochs, {run.step} steps, train {train_wall:.1f} s, total {wall:.1f} s)")
     run.model.eval()
     return {**summary, "model": run.model, "cfg": run.cfg, "data_splits": run.data, "test_preds": test_preds,
             "out": run.out}
 
 
-def train(args: TrainArgs | None = None, *, data: DataSplits | str | None = None, **kwargs) -> dict:
+def train(args: TrainArgs | None = None, *, data: DataSplits | str | None = None, model: nn.Module | None = None,
+          **kwargs) -> dict:
     """Train and evaluate; returns a dict with ``model`` (trained, eval mode), ``cfg``, ``data_splits``,
     ``history`` (one dict per epoch), ``test`` (loss, acc), ``test_preds``, ``wall_time_s`` and ``out``.
 
@@ -690,8 +767,15 @@ def train(args: TrainArgs | None = None, *, data: DataSplits | str | None = None
     ``torchrun`` every process calls this; rank 0 writes. The number of torch threads and the
     deterministic-algorithms switch are restored afterwards. Ctrl-C raises :class:`TrainingInterrupted`,
     whose message says where the last checkpoint is.
+
+    ``model``: train this model (in place) instead of building the one ``args`` describes, e.g. notebook 09's
+    dense model with the learner's backbone and head; it must have the architecture ``args`` describes for a
+    checkpoint of it to load with :func:`load_trained`, and its initial weights are the caller's (``seed`` still
+    decides the batches).
     """
     if args is None:
+        if isinstance(data, DataSplits) and "data" not in kwargs:  # the recipe and the model follow the data given
+            kwargs["data"] = data.source
         args = TrainArgs(**kwargs)
     elif kwargs:
         args = dataclasses.replace(args, **kwargs)
@@ -705,7 +789,7 @@ def train(args: TrainArgs | None = None, *, data: DataSplits | str | None = None
              torch.is_deterministic_algorithms_warn_only_enabled())
     run = None
     try:
-        run = setup(args, data)
+        run = setup(args, data, model)
         for epoch in range(run.start_epoch, run.args.epochs):
             if run_epoch(run, epoch) is None or run.stopped:
                 break
@@ -764,10 +848,23 @@ def _ranks_max_diff(model: nn.Module, dist_info: _Dist, device) -> float:
     return max(float((g - gathered[0]).abs().max()) for g in gathered)
 
 
+def _ignore_index(data: DataSplits) -> int:
+    """The label that marks a pixel to leave out (void; dense data only), else -100 (no label is -100)."""
+    return int(data.info.get("ignore_index", -100))
+
+
+def _miou(val: dict, dist_info: _Dist, device) -> float:
+    """The mean IoU over the foreground classes from :func:`evaluate`'s per-class counts, summed over processes."""
+    inter, union = (np.asarray(_reduce(np.asarray(val[k], dtype=np.float64).tolist(), dist_info, device))
+                    for k in ("inter", "union"))
+    present = union[1:] > 0
+    return float((inter[1:][present] / union[1:][present]).mean()) if present.any() else float("nan")
+
+
 def _gather_preds(test: dict, n: int, dist_info: _Dist, device) -> torch.Tensor:
     import torch.distributed as dist
 
-    full = torch.full((n,), -1, dtype=torch.long, device=device)
+    full = torch.full((n, *test["preds"].shape[1:]), -1, dtype=torch.long, device=device)
     full[test["indices"].to(device)] = test["preds"].to(device)
     # every slot is written by exactly one rank; -1 elsewhere: max over ranks gives the predictions
     dist.all_reduce(full, op=dist.ReduceOp.MAX)
@@ -847,10 +944,19 @@ def _read_training_checkpoint(path: Path, where: str) -> dict:
     return ckpt
 
 
-def _resume(run: Run, path: Path) -> None:
-    """Load the state of a checkpoint into ``run``; refuses one of another model or another run."""
+def _load_weights(model: nn.Module, state_dict: dict) -> None:
+    """The weights of a training checkpoint into ``model``: a Swin through :func:`~swin_edu.model.load_checkpoint`
+    (official layout, derived buffers rebuilt), a dense model (backbone and head) strictly as it was saved."""
     from .model import load_checkpoint
 
+    if isinstance(model, DenseSwin):
+        model.load_state_dict(state_dict, strict=True)
+    else:
+        load_checkpoint(model, state_dict)
+
+
+def _resume(run: Run, path: Path) -> None:
+    """Load the state of a checkpoint into ``run``; refuses one of another model or another run."""
     where = "train: resume"
     ckpt = _read_training_checkpoint(path, where)
     missing = [k for k in ("optimizer", "lr_scheduler", "epoch", "step") if k not in ckpt]
@@ -872,7 +978,7 @@ def _resume(run: Run, path: Path) -> None:
     if run.ema is not None and "model_ema" not in ckpt:
         raise ValueError(f"{where}: cannot resume from {str(path)!r} with ema={run.args.ema}: it holds no model_ema "
                          f"(it was trained without --ema)")
-    load_checkpoint(run.model, ckpt["model"])
+    _load_weights(run.model, ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])
     run.scheduler.load_state_dict(ckpt["lr_scheduler"])
     if ckpt.get("scaler"):
@@ -899,8 +1005,6 @@ def _resume(run: Run, path: Path) -> None:
 def load_trained(path, *, attn_impl: str = "sdpa") -> tuple[nn.Module, dict]:
     """Rebuild the model of a training checkpoint (config and ablations included) and load its weights.
     Returns ``(model in eval mode, checkpoint dict)``."""
-    from .model import load_checkpoint
-
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME
@@ -908,8 +1012,8 @@ def load_trained(path, *, attn_impl: str = "sdpa") -> tuple[nn.Module, dict]:
         raise FileNotFoundError(f"load_trained: no checkpoint at {str(path)!r}")
     ckpt = _read_training_checkpoint(path, "load_trained")
     cfg = SwinConfig(**ckpt["config"])
-    model = build_model(cfg, attn_impl=attn_impl)
-    load_checkpoint(model, ckpt["model"])
+    model = build_model(cfg, attn_impl=attn_impl, head=ckpt.get("args", {}).get("head"))
+    _load_weights(model, ckpt["model"])
     if "model_ema" in ckpt:  # trained with --ema: the averaged weights are the ones that were evaluated
         model.load_state_dict(ckpt["model_ema"], strict=False)
     return model.eval(), ckpt

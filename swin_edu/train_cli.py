@@ -69,6 +69,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     from .config import PRESETS
+    from .dense import HEADS
     from .device import AMP_MODES
     from .train import RECIPES, TrainArgs
 
@@ -77,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m swin_edu.train",
         description="Train a Swin Transformer on scikit-learn's bundled digits, on the straddle task (two marks "
-                    "across a window border: same colour or not) or on your own image folder. Options without a "
+                    "across a window border: same colour or not), on the scenes task (digits at two scales on a "
+                    "canvas, a class per pixel: a Swin backbone with an FPN head) or on your own image folder. "
+                    "Options without a "
                     f"default take the recipe of the data ({recipe}). Several processes: torchrun --standalone "
                     "--nproc_per_node N -m swin_edu.train ...",
         formatter_class=_Help)
@@ -92,9 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-rpb", action="store_true",
                    help="ablation: no relative position bias (SwinConfig rel_pos_bias=False)")
     g.add_argument("--ape", action="store_true", help="ablation: add the absolute position embedding")
+    g.add_argument("--head", default=None, choices=sorted(HEADS),
+                   help="scenes only: the head over the Swin backbone, " + "; ".join(f"{k}: {v}" for k, v in
+                                                                                   HEADS.items()) + " (default fpn)")
     g = p.add_argument_group("data")
-    g.add_argument("--data", default=d.data, help="'digits' (bundled with scikit-learn), 'straddle' (made by the code) "
-                   "or an image folder root/<class>/<images> (or root/{train,val,test}/<class>/...)")
+    g.add_argument("--data", default=d.data, help="'digits' (bundled with scikit-learn), 'straddle' or 'scenes' (made "
+                   "by the code) or an image folder root/<class>/<images> (or root/{train,val,test}/<class>/...)")
     g.add_argument("--split-seed", type=int, default=d.split_seed, help="seed of the train/val/test split")
     g.add_argument("--augment", dest="augment", action="store_true", default=None,
                    help="turn the augmentations on (default: the recipe's)")
@@ -107,12 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cutmix", type=float, default=d.cutmix, help="cutmix Beta alpha (0: off)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=int, default=None)
-    g.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch (all processes)")
+    g.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch (all processes; default: the "
+                   "recipe's)")
     g.add_argument("--lr", type=float, default=None, help="peak learning rate")
     g.add_argument("--min-lr", type=float, default=d.min_lr)
     g.add_argument("--warmup-epochs", type=float, default=None)
     g.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    g.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    g.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="label smoothing of the cross-entropy (default: the recipe's, 0.1; 0 for scenes)")
     g.add_argument("--grad-clip", type=float, default=d.grad_clip, help="max gradient norm (0: off)")
     g.add_argument("--drop-path", type=float, default=None, help="stochastic depth rate of the last block")
     g.add_argument("--ema", type=float, default=d.ema,
@@ -186,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if dist.is_initialized():
                 dist.destroy_process_group()
     if _rank() == 0:
-        print(json.dumps({"test_acc": result["test"]["acc"], "wall_time_s": round(result["wall_time_s"], 2),
+        dense = {f"test_{k}": result["test"][k] for k in ("miou", "miou_small", "miou_large") if k in result["test"]}
+        print(json.dumps({"test_acc": result["test"]["acc"], **dense, "wall_time_s": round(result["wall_time_s"], 2),
                           "out": str(result["out"]) if result["out"] is not None else None}))
     return 0
 

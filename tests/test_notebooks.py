@@ -20,7 +20,7 @@ NB_DIR = ROOT / "notebooks"
 COURSE = [
     "00_roadmap", "01_patch_embedding", "02_window_attention", "03_shifted_windows",
     "04_relative_position_bias", "05_block_and_merging", "06_numpy_model", "07_pytorch_model",
-    "08_train_tiny_swin",
+    "08_train_tiny_swin", "09_hierarchy_at_work",
 ]
 WITH_EXERCISES = COURSE[1:]
 MAX_CODE_LINES = 15

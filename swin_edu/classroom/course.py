@@ -73,6 +73,7 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
     "windows-and-complexity": ("01_patch_embedding", "02_window_attention"),
     "shift-and-mask": ("03_shifted_windows", "04_relative_position_bias"),
     "whole-model": ("05_block_and_merging", "06_numpy_model", "07_pytorch_model"),
+    "hierarchy-at-work": ("09_hierarchy_at_work",),
     "swin-course": COURSE_NOTEBOOKS,
 }
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from .. import i18n
-from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, training
+from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, training
 from .runner import CheckResult, run_check
 from .spec import Exercise
 
@@ -115,5 +115,9 @@ lr_schedule = _make(training.LR_SCHEDULE, "08")
 smoothed_cross_entropy = _make(training.SMOOTHED_CROSS_ENTROPY, "08")
 train_step = _make(training.TRAIN_STEP, "08")
 confusion_matrix = _make(training.CONFUSION_MATRIX, "08")
+# notebook 09: the hierarchy at work
+fpn_head = _make(nb09.FPN_HEAD, "09")
+pixel_cross_entropy = _make(nb09.PIXEL_CROSS_ENTROPY, "09")
+mean_iou = _make(nb09.MEAN_IOU, "09")
 
 __all__ = ["EXERCISES", "reset_hints"] + list(EXERCISES)

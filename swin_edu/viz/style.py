@@ -33,6 +33,7 @@ __all__ = [
     "DPI",
     "HIGHLIGHT",
     "MASKED_COLOR",
+    "CourseFigure",
     "OKABE_ITO",
     "RC",
     "REGION_COLORS",
@@ -120,11 +121,20 @@ def use_style() -> Iterator[None]:
         yield
 
 
+class CourseFigure(Figure):
+    """A :class:`~matplotlib.figure.Figure` that shows itself as a PNG when a notebook cell returns it, also where
+    pyplot's inline backend was never loaded (a notebook that draws only with the package: notebook 09)."""
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self)
+
+
 def new_figure(width: float, height: float) -> Figure:
-    """A pyplot-free :class:`~matplotlib.figure.Figure` (no global state, safe in widgets and tests)."""
+    """A pyplot-free :class:`~matplotlib.figure.Figure` (no global state, safe in widgets and tests) that a notebook
+    shows when a cell returns it (:class:`CourseFigure`)."""
     width = check_float(width, "width", minimum=0, strict_min=True, where="new_figure")
     height = check_float(height, "height", minimum=0, strict_min=True, where="new_figure")
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    return CourseFigure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
 def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:

@@ -1,7 +1,20 @@
-"""The course's notebooks, in order: the one list that the classroom's assignments and the translations refer to."""
+"""The course's notebooks, in order, and the repository's folders: the one place that the classroom's assignments,
+the editions, the translations and the figures ask for them (it imports nothing of the package)."""
 from __future__ import annotations
 
-__all__ = ["NOTEBOOKS"]
+from pathlib import Path
+
+__all__ = ["CLASSROOM_DIR", "FIGURES_DIR", "NOTEBOOKS", "REPO_ROOT", "SOURCE_DIR", "STUDENT_DIR"]
+
+#: the folder that holds ``swin_edu/``: a checkout of the course (in an installed wheel it is site-packages, where
+#: the folders below do not exist; whoever needs one checks that it is there)
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: the nbgrader source of the course (``notebooks/NN_name.ipynb``), the committed student edition, the figures, and
+#: the classroom's course folder (``nbgrader_config.py``)
+SOURCE_DIR = REPO_ROOT / "notebooks"
+STUDENT_DIR = REPO_ROOT / "student"
+FIGURES_DIR = REPO_ROOT / "figures"
+CLASSROOM_DIR = REPO_ROOT / "classroom"
 
 #: every notebook of the course (the stem of ``notebooks/NN_name.ipynb``), in reading order
 NOTEBOOKS: tuple[str, ...] = (

@@ -40,6 +40,8 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 
+from .course import CLASSROOM_DIR, REPO_ROOT, SOURCE_DIR, STUDENT_DIR
+
 __all__ = [
     "EDITIONS",
     "REPO_ROOT",
@@ -56,10 +58,7 @@ __all__ = [
     "zh_student_dir",
 ]
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-SOURCE_DIR = REPO_ROOT / "notebooks"
-STUDENT_DIR = REPO_ROOT / "student"
-CONFIG = REPO_ROOT / "classroom" / "nbgrader_config.py"
+CONFIG = CLASSROOM_DIR / "nbgrader_config.py"
 EDITIONS = ("student", "solutions")
 #: where ``make lab EDITION=...`` works: git-ignored copies, so that a ``git pull`` never meets a student's answers
 WORKSPACES = {"student": REPO_ROOT / "lab", "solutions": REPO_ROOT / "lab-solutions"}

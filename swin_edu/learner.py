@@ -138,6 +138,7 @@ class Entry:
     origin: str                      # "kernel" or "file"
     objects: dict = field(default_factory=dict)
     when: str = ""
+    notebook: str = ""               # "01" ... ("": the piece's, see PIECES)
 
 
 #: exercise name -> Entry, for this kernel (a later pass replaces an earlier one)
@@ -227,10 +228,10 @@ def _defined_names(source: str) -> list[str]:
     return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
-def _verify(exercise, fn_name: str, source: str) -> tuple[bool, str]:
-    """Run ``source`` alone after the exercise's prelude and check the function again, quietly."""
-    from .exercises.runner import run_check, settings
-
+def _verify(exercise, fn_name: str, source: str, recheck: Callable) -> tuple[bool, str]:
+    """Run ``source`` alone after the exercise's prelude and check the function again (``recheck(exercise, fn)``:
+    the self-check, quiet; the runner passes it, so that this module needs nothing of the exercises but their
+    spec)."""
     ns: dict = {"__name__": _NS_NAME}
     try:
         exec(compile(exercise.prelude, "<prelude>", "exec"), ns)  # noqa: S102 - the course's own imports
@@ -240,12 +241,7 @@ def _verify(exercise, fn_name: str, source: str) -> tuple[bool, str]:
     fn = ns.get(fn_name)
     if not callable(fn):
         return False, f"`{fn_name}` is not defined by the cell"
-    quiet = settings.quiet
-    settings.quiet = True
-    try:
-        result = run_check(exercise, fn)
-    finally:
-        settings.quiet = quiet
+    result = recheck(exercise, fn)
     if result.passed:
         return True, ""
     lines = [ln.strip() for ln in str(result.message).strip().splitlines() if ln.strip()]
@@ -253,10 +249,13 @@ def _verify(exercise, fn_name: str, source: str) -> tuple[bool, str]:
     return False, why[:200]
 
 
-def record(exercise, fn: Callable) -> Optional[Entry]:
+def record(exercise, fn: Callable, recheck: Callable) -> Optional[Entry]:
     """Remember that ``fn`` passed ``exercise`` (an :class:`~swin_edu.exercises.spec.Exercise`): in this kernel,
-    and in the file when its answer cell passes alone. Called by the self-check; only functions defined in a
-    notebook (``__module__ == "__main__"``) are remembered. Returns the entry (None: nothing remembered)."""
+    and in the file when its answer cell passes ``recheck(exercise, fn)`` (the quiet self-check) alone. Called by
+    the self-check; only functions defined in a notebook (``__module__ == "__main__"``) are remembered. Returns the
+    entry (None: nothing remembered)."""
+    if not callable(recheck):
+        raise TypeError(f"learner.record: recheck must be the self-check (a function), got {type(recheck).__name__}")
     if _RECORDING[0] or getattr(fn, "__module__", None) != "__main__" or not callable(fn) or not _in_ipython():
         return None
     _RECORDING[0] = True
@@ -265,11 +264,11 @@ def record(exercise, fn: Callable) -> Optional[Entry]:
         when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
         raw = _cell_source(fn)
         source = definitions(raw) if raw else ""
-        ok, why = _verify(exercise, fn_name, source) if source else (False, "its source was not found")
+        ok, why = _verify(exercise, fn_name, source, recheck) if source else (False, "its source was not found")
         user = getattr(fn, "__globals__", {})
         objects = {n: user[n] for n in (_defined_names(source) if source else [fn_name]) if n in user}
         objects.setdefault(fn_name, fn)
-        entry = Entry(name, fn_name, source if ok else None, "kernel", objects, when)
+        entry = Entry(name, fn_name, source if ok else None, "kernel", objects, when, exercise.notebook)
         _KERNEL[name] = entry
         path = mine_path()
         if not ok:
@@ -300,11 +299,15 @@ _SECTION = re.compile(r"^# === exercise (\w+) \(notebook (\d+)\) · (\w+) · pas
                       r"^# === end \1 ===$", re.MULTILINE | re.DOTALL)
 
 
-def _order(name: str) -> int:
-    from .exercises import EXERCISES
+def _notebook_of(entry: Entry) -> str:
+    piece = next((p for p in PIECES if p.exercise == entry.exercise), None)
+    return piece.notebook if piece else (entry.notebook or "00")
 
-    names = list(EXERCISES)
-    return names.index(name) if name in names else len(names)
+
+def _order(entry: Entry) -> tuple:
+    """Course order: by notebook, the pieces in the order of :data:`PIECES`, other exercises by name."""
+    index = next((i for i, p in enumerate(PIECES) if p.exercise == entry.exercise), len(PIECES))
+    return _notebook_of(entry), index, entry.exercise
 
 
 def read_sections(path: Optional[Path] = None) -> dict[str, Entry]:
@@ -313,7 +316,8 @@ def read_sections(path: Optional[Path] = None) -> dict[str, Entry]:
     if not path.is_file():
         return {}
     text = path.read_text(encoding="utf-8", errors="replace")
-    return {m.group(1): Entry(m.group(1), m.group(3), m.group(5).rstrip() + "\n", "file", {}, m.group(4).strip())
+    return {m.group(1): Entry(m.group(1), m.group(3), m.group(5).rstrip() + "\n", "file", {}, m.group(4).strip(),
+                              m.group(2))
             for m in _SECTION.finditer(text)}
 
 
@@ -321,20 +325,13 @@ def _write_section(path: Path, entry: Entry) -> None:
     sections = read_sections(path)
     sections[entry.exercise] = entry
     parts = [_HEADER]
-    for name in sorted(sections, key=_order):
-        e = sections[name]
-        parts.append(f"\n# === exercise {name} (notebook {_notebook_of(name)}) · {e.fn_name} · passed {e.when} ===\n"
+    for e in sorted(sections.values(), key=_order):
+        name = e.exercise
+        parts.append(f"\n# === exercise {name} (notebook {_notebook_of(e)}) · {e.fn_name} · passed {e.when} ===\n"
                      f"{e.source.rstrip()}\n# === end {name} ===\n")
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(parts), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def _notebook_of(exercise: str) -> str:
-    from .exercises import check
-
-    fn = getattr(check, exercise, None)
-    return str(getattr(fn, "notebook", "00"))
 
 
 def _entries() -> tuple[dict[str, Entry], bool]:

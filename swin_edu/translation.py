@@ -44,7 +44,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from .course import NOTEBOOKS
+from .course import NOTEBOOKS, SOURCE_DIR
 
 __all__ = [
     "LANGS",
@@ -64,8 +64,6 @@ __all__ = [
     "write_edition",
 ]
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-SOURCE_DIR = REPO_ROOT / "notebooks"
 LANGS = ("zh",)
 #: the notebooks that have a translation, per language: each must be complete and current (tests/test_zh.py)
 TRANSLATED: dict[str, tuple[str, ...]] = {"zh": NOTEBOOKS}  # every notebook of the course

@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from .course import REPO_ROOT
+
 __all__ = [
     "ASSETS",
     "COURSE_CHECKPOINTS",
@@ -180,7 +182,7 @@ def _config_only(info: dict):
 
 
 def _git_commit() -> str:
-    root = Path(__file__).resolve().parents[1]
+    root = REPO_ROOT
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "swin_edu"], cwd=root,

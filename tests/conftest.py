@@ -68,7 +68,8 @@ def _one_thread_per_xdist_worker():
 # forward once, one kernel for the widgets), and the longest tests start first (a long test that starts last is the
 # run's tail).
 XDIST_GROUPS = {"test_browser.py": "browser", "test_redteam.py": "redteam", "test_classroom.py": "classroom",
-                "test_viz_figures.py": "figures", "test_model.py": "model", "test_widgets_kernel.py": "widgets"}
+                "test_redteam_round2.py": "redteam2", "test_viz_figures.py": "figures", "test_model.py": "model",
+                "test_widgets_kernel.py": "widgets"}
 _FIRST = ("browser", "notebook", "sandbox", "slow")  # what starts first, in this order
 
 

@@ -90,6 +90,7 @@ def graded(released):
 
 
 # ------------------------------------------------------------------------------------------------ release
+@pytest.mark.slow
 def test_release_is_made_by_nbgrader_without_solutions_or_grading_data(released):
     course, out = released
     text = (out / NB).read_text()
@@ -109,6 +110,7 @@ def test_release_is_made_by_nbgrader_without_solutions_or_grading_data(released)
     assert {p.name for p in out.iterdir()} == {NB}
 
 
+@pytest.mark.slow
 def test_grading_data_has_public_and_hidden_cases_with_expected_outputs(released):
     course, _ = released
     spec = json.loads((course / "autograder" / ASSIGNMENT / f"{ASSIGNMENT}.json").read_text())
@@ -167,6 +169,8 @@ def test_a_graded_cell_must_be_a_bare_check_call():
 
 
 # ------------------------------------------------------------------------------------------------ grading
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_solutions_get_full_marks(graded):
     _, _, scores, points = graded
@@ -174,12 +178,16 @@ def test_solutions_get_full_marks(graded):
     assert scores["alice"] == points and sum(points.values()) > 0
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_untouched_student_version_gets_zero_on_every_graded_cell(graded):
     _, _, scores, points = graded
     assert set(scores["bob"]) == set(points) and all(v == 0 for v in scores["bob"].values())
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_partly_wrong_submission_gets_exactly_the_points_of_what_is_right(graded):
     _, report, scores, points = graded
@@ -188,6 +196,8 @@ def test_partly_wrong_submission_gets_exactly_the_points_of_what_is_right(graded
     assert not any(s.failed for s in report.students), report.table()
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_feedback_carries_the_specific_message(graded):
     course, *_ = graded
@@ -200,6 +210,8 @@ def test_feedback_carries_the_specific_message(graded):
     assert "uses the reference `swin_edu.numpy_ref.window_partition`" in text
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_grading_again_gives_the_same_scores_and_several_students_at_once(graded):
     course, _, scores, _ = graded
@@ -209,6 +221,8 @@ def test_grading_again_gives_the_same_scores_and_several_students_at_once(graded
     assert again == scores
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_plain_nbgrader_autograde_grades_in_the_sandbox_too(graded):
     """Without `classroom grade`'s first phase (the results removed), nbgrader's own command does the
@@ -223,6 +237,8 @@ def test_plain_nbgrader_autograde_grades_in_the_sandbox_too(graded):
     assert classroom.scores(course, ASSIGNMENT)["carol"] == scores["carol"]
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_command_line_prints_the_table(graded, capsys):
     course, *_ = graded
@@ -264,6 +280,8 @@ def test_unsafe_mode_runs_without_the_sandbox_when_told():
 
 
 # ------------------------------------------------------------------------------------------------ pieces
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_sandbox_runs_an_answer_and_sees_nothing_of_the_host(tmp_path):
     package = make_copy(tmp_path / "pkg", prelude="import numpy as np\n")
@@ -297,6 +315,8 @@ def test_sandbox_runs_an_answer_and_sees_nothing_of_the_host(tmp_path):
     assert seen == [False, False, False, False] and few_processes
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_guards_make_library_shortcuts_unavailable(tmp_path):
     package = make_copy(tmp_path / "pkg", prelude="import torch\n")
@@ -434,6 +454,8 @@ def test_every_forbidden_reference_exists():
             _stub_source(files[module].read_text(), qualname, "x")  # raises when it is missing
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 @needs_bwrap
 def test_a_read_only_folder_under_tmp_stays_visible_above_the_private_tmp(tmp_path):
     """CI clones the repository under /tmp, so the grader's virtual environment lives there: the sandbox's private

@@ -130,6 +130,7 @@ def test_each_answer_cell_runs_alone_in_the_graders_copy_and_the_reference_forwa
 
 # ------------------------------------------------------------------------------------ the whole grader (slow)
 @pytest.mark.slow
+@pytest.mark.sandbox
 @pytest.mark.skipif(__import__("shutil").which("bwrap") is None, reason="bubblewrap is not installed")
 def test_release_and_grade_notebook_07_in_the_sandbox(tmp_path):
     """Release 07 (the release itself grades the source's solutions and refuses unless all pass), then grade

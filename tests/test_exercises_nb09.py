@@ -217,6 +217,7 @@ def test_each_answer_cell_runs_alone_in_the_graders_copy(name, tmp_path):
 
 # ----------------------------------------------------------------------------------------------- the whole grader
 @pytest.mark.slow
+@pytest.mark.sandbox
 @pytest.mark.skipif(__import__("shutil").which("bwrap") is None, reason="bubblewrap is not installed")
 def test_release_and_grade_notebook_09_in_the_sandbox(tmp_path):
     """Release 09 (the release itself grades the source's solutions with the real grader and refuses unless all

@@ -27,6 +27,7 @@ from swin_edu.classroom.grading import GradingSettings
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.sandbox,
     pytest.mark.skipif(
         shutil.which("bwrap") is None, reason="bubblewrap is not installed (tools/install_sandbox.sh)"
     ),

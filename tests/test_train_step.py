@@ -130,13 +130,14 @@ def test_the_answer_cell_runs_alone_in_the_graders_copy_and_the_reference_is_for
     module, _, target = ex.forbidden[0].partition(":")
     code = (f"{ex.prelude}\n{cell}\nimport pickle, sys\ncases = pickle.load(sys.stdin.buffer)\n"
             f"sys.stdout.buffer.write(pickle.dumps([{fn}(*args) for args in cases]))\n"
-            f"import {module} as m\ntry:\n    m.{target}(*[None] * 7)\n"
+            f"try:\n    import {module} as m\n    m.{target}(*[None] * 7)\n"
             f"except BaseException as e:\n    sys.stderr.write(type(e).__name__)\n")
     cases = [c.args for c in ex.cases()]
     out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(cases), capture_output=True,
                          env={**os.environ, "PYTHONPATH": str(dest)}, cwd=tmp_path, timeout=300, check=False)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
-    assert "ReferenceUnavailable" in out.stderr.decode()[-200:]
+    # the reference is a stub, or (now that the harness lives in swin_edu.demos) its whole package is out of reach
+    assert out.stderr.decode()[-200:].endswith(("ReferenceUnavailable", "ImportError")), out.stderr.decode()[-500:]
     got = pickle.loads(out.stdout)
     for value, case in zip(got, ex.cases()):
         assert ex.compare(value, ex.reference(*copy.deepcopy(case.args)), case) is None
@@ -144,6 +145,7 @@ def test_the_answer_cell_runs_alone_in_the_graders_copy_and_the_reference_is_for
 
 # ------------------------------------------------------------------------------------------------ the grader (slow)
 @pytest.mark.slow
+@pytest.mark.sandbox
 @pytest.mark.skipif(__import__("shutil").which("bwrap") is None, reason="bubblewrap is not installed")
 def test_the_classroom_grades_the_training_step_and_studentswin_in_the_sandbox(tmp_path):
     """A small assignment made of the course's own cells (exercise 7.6 and 8.3, with the imports of their

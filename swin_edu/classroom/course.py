@@ -39,6 +39,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode
 
+from ..course import CLASSROOM_DIR, FIGURES_DIR, REPO_ROOT, SOURCE_DIR
 from ..course import NOTEBOOKS as COURSE_NOTEBOOKS
 
 if TYPE_CHECKING:
@@ -65,8 +66,7 @@ __all__ = [
     "main",
 ]
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO_ROOT / "notebooks"
+NOTEBOOKS = SOURCE_DIR
 
 #: The suggested assignments (see docs/instructor.md); any notebook stem is an assignment of its own too.
 ASSIGNMENTS: dict[str, tuple[str, ...]] = {
@@ -88,7 +88,7 @@ class EmbedFigures(Preprocessor):
     edition's links, ``../figures/zh/X.png``, embed the Chinese figure (as attachment ``X.png`` too)."""
 
     enabled = Bool(True, help="nbconvert runs a preprocessor only when it is enabled").tag(config=True)
-    figures_dir = Unicode(str(REPO_ROOT / "figures"), help="Folder holding the course figures").tag(
+    figures_dir = Unicode(str(FIGURES_DIR), help="Folder holding the course figures").tag(
         config=True
     )
 
@@ -137,7 +137,7 @@ def prepare_course(course_dir: str | os.PathLike) -> pathlib.Path:
     (a no-op for the repository's own ``classroom/``) and return its path."""
     course = pathlib.Path(course_dir).resolve()
     course.mkdir(parents=True, exist_ok=True)
-    config = REPO_ROOT / "classroom" / "nbgrader_config.py"
+    config = CLASSROOM_DIR / "nbgrader_config.py"
     target = course / "nbgrader_config.py"
     if target.resolve() != config.resolve():
         shutil.copyfile(config, target)
@@ -547,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m swin_edu.classroom", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--course-dir", default=str(REPO_ROOT / "classroom"), help="nbgrader course root")
+    parser.add_argument("--course-dir", default=str(CLASSROOM_DIR), help="nbgrader course root")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the suggested assignments")
     rel = sub.add_parser(

@@ -35,6 +35,7 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from .. import i18n
 from ..i18n import Text
+from ..course import REPO_ROOT
 from .autograder import answer_cells, load_spec
 from .bwrap import MiB, Limits, Sandbox
 from .sanitize import clean_image, sanitize_submission
@@ -337,8 +338,6 @@ class Grader:
     """The sandboxed work of grading, for one course folder (shared by the threads of phase 1)."""
 
     def __init__(self, course: os.PathLike | str, settings: Optional[GradingSettings] = None):
-        from .course import REPO_ROOT
-
         self.course = pathlib.Path(course).resolve()
         self.settings = settings or GradingSettings()
         hidden = [self.course]

@@ -18,7 +18,7 @@ says. Nothing here imports torch at import time except the modules whose name en
   of random queries and keys, with and without the scale.
 - :mod:`.timing`: a small benchmark helper that returns timings (nothing asserts a timing).
 - :mod:`.capstone_reference`: notebook 03's capstone (SW-MSA from its pieces) and its classic mistakes.
-- :mod:`.train_step`: the harness that runs a training step (exercise 8.4) on a fresh tiny model, for the
+- :mod:`.train_step`: the harness that runs a training step (exercise 8.3) on a fresh tiny model, for the
   self-check, the grader and notebook 08.
 - :mod:`.student_model`: notebook 07's ~60-line torch modules (WindowAttention, SwinBlock,
   PatchMerging, BasicLayer) that load the official state dict.

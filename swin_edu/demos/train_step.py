@@ -1,4 +1,4 @@
-"""The harness of exercise 8.4 (one training step): a fresh tiny model, the AdamW of notebook 08, the learner's step
+"""The harness of exercise 8.3 (one training step): a fresh tiny model, the AdamW of notebook 08, the learner's step
 run once per learning rate. The self-check, the grader's sandbox and notebook 08 all run a step through
 :func:`run_train_steps`. It lives apart from the exercise's spec (:mod:`swin_edu.exercises.training`, which holds the
 reference step, and whose package imports every exercise): a graded answer imports this module and nothing that
@@ -17,7 +17,7 @@ CASE_MAX_NORM = 0.5
 
 
 def step_test_config():
-    """The tiny model of exercise 8.4: 8x8 grey images, patch 2, C=8, one stage of a W-MSA and an SW-MSA block
+    """The tiny model of exercise 8.3: 8x8 grey images, patch 2, C=8, one stage of a W-MSA and an SW-MSA block
     (window 2, shift 1), 3 classes, drop path 0.5 in the second block (so that eval mode shows)."""
     from ..config import SwinConfig
 
@@ -35,7 +35,7 @@ def _as_float(value: Any) -> float:
 
 def run_train_steps(step_fn, state_dict, images, labels, lrs, smoothing: float = 0.1,
                     max_norm: float = CASE_MAX_NORM) -> dict:
-    """What exercise 8.4's check runs: a fresh tiny model (:func:`step_test_config`, float64) with ``state_dict``,
+    """What exercise 8.3's check runs: a fresh tiny model (:func:`step_test_config`, float64) with ``state_dict``,
     left in eval mode as a validation pass leaves it, the AdamW of notebook 08 (``swin_edu.train.make_optimizer``,
     made with ``lr=INITIAL_LR``), then ``step_fn(model, optimizer, images, labels, lr, smoothing=smoothing,
     max_norm=max_norm)`` once per learning rate of ``lrs``, each after ``torch.manual_seed(k)`` (drop path draws).

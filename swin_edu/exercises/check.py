@@ -42,6 +42,7 @@ def _make(ex: Exercise, notebook: str) -> Callable[..., CheckResult]:
     if ex.name in EXERCISES:
         raise ValueError(f"two exercises are called {ex.name!r}")
     EXERCISES[ex.name] = ex
+    ex.notebook = ex.notebook or notebook
 
     def check_fn(student_fn: Any, *, hidden: bool = False, time_limit: Optional[float] = None) -> CheckResult:
         return run_check(ex, student_fn, hidden=hidden, time_limit=time_limit)

@@ -124,9 +124,19 @@ def _remember(ex: Exercise, fn: Any) -> None:
     try:
         from .. import learner
 
-        learner.record(ex, fn)
+        learner.record(ex, fn, recheck=_quiet_check)
     except Exception:  # noqa: BLE001, S110 - remembering is a service, never a reason for a check to fail
         pass
+
+
+def _quiet_check(ex: Exercise, fn: Any) -> CheckResult:
+    """The self-check of ``ex`` on ``fn``, printing nothing (the learner's thread checks an answer cell run alone)."""
+    quiet = settings.quiet
+    settings.quiet = True
+    try:
+        return run_check(ex, fn)
+    finally:
+        settings.quiet = quiet
 
 
 def _run(ex: Exercise, fn: Any, cases: list, limit: float, more: bool) -> CheckResult:

@@ -135,6 +135,8 @@ class Exercise:
     guards: tuple = ()
     prelude: str = NUMPY_PRELUDE
     allowed: tuple = ()
+    #: the notebook of the exercise ("01" ... "09"), set when :mod:`swin_edu.exercises.check` registers it
+    notebook: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():

@@ -340,7 +340,7 @@ def train_step_reference(model, optimizer, images, labels, lr, smoothing=0.1, ma
 
 
 def train_steps_reference(state_dict, images, labels, lrs):
-    """The reference of exercise 8.4 (the given function of its answer cell around :func:`train_step_reference`)."""
+    """The reference of exercise 8.3 (the given function of its answer cell around :func:`train_step_reference`)."""
     return run_train_steps(train_step_reference, state_dict, images, labels, lrs)
 
 

@@ -38,6 +38,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from .. import complexity, i18n
 from .. import numpy_ref as snp
 from .._validate import check_divisible, check_int
+from ..course import FIGURES_DIR
 from ..config import SwinConfig
 from ._draw import annotate_cells, cell_axes, fill_labels, grid_lines, outline, pool_image, sample_image
 from .style import (
@@ -1296,8 +1297,7 @@ def figures_dir(lang: str = "en") -> Path:
     """The repository's ``figures/`` folder (next to the ``swin_edu`` package); ``figures/zh/`` for ``lang="zh"``."""
     if lang not in i18n.LANGS:
         raise ValueError(f"figures_dir: lang must be one of {list(i18n.LANGS)}, got {lang!r}")
-    root = Path(__file__).resolve().parents[2] / "figures"
-    return root if lang == "en" else root / lang
+    return FIGURES_DIR if lang == "en" else FIGURES_DIR / lang
 
 
 def render_all(out: str | Path, names: Sequence[str] | None = None, verbose: bool = False,

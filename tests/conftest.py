@@ -1,4 +1,10 @@
+import hashlib
 import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
 
 import matplotlib
 import numpy as np
@@ -6,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 settings.register_profile(
     "ci", deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow], derandomize=True
@@ -89,3 +97,47 @@ def pytest_collection_modifyitems(config, items):
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=_start_rank)  # stable: the same order on every worker
+
+
+# ------------------------------------------------------------------------------------------------ a fresh install
+def _source_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "swin_edu").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    h.update((ROOT / "pyproject.toml").read_bytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def wheel_env():
+    """The python of a fresh virtual environment outside the checkout with this checkout's wheel installed (and the
+    classroom extra, nbclient and ipykernel), as Colab or the grader's container has the package: built once for
+    the same sources under /tmp (a file lock shares it between the pytest-xdist workers and later runs), torch
+    from the index `make` would use (tools/torch_index.py). Used by the tests of a Colab-like install
+    (tests/test_repo.py) and of the grader under a non-editable install (tests/test_redteam_install.py)."""
+    from filelock import FileLock
+
+    import torch
+
+    base = pathlib.Path(tempfile.gettempdir()) / f"swin-edu-wheel-env-{_source_digest()}"
+    python = base / "venv" / "bin" / "python"
+    with FileLock(str(base) + ".lock"):
+        if not (base / "ready").is_file():
+            shutil.rmtree(base, ignore_errors=True)
+            base.mkdir(parents=True)
+
+            def run(*cmd):
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=base, check=False)
+                assert proc.returncode == 0, f"{cmd}:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+
+            run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                str(base / "dist"), str(ROOT))
+            run(getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(base / "venv"))
+            index = subprocess.run([sys.executable, str(ROOT / "tools" / "torch_index.py")], capture_output=True,
+                                   text=True, check=True).stdout.split()
+            run(str(python), "-m", "pip", "install", "-q", *index, f"torch=={torch.__version__.split('+')[0]}")
+            wheel = next((base / "dist").glob("swin_edu-*.whl"))
+            run(str(python), "-m", "pip", "install", "-q", f"{wheel}[classroom]", "nbclient", "ipykernel")
+            (base / "ready").write_text("ok")
+    return python

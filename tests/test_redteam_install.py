@@ -11,8 +11,6 @@ site-packages in place of the base interpreter's). Plus the logic, fast: which c
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import json
 import os
 import pathlib
@@ -39,33 +37,7 @@ def _attack(python: str, *, prefix: list[str] = ()) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _source_digest() -> str:
-    h = hashlib.sha256()
-    for path in sorted((ROOT / "swin_edu").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            h.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
-    h.update((ROOT / "pyproject.toml").read_bytes())
-    return h.hexdigest()[:16]
-
-
-@pytest.fixture(scope="module")
-def wheel_env():
-    """A fresh virtual environment under /tmp with this worktree's wheel (kept between runs for the same sources)."""
-    base = pathlib.Path("/tmp") / f"swin-edu-wheel-env-{_source_digest()}"
-    venv = base / "venv"
-    python = venv / "bin" / "python"
-    if not (base / "ready").is_file():
-        shutil.rmtree(base, ignore_errors=True)
-        base.mkdir(parents=True)
-        run = lambda *cmd: subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=1800)  # noqa: E731
-        run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(ROOT), "-w", str(base / "dist"))
-        run(getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv))
-        torch = importlib.metadata.version("torch").split("+")[0]
-        run(str(python), "-m", "pip", "install", "-q", f"torch=={torch}")
-        wheel = next((base / "dist").glob("swin_edu-*.whl"))
-        run(str(python), "-m", "pip", "install", "-q", f"{wheel}[classroom]")
-        (base / "ready").write_text("ok")
-    return python
+# wheel_env: the fresh environment with this checkout's wheel (tests/conftest.py)
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ from html.parser import HTMLParser
 import nbformat
 import numpy as np
 import pytest
-from _redteam import by_id, fn, make_source
+from _redteam import by_id, fn, make_source, wall
 
 from swin_edu import classroom
 from swin_edu.classroom import codec
@@ -594,7 +594,8 @@ SETUP = ("import math, os, time\nimport numpy as np\nfrom swin_edu import numpy_
 ASSIGNMENT, NB = "round2", "exercises.ipynb"
 EX = {"A": ("02_window_attention", "nb02_attention", 2), "WP": ("02_window_attention", "nb02_window_partition", 2)}
 FULL = sum(p for *_, p in EX.values())
-CELL_TIMEOUT, NOTEBOOK_TIMEOUT, MAX_CELLS, MAX_FILES = 10.0, 25.0, 120, 40
+# wall(): the limits of an idle machine, with room for a busy CI
+CELL_TIMEOUT, NOTEBOOK_TIMEOUT, MAX_CELLS, MAX_FILES = wall(10.0), wall(25.0), 120, 40
 FLOAT32_ATTENTION = "import math\n" + fn("attention_mine(q, k, v)", """
     logits = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
     logits = logits - logits.max(axis=-1, keepdims=True)

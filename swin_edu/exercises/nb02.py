@@ -137,18 +137,17 @@ WINDOW_PARTITION = Exercise(
     ],
     hidden=_partition_hidden,
     forbidden=("swin_edu.numpy_ref.windows:window_partition",),
-    # the exercise asks for one call of patch partition (exercise 1.2's function) and one reshape
-    allowed=("swin_edu.numpy_ref.patches:patch_partition",),
-    hints=(Text("Patch partition with patch size M turns the map into (B, H/M, W/M, M*M*C): one token per window, "
-                "holding the window's tokens row by row, pixel by pixel. What is left to do to get "
-                "(num_windows*B, M, M, C)?",
-                "图像块大小取 M 的图像块分割把特征图变成 (B, H/M, W/M, M*M*C)：每个窗口变成一个 token，"
-                "按行、逐像素存放这个窗口里的 token。要得到 (num_windows*B, M, M, C)，还差什么？"),
-           Text("Only one reshape is left: the first three axes (image, window row, window column) merge into one "
-                "axis of windows, in row-major order, which is the official order; the last axis unfolds into "
-                "(M, M, C) because patch partition flattened it in the order (row, column, channel).",
-                "只差一次 reshape：前三个轴（图像、窗口行、窗口列）按行优先合并成一个窗口轴，这正是官方的"
-                "顺序；最后一个轴展开成 (M, M, C)，因为图像块分割是按（行，列，通道）的顺序把它展平的。")),
+    hints=(Text("An M x M window is an M x M patch of the map: which reshape and which transpose did your patch "
+                "partition (exercise 1.2) use to bring each patch's pixels together? They carry over with p = M.",
+                "一个 M x M 的窗口就是特征图上的一个 M x M 图像块：你的图像块分割（练习 1.2）用了哪一次 reshape、"
+                "哪一次 transpose 把每个图像块的像素聚到一起？取 p = M，它们可以照搬过来。"),
+           Text("Split each of H and W into (window, position inside the window), move the two window axes next to "
+                "the image axis, and stop before patch partition's last step: instead of flattening a window's "
+                "pixels, merge the three axes (image, window row, window column) into one, in row-major order, "
+                "which is the official order.",
+                "把 H 和 W 各拆成（窗口，窗口内的位置）两个轴，把两个窗口轴挪到图像轴旁边，然后在图像块分割"
+                "的最后一步之前停下：不要展平窗口里的像素，而是把（图像，窗口行，窗口列）这三个轴按行优先"
+                "合并成一个轴，这正是官方的顺序。")),
     misconceptions=[
         Misconception(Text("a plain reshape does not cut windows: it cuts the row-major map into runs of M*M*C "
                            "consecutive numbers, i.e. pieces of image rows, while the M*M tokens of a window sit in "

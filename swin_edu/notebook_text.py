@@ -1,4 +1,4 @@
-"""What the code cells of notebooks 00-04 print and plot, in both languages.
+"""What the code cells of notebooks 00-08 print and plot, in both languages.
 
 A code cell is the same in the English and the Chinese notebook (the Chinese edition translates the prose only,
 docs/translation.md), so the words it prints or puts on a figure come from the course's message catalogue:
@@ -15,7 +15,19 @@ from typing import Any
 
 from .i18n import add_messages, t
 
-__all__ = ["t", "you_predicted"]
+__all__ = ["number", "t", "you_predicted"]
+
+
+def number(value: Any) -> str:
+    """An int with thousands separators (``1,267,972``), a float as it is, or "—" for None (a count that was not
+    made): for the numbers a notebook prints next to a formula."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+        return f"{int(value):,}"
+    return str(value)
 
 
 def you_predicted(value: Any, fmt: str = "{}") -> str:
@@ -180,4 +192,39 @@ add_messages({
     "nb04.old_profile": {"en": "old table, dy = 0", "zh": "旧表，dy = 0"},
     "nb04.new_profile": {"en": "new, at its source", "zh": "新表，画在它的取值位置"},
     "nb04.offset_axis": {"en": "offset dx, in old-table units", "zh": "偏移 dx（以旧表为单位）"},
+    # --------------------------------------------------------------------------------- 05 block and merging
+    "nb05.activation": {"en": "the MLP's activation", "zh": "MLP 的激活函数"},
+    "nb05.drop_path": {"en": "dropped samples: {dropped:.3f}   kept value: {kept:.4f}   mean: {mean:.3f}",
+                       "zh": "被丢掉的样本比例：{dropped:.3f}   保留下来的值：{kept:.4f}   均值：{mean:.3f}"},
+    "nb05.colleague": {"en": "the colleague's block runs: output {shape}, moved up to {diff:.2f} from its input",
+                       "zh": "同事的 block 能跑：输出 {shape}，与输入最多相差 {diff:.2f}"},
+    "nb05.reached": {"en": "reached: {w} after W-MSA (predicted {w_pred}), {pair} after the pair (predicted {pair_pred} far "
+                           "from the borders)",
+                     "zh": "影响到的 token：W-MSA 之后 {w} 个（预测 {w_pred}），一对 block 之后 {pair} 个（远离边界时预测 "
+                           "{pair_pred}）"},
+    "nb05.after_w": {"en": "after the W-MSA block", "zh": "W-MSA block 之后"},
+    "nb05.after_pair": {"en": "after the W-MSA/SW-MSA pair", "zh": "W-MSA/SW-MSA 这一对之后"},
+    "nb05.tokens_reached": {"en": "tokens reached, with the shift: {shift} | without: {no_shift}",
+                            "zh": "影响到的 token 数，有移位：{shift} | 没有移位：{no_shift}"},
+    "nb05.blocks_shift": {"en": "{d} blocks, shift", "zh": "{d} 个 block，有移位"},
+    "nb05.blocks_no_shift": {"en": "{d} blocks, no shift", "zh": "{d} 个 block，没有移位"},
+    "nb05.block_row.vit": {"en": "ViT block:  {macs:,} MACs ({counted} counted while it ran); a poke reaches {reach} of "
+                                 "{tokens} tokens; {ms:.0f} ms",
+                           "zh": "ViT block：{macs:,} 次乘加（运行时数出 {counted}）；戳一下影响 {tokens} 个 token 中的 "
+                                 "{reach} 个；{ms:.0f} 毫秒"},
+    "nb05.block_row.swin": {"en": "Swin block: {macs:,} MACs ({counted} counted while it ran); a poke reaches {reach} of "
+                                  "{tokens} tokens; {ms:.0f} ms",
+                            "zh": "Swin block：{macs:,} 次乘加（运行时数出 {counted}）；戳一下影响 {tokens} 个 token 中的 "
+                                  "{reach} 个；{ms:.0f} 毫秒"},
+    "nb05.vit_ratio": {"en": "one ViT block / one Swin block (C = 96, M = 7): {r224:.1f}x the MACs for 224 x 224 images "
+                             "(56 x 56 tokens), {r448:.1f}x for 448 x 448",
+                       "zh": "一个 ViT block / 一个 Swin block（C = 96，M = 7）：224 x 224 的图像（56 x 56 个 token）"
+                             "乘加次数是 {r224:.1f} 倍，448 x 448 时是 {r448:.1f} 倍"},
+    "nb05.maps": {"en": "maps: {maps}\n(window, shift): {windows}", "zh": "特征图：{maps}\n（窗口，移位）：{windows}"},
+    "nb05.stage4_shift": {"en": "stage 4 with a shift: {n} window, only {allowed:.0%} of the token pairs allowed",
+                          "zh": "stage 4 如果移位：只有 {n} 个窗口，只允许 {allowed:.0%} 的 token 对"},
+    "nb05.folded": {"en": "gather = conv with a one-hot kernel; gather + linear = a 2x2 stride-2 conv with kernel {shape}",
+                    "zh": "取块 = 卷积核为 one-hot 的卷积；取块 + 线性层 = 一个 2x2、步长 2、卷积核形状为 {shape} 的卷积"},
+    "nb05.stage": {"en": "stage {i}: blocks on {before} (window {M}, shift {s}) -> {after}",
+                   "zh": "stage {i}：block 作用在 {before} 上（窗口 {M}，移位 {s}）-> {after}"},
 })

@@ -94,9 +94,11 @@ relative_position_index = _make(nb04.RELATIVE_POSITION_INDEX, "04")
 row_usage = _make(nb04.ROW_USAGE, "04")
 source_offset = _make(nb04.SOURCE_OFFSET, "04")
 # notebook 05: Swin block & patch merging
-patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
+drop_path = _make(nb05.DROP_PATH, "05")
 swin_block = _make(nb05.SWIN_BLOCK, "05")
 tokens_reached = _make(nb05.TOKENS_REACHED, "05")
+vit_block = _make(nb05.VIT_BLOCK, "05")
+patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
 merge_kernel = _make(nb05.MERGE_KERNEL, "05")
 # notebook 06: the whole model in numpy
 stage_shapes = _make(nb06.STAGE_SHAPES, "06")

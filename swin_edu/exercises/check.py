@@ -102,7 +102,7 @@ patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
 merge_kernel = _make(nb05.MERGE_KERNEL, "05")
 # notebook 06: the whole model in numpy
 stage_shapes = _make(nb06.STAGE_SHAPES, "06")
-count_params = _make(nb06.COUNT_PARAMS, "06")
+block_param_count = _make(nb06.BLOCK_PARAM_COUNT, "06")
 swin_forward = _make(nb06.SWIN_FORWARD, "06")
 # notebook 07: the PyTorch model
 attention_torch = _make(nb07.ATTENTION_TORCH, "07")

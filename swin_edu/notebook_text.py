@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .i18n import add_messages, t
+from .i18n import MESSAGES, add_messages, t
 
-__all__ = ["number", "t", "you_predicted"]
+__all__ = ["describe_data", "number", "t", "you_predicted"]
 
 
 def number(value: Any) -> str:
@@ -28,6 +28,16 @@ def number(value: Any) -> str:
     if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
         return f"{int(value):,}"
     return str(value)
+
+
+def describe_data(data) -> str:
+    """One line about a :class:`swin_edu.data.DataSplits` in the language in force: its kind of data, the sizes of
+    the three splits, the image shape and the number of classes (``DataSplits.describe()`` says it in English)."""
+    source = str(getattr(data, "source", "?"))
+    kind = "straddle" if source.partition(":")[0] == "straddle" else source
+    name = t(f"nb08.task.{kind}") if f"nb08.task.{kind}" in MESSAGES else source
+    return t("nb08.data", name=name, train=len(data.train), val=len(data.val), test=len(data.test),
+             shape="x".join(str(n) for n in data.train.images.shape[1:]), classes=len(data.classes))
 
 
 def you_predicted(value: Any, fmt: str = "{}") -> str:
@@ -300,4 +310,91 @@ add_messages({
     "nb07.released_vs_hf": {"en": "max |logit difference| against HF transformers: {diff:.1e}",
                             "zh": "与 HF transformers 的 logits 最大差：{diff:.1e}"},
     "nb07.stride": {"en": "{shape}: stride {stride}", "zh": "{shape}：步长 {stride}"},
+    # --------------------------------------------------------------------------------- 08 training
+    "nb08.data": {"en": "{name}: {train} train / {val} validation / {test} test images, {shape}, {classes} classes",
+                  "zh": "{name}：训练 {train} 张 / 验证 {val} 张 / 测试 {test} 张图像，{shape}，{classes} 个类别"},
+    "nb08.label": {"en": "label {label}", "zh": "标签 {label}"},
+    "nb08.stage": {"en": "stage {i}: {h} x {w} tokens, C = {C:3d}, window {M}, shift {s}",
+                   "zh": "stage {i}：{h} x {w} 个 token，C = {C:3d}，窗口 {M}，移位 {s}"},
+    "nb08.parameters": {"en": "{n:,} parameters", "zh": "{n:,} 个参数"},
+    "nb08.step": {"en": "optimizer step", "zh": "优化器步数"},
+    "nb08.lr": {"en": "learning rate", "zh": "学习率"},
+    "nb08.schedule": {"en": "warm-up, then cosine", "zh": "先预热，再余弦"},
+    "nb08.untrained": {"en": "untrained model: loss {loss:.3f}, ln 10 = {ln10:.3f}",
+                       "zh": "未训练的模型：损失 {loss:.3f}，ln 10 = {ln10:.3f}"},
+    "nb08.floor": {"en": "best possible loss with smoothing 0.1: {floor:.3f}",
+                   "zh": "标签平滑 0.1 时损失的最小可能值：{floor:.3f}"},
+    "nb08.original": {"en": "original", "zh": "原图"},
+    "nb08.augmented": {"en": "augmented (seed {seed})", "zh": "增强后（种子 {seed}）"},
+    "nb08.my_loop": {"en": "my loop", "zh": "我的循环"},
+    "nb08.my_loop_done": {"en": "my loop: validation accuracy {acc:.2%} after {epochs} epochs ({steps} steps)",
+                          "zh": "我的循环：{epochs} 个 epoch（{steps} 步）之后，验证集准确率 {acc:.2%}"},
+    "nb08.written": {"en": "written to {out} (removed after this cell): {files}",
+                     "zh": "写入了 {out}（这个单元格结束后删除）：{files}"},
+    "nb08.live": {"en": "trained now, {seconds:.0f} s", "zh": "刚刚训练，用时 {seconds:.0f} 秒"},
+    "nb08.recorded": {"en": "recorded: the shipped weights of the recipe's run and its history; the test set evaluated "
+                            "now",
+                      "zh": "记录值：随包提供的、这个配方那次运行的权重及其训练历史；测试集是刚刚评估的"},
+    "nb08.test_acc": {"en": "test accuracy {acc:.2%} after {epochs} epochs ({where})",
+                      "zh": "{epochs} 个 epoch 之后测试集准确率 {acc:.2%}（{where}）"},
+    "nb08.curves_title": {"en": "{name} model, 16 x 16 digits", "zh": "{name} 模型，16 x 16 的手写数字"},
+    "nb08.confusion_title": {"en": "test set: {right} of {total} right", "zh": "测试集：{total} 张中答对 {right} 张"},
+    "nb08.misclassified": {"en": "misclassified test digits (true → predicted)", "zh": "分错的测试数字（真实 → 预测）"},
+    "nb08.block0": {"en": "stage 1, block 0: W-MSA", "zh": "stage 1，block 0：W-MSA"},
+    "nb08.block1": {"en": "stage 1, block 1: SW-MSA", "zh": "stage 1，block 1：SW-MSA"},
+    "nb08.corner": {"en": "corner query, SW-MSA: weight on its own 2x2 region {own:.6f}, on the wrapped-in tokens "
+                          "{wrapped:.1e}",
+                    "zh": "角上的查询，SW-MSA：在它自己那块 2x2 区域上的权重 {own:.6f}，在循环移位卷进来的 token 上 "
+                          "{wrapped:.1e}"},
+    "nb08.straddle_data": {"en": "{data} | the marks are {distance} tokens apart",
+                           "zh": "{data} | 两个标记相隔 {distance} 个 token"},
+    "nb08.residual": {"en": "shift {shift!s:5}: largest |s(o,o) + s(b,b) - s(o,b) - s(b,o)| = {residual:.1e} (scores up to "
+                            "{scale:.2f}); at most {best} of each 4 right",
+                      "zh": "移位 {shift!s:5}：|s(o,o) + s(b,b) - s(o,b) - s(b,o)| 的最大值 = {residual:.1e}（得分最大 "
+                            "{scale:.2f}）；每组 4 张最多对 {best} 张"},
+    "nb08.straddle_bar": {"en": "straddle, 3 seeds x 2 models", "zh": "跨界任务，3 个种子 x 2 个模型"},
+    "nb08.straddle_shipped": {"en": "the shipped straddle checkpoint (the shifted model, seed 0), evaluated now: test "
+                                    "accuracy {acc:.1%}; every prediction the recorded one: {same}",
+                              "zh": "随包提供的跨界任务检查点（有移位的模型，种子 0），刚刚评估：测试集准确率 {acc:.1%}；"
+                                    "每个预测都与记录一致：{same}"},
+    "nb08.straddle_acc": {"en": "{name:>10s}: test accuracy {accs} ({n} seeds, {where})",
+                          "zh": "{name:>10s}：测试集准确率 {accs}（{n} 个种子，{where}）"},
+    "nb08.live_short": {"en": "trained now", "zh": "刚刚训练"},
+    "nb08.recorded_short": {"en": "recorded", "zh": "记录值"},
+    "nb08.paired": {"en": "shift - no shift, paired by seed: {mean:+.1%}, 95 % CI [{low:+.1%}, {high:+.1%}]: {verdict}",
+                    "zh": "有移位 - 无移位，按种子配对：{mean:+.1%}，95% 置信区间 [{low:+.1%}, {high:+.1%}]：{verdict}"},
+    "nb08.verdict.better": {"en": "better", "zh": "更好"},
+    "nb08.verdict.worse": {"en": "worse", "zh": "更差"},
+    "nb08.verdict.not resolved": {"en": "not resolved", "zh": "无法分辨"},
+    "nb08.reach": {"en": "{depth} blocks, shift {shift!s:5}: a token sees both marks k = 1, 2, 3 windows apart: {seen}",
+                   "zh": "{depth} 个 block，移位 {shift!s:5}：两个标记相隔 k = 1、2、3 个窗口时，是否有 token 同时看到两者："
+                         "{seen}"},
+    "nb08.seen.both": {"en": "both", "zh": "看到"},
+    "nb08.seen.never": {"en": "never", "zh": "看不到"},
+    "nb08.task.digits": {"en": "digits", "zh": "手写数字"},
+    "nb08.task.straddle": {"en": "straddle", "zh": "跨界任务"},
+    "nb08.baselines.digits": {"en": "digits:   RBF SVM {svm:.2%} | small CNN {cnn} (seeds 0, 1, 2) | Swin {swin} (seed 0)",
+                              "zh": "手写数字：RBF SVM {svm:.2%} | 小 CNN {cnn}（种子 0、1、2）| Swin {swin}（种子 0）"},
+    "nb08.baselines.straddle": {"en": "straddle: RBF SVM {svm:.2%} | small CNN {cnn} (seeds 0, 1, 2) | Swin {swin} | Swin "
+                                      "without the shift {no_shift}",
+                                "zh": "跨界任务：RBF SVM {svm:.2%} | 小 CNN {cnn}（种子 0、1、2）| Swin {swin} | 不移位的 "
+                                      "Swin {no_shift}"},
+    "nb08.digits_spread": {"en": "on digits the three models are within {images} test images of each other ({points:.2%})",
+                           "zh": "在手写数字上，三个模型彼此相差不超过 {images} 张测试图像（{points:.2%}）"},
+    "nb08.ablation_setup": {"en": "the recorded ablation: preset {preset} ({params:,} parameters), {epochs} epochs, lr "
+                                  "{lr:g} ({warmup:g} warm-up epoch), drop path {drop_path:g}, seeds {seeds}\nto repeat "
+                                  "it: {command}",
+                            "zh": "记录下来的消融实验：预设 {preset}（{params:,} 个参数），{epochs} 个 epoch，学习率 {lr:g}"
+                                  "（预热 {warmup:g} 个 epoch），drop path {drop_path:g}，种子 {seeds}\n重做一遍的命令："
+                                  "{command}"},
+    "nb08.ablation_row": {"en": "{name:>18s}: {mean:6.2f} ± {std:.2f} % ({n} seeds)",
+                          "zh": "{name:>18s}：{mean:6.2f} ± {std:.2f} %（{n} 个种子）"},
+    "nb08.vs_swin": {"en": "   vs swin {mean:+.2f} [{low:+.2f}, {high:+.2f}]  {verdict}",
+                     "zh": "   与 swin 相比 {mean:+.2f} [{low:+.2f}, {high:+.2f}]  {verdict}"},
+    "nb08.verdicts": {"en": "verdicts: {verdicts}", "zh": "结论：{verdicts}"},
+    "nb08.variant.swin": {"en": "swin", "zh": "Swin"},
+    "nb08.variant.w/o shift": {"en": "w/o shift", "zh": "不移位"},
+    "nb08.variant.no pos.": {"en": "no pos.", "zh": "无位置信息"},
+    "nb08.variant.abs. pos.": {"en": "abs. pos.", "zh": "绝对位置编码"},
+    "nb08.variant.abs. + rel. pos.": {"en": "abs. + rel. pos.", "zh": "绝对 + 相对位置"},
 })

@@ -62,6 +62,10 @@ add_messages({
                          "zh": "（你还没有写预测：先在上面的预测单元格里写下你的预测，再运行一次这个单元格）"},
     # --------------------------------------------------------------------------------- 00 roadmap
     "nb00.stages": {"en": "Swin-T stages (H, W, C): {shapes}", "zh": "Swin-T 各 stage 的 (H, W, C)：{shapes}"},
+    "nb00.devices": {"en": "\navailable devices: {devices}\nnotebook 07 will use: {device}",
+                     "zh": "\n可用的设备：{devices}\n第 07 章将使用：{device}"},
+    "nb00.cores": {"en": "CPU cores: {cores}   full-size examples: {full}", "zh": "CPU 核数：{cores}   完整尺寸的示例：{full}"},
+    "nb00.passed": {"en": "\npassed? {passed}", "zh": "\n通过了吗？{passed}"},
     "nb00.vit_growth": {"en": "ViT-B/16 attention (C = 768), 224 -> 448 pixels, 14x14 -> 28x28 tokens: the (hw)^2 "
                               "terms x{quadratic:g}, the projections x{projections:g}, the whole layer x{whole:.1f}",
                         "zh": "ViT-B/16 的注意力层（C = 768），224 -> 448 像素，14x14 -> 28x28 个 token："
@@ -86,6 +90,12 @@ add_messages({
                    "zh": "一个平坦的 token，同事的版本：{theirs}   F.layer_norm：{torch}"},
     "nb01.ln_stats": {"en": "per-token mean: max |mean| = {mean:.1e};  per-token std: {lo:.3f} .. {hi:.3f}",
                       "zh": "逐 token 的均值：|均值| 的最大值 = {mean:.1e}；逐 token 的标准差：{lo:.3f} .. {hi:.3f}"},
+    "nb01.kernels": {"en": "the trained digits model's {n} patch-embedding kernels: {edges} put more than half of their "
+                           "weight on differences between pixels (edges); on average {share:.0%}",
+                     "zh": "训练好的 digits 模型的 {n} 个图像块嵌入卷积核：其中 {edges} 个一半以上的权重落在像素之间的差上"
+                           "（边缘）；平均 {share:.0%}"},
+    "nb01.kernels_title": {"en": "trained patch embedding (digits model): 2 x 2 kernels, white > 0 > black",
+                           "zh": "训练好的图像块嵌入（digits 模型）：2 x 2 卷积核，白 > 0 > 黑"},
     "nb01.channel": {"en": "channel {c}", "zh": "通道 {c}"},
     "nb01.token_map": {"en": "56 x 56 token map after the embedding (random weights)",
                        "zh": "嵌入之后的 56 x 56 token 特征图（随机权重）"},
@@ -132,6 +142,12 @@ add_messages({
                            "zh": "按练习 3.1 的算法（填充出来的 token 也做投影）：每一项都多 {every:.0%}，"
                                  "{padded:,} 次乘加对 {cyclic:,}。只投影真实的 token 时，投影的开销和循环移位"
                                  "一样；QK^T 和 AV 仍然多 {attn:.0%}：总共多 {lean:.1%}，而且窗口大小不一。"},
+    "nb03.real_logits": {"en": "trained digits model, 359 test digits: largest |logit| {max_abs:.1f}; masked minus best "
+                                "allowed logit at most {gap:.1f}; weight on masked keys at most {leak:.1e}",
+                         "zh": "训练好的 digits 模型，359 张测试数字：|注意力得分| 最大 {max_abs:.1f}；被屏蔽的得分减去允许的最大"
+                               "得分，最多 {gap:.1f}；被屏蔽的键分到的权重最多 {leak:.1e}"},
+    "nb03.leak": {"en": "weight through the -100 mask with the logits times   {table}",
+                  "zh": "注意力得分乘以不同倍数时，穿过 -100 掩码的权重   {table}"},
     "nb03.first_window": {"en": "labels in the 1st window, roll -s: {minus}   roll +s: {plus}",
                           "zh": "第 1 个窗口里的编号，滚动 -s：{minus}   滚动 +s：{plus}"},
     "nb03.labels": {"en": "displaced windows (labels)", "zh": "错开的窗口（编号）"},

@@ -293,6 +293,11 @@ add_messages({
                                    "the layer {held:,}; its blocks shift by {shifts}",
                              "zh": "同事的这一层严格加载成功：这个 stage 的权重有 {weights:,} 个数，这一层只持有 {held:,} "
                                    "个；它的各个 block 的移位量是 {shifts}"},
+    "nb07.colleague_merging": {"en": "the colleague's PatchMerging has names the official weights do not have: {extra}; "
+                                     "the official weights have names it lacks: {missing}",
+                               "zh": "同事的 PatchMerging 有官方权重里没有的名字：{extra}；官方权重里有、它却没有的名字：{missing}"},
+    "nb07.timing.roll + partition": {"en": "roll + partition", "zh": "滚动 + 划分"},
+    "nb07.timing.index_select": {"en": "index_select", "zh": "index_select"},
     "nb07.kernel_ran": {"en": "{name:>9}: runs with the float mask (max difference from the explicit softmax {diff:.1e})",
                         "zh": "{name:>9}：接受浮点掩码，能运行（与显式 softmax 的最大差 {diff:.1e}）"},
     "nb07.kernel_refused": {"en": "{name:>9}: refuses it, or is not built for this device",
@@ -401,14 +406,14 @@ add_messages({
                                   "{lr:g} ({warmup:g} warm-up epoch), drop path {drop_path:g}, seeds {seeds}\nto repeat "
                                   "it: {command}",
                             "zh": "记录下来的消融实验：预设 {preset}（{params:,} 个参数），{epochs} 个 epoch，学习率 {lr:g}"
-                                  "（预热 {warmup:g} 个 epoch），drop path {drop_path:g}，种子 {seeds}\n重做一遍的命令："
+                                  "（预热 {warmup:g} 个 epoch），随机深度 {drop_path:g}，种子 {seeds}\n重做一遍的命令："
                                   "{command}"},
     "nb08.ablation_row": {"en": "{name:>18s}: {mean:6.2f} ± {std:.2f} % ({n} seeds)",
                           "zh": "{name:>18s}：{mean:6.2f} ± {std:.2f} %（{n} 个种子）"},
     "nb08.vs_swin": {"en": "   vs swin {mean:+.2f} [{low:+.2f}, {high:+.2f}]  {verdict}",
-                     "zh": "   与 swin 相比 {mean:+.2f} [{low:+.2f}, {high:+.2f}]  {verdict}"},
+                     "zh": "   与完整模型相比 {mean:+.2f} [{low:+.2f}, {high:+.2f}]  {verdict}"},
     "nb08.verdicts": {"en": "verdicts: {verdicts}", "zh": "结论：{verdicts}"},
-    "nb08.variant.swin": {"en": "swin", "zh": "Swin"},
+    "nb08.variant.swin": {"en": "swin", "zh": "完整模型"},
     "nb08.variant.w/o shift": {"en": "w/o shift", "zh": "不移位"},
     "nb08.variant.no pos.": {"en": "no pos.", "zh": "无位置信息"},
     "nb08.variant.abs. pos.": {"en": "abs. pos.", "zh": "绝对位置编码"},

@@ -22,7 +22,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from swin_edu import i18n, translation
 
-from test_content_00_04 import DETAILS, RECAP, _RECORD, _english_words, _shown_strings
+from test_content_00_04 import DETAILS, RECAP, _english_words, _shown_strings
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks"
@@ -399,16 +399,20 @@ KEPT_05_08 = {"GELU", "ReLU", "ViT", "SVM", "RBF", "CNN", "SDPA", "sdpa", "expli
 _REPR_LINE = re.compile(r"^\s*(\(\w+\): )?[A-Za-z]\w*\(.*$|^\s*\)\s*$", re.MULTILINE)
 
 
-def _words(text: str) -> list[str]:
-    """The English words of a printed or drawn text, less what is code: a printed module's repr (one line per
-    submodule), paths, a command line, calls, keyword=value pairs and CamelCase class names."""
+def _code_out(text: str) -> str:
+    """A printed or drawn text less what is code: a printed module's repr (one line per submodule), paths, a command
+    line, calls, keyword=value pairs and CamelCase class names."""
     text = _REPR_LINE.sub(" ", text)
     text = re.sub(r"python -m [^\n]*", " ", text)                   # a command to type
     text = re.sub(r"\S*/\S*", " ", text)                            # paths
     text = re.sub(r"\b\w+\(\)", " ", text)                          # a function named in the text: flops()
     text = re.sub(r"\b\w+=\S+", " ", text)                          # keyword=value
-    text = re.sub(r"\b[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+\b", " ", text)  # CamelCase class names
-    return [w for w in _english_words(text) if w not in KEPT_05_08]
+    return re.sub(r"\b[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+\b", " ", text)  # CamelCase class names
+
+
+def _words(text: str) -> list[str]:
+    """The English words of a printed or drawn text that are not code nor a kept term."""
+    return [w for w in _english_words(_code_out(text)) if w not in KEPT_05_08]
 
 
 @pytest.mark.parametrize("name", NB_05_08 + ["00_roadmap", "01_patch_embedding", "03_shifted_windows"])
@@ -468,47 +472,32 @@ def test_the_device_is_described_in_the_language_in_force(monkeypatch):
     assert describe_device("cpu").startswith("cpu: ") and "torch threads" in describe_device("cpu")
 
 
-def _run_zh(name: str, tmp_path: Path, env: dict | None = None):
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.reads(json.dumps(translation.translated_notebook(name, "zh")), as_version=4)
-    at = next(i for i, c in enumerate(nb.cells) if c.get("id") == translation.LANG_CELL_ID)
-    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(_RECORD))
-    nb.cells.append(nbformat.v4.new_code_cell('import json; print("@@drawn@@" + json.dumps(_DRAWN))'))
-    keys = ("SWIN_EDU_LANG", "SWIN_EDU_FULL", "SWIN_EDU_MINE")
-    old = {k: os.environ.get(k) for k in keys}
-    os.environ.update({"SWIN_EDU_LANG": "zh", "SWIN_EDU_FULL": "0", "SWIN_EDU_MINE": str(tmp_path / "my_swin.py"),
-                       **(env or {})})
-    try:
-        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(SOURCE)}}).execute()
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    printed, drawn = [], []
-    for cell in nb.cells:
-        for o in cell.get("outputs", []):
-            assert o.get("output_type") != "error", f"{name}: {o.get('ename')}: {o.get('evalue')}"
-            if o.get("output_type") == "stream" and o.get("name") == "stdout":
-                text = "".join(o["text"])
-                if text.startswith("@@drawn@@"):
-                    drawn = json.loads(text[len("@@drawn@@"):])
-                else:
-                    printed.append(text)
-    return printed, drawn
-
-
 @pytest.mark.slow
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", NB_05_08)
-def test_zh_notebook_prints_and_plots_chinese(name, tmp_path):
+def test_zh_notebook_prints_and_plots_chinese(name, tmp_path, monkeypatch):
     """The zh source notebook, run as `make lab COURSE_LANG=zh EDITION=solutions` runs it, with every text that
-    matplotlib draws recorded: no English word is left in what its code cells print or plot, only code names,
-    numbers and the terms the glossary keeps (issue #25, item 18)."""
-    printed, drawn = _run_zh(name, tmp_path)
-    assert any(re.search(r"[\u4e00-\u9fff]", s) for s in printed), f"{name}: nothing Chinese was printed"
-    drawn = [re.sub(r"\\[A-Za-z]+", "", s) for s in drawn]
-    english = sorted({w for s in printed + drawn for w in _words(s)})
+    matplotlib draws recorded (the recorder of tests/test_content_00_04.py): no English word is left in what its code
+    cells print or plot, only code names, commands, paths, numbers and the terms the glossary keeps (issue #25,
+    item 18). The learner's file goes to tmp_path."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from test_content_00_04 import _RECORD
+
+    nb = nbformat.reads(json.dumps(translation.translated_notebook(name, "zh")), as_version=4)
+    lang = [c.get("id") for c in nb.cells].index(translation.LANG_CELL_ID)
+    nb.cells[lang + 1:lang + 1] = [nbformat.v4.new_code_cell(_RECORD)]
+    nb.cells.append(nbformat.v4.new_code_cell("print('@@drawn@@' + __import__('json').dumps(_DRAWN))"))
+    for key, value in (("SWIN_EDU_LANG", "zh"), ("SWIN_EDU_FULL", "0"), ("SWIN_EDU_MINE", str(tmp_path / "m.py"))):
+        monkeypatch.setenv(key, value)
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(SOURCE)}}).execute()
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"], name
+    texts = ["".join(o["text"]) for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout"]
+    drawn = json.loads(texts.pop()[len("@@drawn@@"):])
+    assert any(re.search(r"[\u4e00-\u9fff]", s) for s in texts), f"{name}: nothing Chinese was printed"
+    english = sorted({w for s in texts + [re.sub(r"\\[A-Za-z]+", "", d) for d in drawn] for w in _words(s)})
     assert not english, f"{name}: English words in the zh edition's outputs: {english}"
 
 

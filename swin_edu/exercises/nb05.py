@@ -439,8 +439,8 @@ DROP_PATH = Exercise(
     kind="custom",
     compare=_drop_compare,
     cases=lambda: [
-        _drop_case(Text("20,000 samples of 4 ones, p=0.3, training (the dropped share and the factor are measured)",
-                        "20,000 个样本，每个是 4 个 1，p=0.3，训练时（会统计被丢掉的比例和缩放因子）"),
+        _drop_case(Text("20,000 samples of 4 values all 1, p=0.3, training (the dropped share and the factor are measured)",
+                        "20,000 个样本，每个是 4 个值为 1 的数，p=0.3，训练时（会统计被丢掉的比例和缩放因子）"),
                    (20_000, 4), 0.3, True, 0, ones=True),
         _drop_case(Text("6 random maps (6, 4, 4, 2), p=0.25, training", "6 张随机特征图 (6, 4, 4, 2)，p=0.25，训练时"),
                    (6, 4, 4, 2), 0.25, True, 1),
@@ -457,9 +457,9 @@ DROP_PATH = Exercise(
                 "输出的期望是多少？f 取多少，期望才等于推理时分支给出的 x？"),
            Text("np.random.default_rng(seed) gives the generator; draw one uniform number per sample (axis 0), keep "
                 "the samples whose number is at least p, multiply them by the factor you found, zero the others; "
-                "return x unchanged at inference or when p is 0.",
+                "at inference or when p is 0, hand the input back as it is.",
                 "用 np.random.default_rng(seed) 得到随机数生成器；每个样本（第 0 轴）抽一个均匀分布的数，"
-                "数不小于 p 的样本保留并乘以你找到的因子，其余置零；推理时或 p 为 0 时原样返回 x。")),
+                "数不小于 p 的样本保留并乘以你找到的因子，其余置零；推理时或 p 为 0 时把输入原样交回。")),
 )
 
 
@@ -538,7 +538,7 @@ VIT_BLOCK = Exercise(
                            "注意力得分没有缩放：q kᵀ 要除以 √d，d 是一个头的维度（笔记本 02）。"),
                       _vit_wrong("no_scale")),
         Misconception(Text("you scaled by 1/√C: d is the dimension of one head, C / num_heads.",
-                           "你除的是 √C：d 是一个头的维度，C / num_heads。"), _vit_wrong("scale_C")),
+                           "你乘的是 1/√C：d 是一个头的维度，C / num_heads。"), _vit_wrong("scale_C")),
         Misconception(Text("the softmax runs over the queries: each query's weights over the keys must sum to 1 "
                            "(the last axis of q kᵀ).",
                            "softmax 沿查询的方向做了：每个查询对所有键的权重之和应为 1（q kᵀ 的最后一个轴）。"),

@@ -92,10 +92,10 @@ add_messages({
                       "zh": "逐 token 的均值：|均值| 的最大值 = {mean:.1e}；逐 token 的标准差：{lo:.3f} .. {hi:.3f}"},
     "nb01.kernels": {"en": "the trained digits model's {n} patch-embedding kernels: {edges} put more than half of their "
                            "weight on differences between pixels (edges); on average {share:.0%}",
-                     "zh": "训练好的 digits 模型的 {n} 个图像块嵌入卷积核：其中 {edges} 个一半以上的权重落在像素之间的差上"
+                     "zh": "训练好的手写数字模型的 {n} 个图像块嵌入卷积核：其中 {edges} 个一半以上的权重落在像素之间的差上"
                            "（边缘）；平均 {share:.0%}"},
     "nb01.kernels_title": {"en": "trained patch embedding (digits model): 2 x 2 kernels, white > 0 > black",
-                           "zh": "训练好的图像块嵌入（digits 模型）：2 x 2 卷积核，白 > 0 > 黑"},
+                           "zh": "训练好的图像块嵌入（手写数字模型）：2 x 2 卷积核，白 > 0 > 黑"},
     "nb01.channel": {"en": "channel {c}", "zh": "通道 {c}"},
     "nb01.token_map": {"en": "56 x 56 token map after the embedding (random weights)",
                        "zh": "嵌入之后的 56 x 56 token 特征图（随机权重）"},
@@ -144,7 +144,7 @@ add_messages({
                                  "一样；QK^T 和 AV 仍然多 {attn:.0%}：总共多 {lean:.1%}，而且窗口大小不一。"},
     "nb03.real_logits": {"en": "trained digits model, 359 test digits: largest |logit| {max_abs:.1f}; masked minus best "
                                 "allowed logit at most {gap:.1f}; weight on masked keys at most {leak:.1e}",
-                         "zh": "训练好的 digits 模型，359 张测试数字：|注意力得分| 最大 {max_abs:.1f}；被屏蔽的得分减去允许的最大"
+                         "zh": "训练好的手写数字模型，359 张测试数字：|注意力得分| 最大 {max_abs:.1f}；被屏蔽的得分减去允许的最大"
                                "得分，最多 {gap:.1f}；被屏蔽的键分到的权重最多 {leak:.1e}"},
     "nb03.leak": {"en": "weight through the -100 mask with the logits times   {table}",
                   "zh": "注意力得分乘以不同倍数时，穿过 -100 掩码的权重   {table}"},

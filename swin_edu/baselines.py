@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -37,7 +36,7 @@ import numpy as np
 
 from ._validate import check_int
 
-__all__ = ["CNN_RECIPES", "SmallCNN", "load_recorded", "main", "record", "run_baselines", "svm", "train_cnn"]
+__all__ = ["CNN_RECIPES", "load_recorded", "main", "record", "run_baselines", "svm", "train_cnn"]
 
 #: the small CNN's training recipe per task (the loop of swin_edu.train; digits with its augmentations)
 CNN_RECIPES: dict[str, dict] = {
@@ -193,9 +192,9 @@ def run_baselines(seeds: Sequence[int] = (0, 1, 2), tasks: Sequence[str] = ("dig
 
 def record(results: dict, path=None) -> None:
     """Write ``results`` (of :func:`run_baselines`) under ``"baselines"`` in the package's results file (or ``path``)."""
-    from .ablation import RESULTS_PATH
-
     from pathlib import Path
+
+    from .ablation import RESULTS_PATH
 
     rp = Path(path) if path is not None else RESULTS_PATH
     existing = json.loads(rp.read_text()) if rp.exists() else {}

@@ -10,7 +10,6 @@ the Chinese notebooks, the baselines' training and the sandboxed grading)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
@@ -18,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from test_content_00_04 import DETAILS, RECAP, _english_words, _shown_strings
 
 from swin_edu import i18n, translation
-
-from test_content_00_04 import DETAILS, RECAP, _english_words, _shown_strings
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks"
@@ -482,7 +482,6 @@ def test_zh_notebook_prints_and_plots_chinese(name, tmp_path, monkeypatch):
     item 18). The learner's file goes to tmp_path."""
     import nbformat
     from nbclient import NotebookClient
-
     from test_content_00_04 import _RECORD
 
     nb = nbformat.reads(json.dumps(translation.translated_notebook(name, "zh")), as_version=4)

@@ -257,6 +257,14 @@ def command_line(base: dict, seeds: Sequence[int], variants: Sequence[str] | Non
     """The ``python -m swin_edu.ablation`` command that trains the grid whose recorded base arguments are ``base``
     (a dict of :class:`~swin_edu.train.TrainArgs` fields, as ``results.json`` stores them) with ``seeds`` and
     ``variants``: every field that differs from what the command line would use by itself is given as a flag."""
+    if not isinstance(base, dict):
+        raise TypeError(f"command_line: base must be a dict of TrainArgs fields, got {type(base).__name__}")
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__") or not list(seeds) or \
+            not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"command_line: seeds must be a non-empty sequence of ints >= 0, got {seeds!r}")
+    unknown = [v for v in (variants or ()) if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"command_line: unknown variant(s) {unknown}; expected some of {list(VARIANTS)}")
     defaults = dataclasses.asdict(TrainArgs(data=base.get("data", "digits")))
     recipe = RECIPES[data_kind(base.get("data", "digits"))]
     parts = ["python -m swin_edu.ablation"]

@@ -33,6 +33,9 @@ def number(value: Any) -> str:
 def describe_data(data) -> str:
     """One line about a :class:`swin_edu.data.DataSplits` in the language in force: its kind of data, the sizes of
     the three splits, the image shape and the number of classes (``DataSplits.describe()`` says it in English)."""
+    if not all(hasattr(data, k) for k in ("train", "val", "test", "classes")):
+        raise TypeError(f"describe_data: data must be a swin_edu.data.DataSplits (train, val, test, classes), got "
+                        f"{type(data).__name__}")
     source = str(getattr(data, "source", "?"))
     kind = "straddle" if source.partition(":")[0] == "straddle" else source
     name = t(f"nb08.task.{kind}") if f"nb08.task.{kind}" in MESSAGES else source

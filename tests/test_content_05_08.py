@@ -145,6 +145,31 @@ def test_notebook_08_asserts_which_preset_recipe_and_epochs_made_the_table():
     assert "this model's second stage already has one window" not in text
 
 
+@pytest.mark.parametrize("args,error,match", [(([], [0]), TypeError, "base must be a dict"),
+                                              (({}, []), ValueError, "seeds must be a non-empty"),
+                                              (({}, [0.5]), ValueError, "seeds must be"),
+                                              (({}, [0], ["swin", "w/o bias"]), ValueError, "unknown variant")])
+def test_command_line_rejects_bad_arguments(args, error, match):
+    from swin_edu.ablation import command_line
+
+    with pytest.raises(error, match=match):
+        command_line(*args)
+
+
+def test_describe_data_and_vit_block_macs_reject_bad_arguments():
+    from swin_edu.demos.vit_block import vit_block, vit_block_macs, vit_params
+    from swin_edu.notebook_text import describe_data
+
+    with pytest.raises(TypeError, match="data must be a swin_edu.data.DataSplits"):
+        describe_data("digits")
+    with pytest.raises(ValueError, match="mlp_ratio"):
+        vit_block_macs(4, 4, 8, mlp_ratio=0)
+    with pytest.raises(ValueError, match="num_heads=5 must divide"):
+        vit_block(np.zeros((1, 2, 2, 12)), vit_params(12, 3, 2), 5)
+    with pytest.raises(KeyError, match="attn.qkv.weight"):
+        vit_block(np.zeros((1, 2, 2, 12)), {"norm1.weight": np.ones(12), "norm1.bias": np.zeros(12)}, 3)
+
+
 @pytest.mark.parametrize("kwargs", [{"key": "nothing"}, {"key": "ablation", "results": {}}])
 def test_recorded_setup_names_what_is_missing(kwargs):
     from swin_edu.ablation import recorded_setup

@@ -91,8 +91,10 @@ def vit_params(C: int = 12, num_heads: int = 3, M: int = 4, seed: int = 0) -> di
 def vit_block_macs(h: int, w: int, C: int, *, mlp_ratio: float = 4.0) -> int:
     """12hwC^2 + 2(hw)^2 C at ``mlp_ratio=4``: a ViT block (global attention, :func:`swin_edu.complexity.msa_macs`,
     plus the MLP's 2·mlp_ratio·hwC^2), counted like :func:`swin_edu.complexity.block_macs`."""
+    from .._validate import check_float
     from ..complexity import msa_macs
 
+    mlp_ratio = check_float(mlp_ratio, "mlp_ratio", minimum=0.0, strict_min=True, where="vit_block_macs")
     hidden = int(C * mlp_ratio)
     return msa_macs(h, w, C) + 2 * h * w * C * hidden
 

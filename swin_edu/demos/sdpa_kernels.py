@@ -5,8 +5,9 @@
 (fused, tiled: the N x N weights are never stored), memory-efficient attention (fused as well), cuDNN's, and the
 *math* backend, which is the unfused composition written in C++ (a matmul, a softmax, a matmul: the same passes
 over the logits as the explicit code). On CUDA the FlashAttention kernel takes no additive mask, so Swin's
-attention goes to the memory-efficient kernel (or to math). On the CPU, PyTorch's FlashAttention kernel
-(``_scaled_dot_product_flash_attention_for_cpu``) does take a float mask: Swin's attention runs fused there.
+attention goes to another kernel (the memory-efficient one, cuDNN's where it applies, or math). On the CPU,
+PyTorch's FlashAttention kernel (``_scaled_dot_product_flash_attention_for_cpu``) does take a float mask: Swin's
+attention runs fused there.
 
 :func:`masked_attention_backends` measures this on a device instead of quoting it: each backend alone (with
 ``torch.nn.attention.sdpa_kernel``), with a float mask, against the explicit softmax; and the backend SDPA picks

@@ -3,6 +3,9 @@
     python -m swin_edu.ablation --seeds 0 1 2 3 4 --out runs/ablation --docs docs/training.md
     python -m swin_edu.ablation --data straddle --variants swin "w/o shift" --seeds 0 1 2 --docs docs/training.md
 
+The recorded tables name the command that made them: :func:`recorded_setup` (``["command"]``). The digits table
+that ships was made with the ``nano`` preset, not the digits recipe (see docs/training.md).
+
 Variants (only the named switch changes; the model and recipe are those of the data, ``swin_edu.train``):
 
 ==========================  =========================================================================
@@ -43,10 +46,10 @@ if __name__ == "__main__":  # before torch loads OpenMP: see swin_edu.train_cli.
 
     quiet_openmp()
 
-from .train import TrainArgs, _machine, data_kind, train
+from .train import RECIPES, RUN_FIELDS, TrainArgs, _machine, data_kind, train
 
-__all__ = ["CONFIDENCE", "RESULTS_PATH", "VARIANTS", "load_results", "main", "markdown_table", "paired_difference",
-           "run_ablation", "summarize", "update_docs", "write_block"]
+__all__ = ["CONFIDENCE", "RESULTS_PATH", "VARIANTS", "build_ablation_parser", "command_line", "load_results", "main", "markdown_table",
+           "paired_difference", "recorded_setup", "run_ablation", "summarize", "update_docs", "write_block"]
 
 #: name -> TrainArgs fields that differ from the full model, in the order of the table
 VARIANTS: dict[str, dict] = {
@@ -242,8 +245,83 @@ def load_results(path: str | os.PathLike | None = None) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from .train_cli import args_from_namespace, build_parser
+#: command-line flag of each TrainArgs field that a recorded run may set (the others keep their defaults)
+_FLAGS = {"preset": "--preset", "data": "--data", "split_seed": "--split-seed", "epochs": "--epochs",
+          "batch_size": "--batch-size", "lr": "--lr", "min_lr": "--min-lr", "warmup_epochs": "--warmup-epochs",
+          "weight_decay": "--weight-decay", "label_smoothing": "--label-smoothing", "grad_clip": "--grad-clip",
+          "drop_path": "--drop-path", "translate": "--translate", "degrees": "--degrees", "erase": "--erase",
+          "mixup": "--mixup", "cutmix": "--cutmix", "ema": "--ema", "threads": "--threads"}
+
+
+def command_line(base: dict, seeds: Sequence[int], variants: Sequence[str] | None = None) -> str:
+    """The ``python -m swin_edu.ablation`` command that trains the grid whose recorded base arguments are ``base``
+    (a dict of :class:`~swin_edu.train.TrainArgs` fields, as ``results.json`` stores them) with ``seeds`` and
+    ``variants``: every field that differs from what the command line would use by itself is given as a flag."""
+    if not isinstance(base, dict):
+        raise TypeError(f"command_line: base must be a dict of TrainArgs fields, got {type(base).__name__}")
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__") or not list(seeds) or \
+            not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"command_line: seeds must be a non-empty sequence of ints >= 0, got {seeds!r}")
+    unknown = [v for v in (variants or ()) if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"command_line: unknown variant(s) {unknown}; expected some of {list(VARIANTS)}")
+    defaults = dataclasses.asdict(TrainArgs(data=base.get("data", "digits")))
+    recipe = RECIPES[data_kind(base.get("data", "digits"))]
+    parts = ["python -m swin_edu.ablation"]
+    for field, flag in _FLAGS.items():
+        if field not in base:
+            continue
+        value, default = base[field], recipe.get(field, "digits" if field == "data" else defaults[field])
+        if value is None or value == default or (field == "threads" and value is None):
+            continue
+        parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    if "augment" in base and base["augment"] != recipe.get("augment", defaults["augment"]):
+        parts.append("--augment" if base["augment"] else "--no-augment")
+    if "scale" in base and tuple(base["scale"]) != tuple(defaults["scale"]):
+        parts.append(f"--scale {base['scale'][0]:g} {base['scale'][1]:g}")
+    for field, flag in (("no_shift", "--no-shift"), ("no_rpb", "--no-rpb"), ("ape", "--ape")):
+        if base.get(field):
+            parts.append(flag)
+    parts.append("--seeds " + " ".join(str(int(s)) for s in seeds))
+    if variants is not None and list(variants) != list(VARIANTS):
+        parts.append("--variants " + " ".join(f'"{v}"' for v in variants))
+    return " ".join(parts)
+
+
+def recorded_setup(key: str = "ablation", results: dict | None = None) -> dict:
+    """What produced a recorded table (``key``: ``"ablation"`` or ``"straddle"``), read from the recorded results:
+    ``preset`` (None: the model of the data, ``swin_edu.train.MODELS``), ``data``, ``epochs``, ``lr``,
+    ``warmup_epochs``, ``drop_path``, ``batch_size``, ``augment``, ``seeds``, ``variants``, ``cfg`` (the full model's
+    :class:`~swin_edu.config.SwinConfig`), ``params`` (its parameter count, computed from ``cfg``; the table's
+    ``swin`` row must agree), ``command`` (:func:`command_line`) and ``same_recipe_as_data`` (whether every run field
+    is the data's default recipe and model: then plain ``python -m swin_edu.train`` trains its ``swin`` runs)."""
+    from .complexity import param_count
+    from .train import build_config
+
+    results = load_results() if results is None else results
+    if key not in results:
+        raise KeyError(f"recorded_setup: no recorded results under {key!r} (have {sorted(results)})")
+    rec = results[key]
+    base = rec["base"]
+    fields = {f.name for f in dataclasses.fields(TrainArgs)}
+    args = TrainArgs(**{k: (tuple(v) if k == "scale" else v) for k, v in base.items()
+                        if k in fields and k not in ("out", "resume")}).resolved()
+    cfg = build_config(args)
+    if data_kind(args.data) == "digits":
+        cfg = cfg.replace(in_chans=1, num_classes=10)
+    seeds = sorted({r["seed"] for r in rec["runs"]})
+    variants = [n for n in VARIANTS if any(r["variant"] == n for r in rec["runs"])]
+    default = TrainArgs(data=args.data, seed=args.seed).resolved()
+    same = all(getattr(args, f) == getattr(default, f) for f in RUN_FIELDS if f != "seed") and args.epochs == default.epochs
+    return {"preset": args.preset, "data": args.data, "epochs": args.epochs, "lr": args.lr,
+            "warmup_epochs": args.warmup_epochs, "drop_path": args.drop_path, "batch_size": args.batch_size,
+            "augment": args.augment, "seeds": seeds, "variants": variants, "cfg": cfg, "params": param_count(cfg),
+            "command": command_line(base, seeds, variants), "same_recipe_as_data": same}
+
+
+def build_ablation_parser():
+    """The command line of ``python -m swin_edu.ablation``: ``swin_edu.train``'s options and the grid's."""
+    from .train_cli import build_parser
 
     parser = build_parser()
     parser.prog = "python -m swin_edu.ablation"
@@ -261,6 +339,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="do not train: merge these results.json files (e.g. of grids run in parallel) and "
                         "print / write the table")
     parser.set_defaults(out="runs/ablation", progress=False, verbose=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .train_cli import args_from_namespace
+
+    parser = build_ablation_parser()
     ns = parser.parse_args(argv)
     key = ns.key or ("ablation" if data_kind(ns.data) == "digits" else data_kind(ns.data))
     if ns.from_results:

@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from .i18n import add_messages, t
+
 __all__ = [
     "AMP_MODES",
     "DEVICE_TYPES",
@@ -86,6 +88,18 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+add_messages({
+    "device.cuda": {"en": "{dev}: {name}, {gib} GiB, compute capability {cc}, bf16 {bf16}, CUDA {cuda}, torch {torch}",
+                    "zh": "{dev}：{name}，{gib} GiB，计算能力 {cc}，bf16 {bf16}，CUDA {cuda}，torch {torch}"},
+    "device.mps": {"en": "mps: Apple GPU (Metal), macOS {macos}, torch {torch}",
+                   "zh": "mps：Apple GPU（Metal），macOS {macos}，torch {torch}"},
+    "device.cpu": {"en": "cpu: {name} (torch threads: {threads}), torch {torch}",
+                   "zh": "cpu：{name}（torch 线程数：{threads}），torch {torch}"},
+    "device.yes": {"en": "yes", "zh": "支持"},
+    "device.no": {"en": "no", "zh": "不支持"},
+})
+
+
 def describe_device(device: str | torch.device | None = None, *, as_dict: bool = False) -> Any:
     """A one-line description of ``device`` (default: :func:`pick_device`) for notebooks and reports:
     the hardware, its memory, bf16 support, and the torch version. ``as_dict=True`` returns the
@@ -98,14 +112,14 @@ def describe_device(device: str | torch.device | None = None, *, as_dict: bool =
         info.update(name=props.name, memory_GiB=round(props.total_memory / 2**30, 1),
                     capability=f"{props.major}.{props.minor}", bf16=torch.cuda.is_bf16_supported(),
                     cuda=torch.version.cuda)
-        text = (f"{dev}: {props.name}, {info['memory_GiB']} GiB, compute capability {info['capability']}, "
-                f"bf16 {'yes' if info['bf16'] else 'no'}, CUDA {torch.version.cuda}, torch {torch.__version__}")
+        text = t("device.cuda", dev=dev, name=props.name, gib=info["memory_GiB"], cc=info["capability"],
+                 bf16=t("device.yes" if info["bf16"] else "device.no"), cuda=torch.version.cuda, torch=torch.__version__)
     elif dev.type == "mps":
         info.update(name=f"Apple GPU ({platform.machine()})", bf16=True)
-        text = f"mps: Apple GPU (Metal), macOS {platform.mac_ver()[0] or '?'}, torch {torch.__version__}"
+        text = t("device.mps", macos=platform.mac_ver()[0] or "?", torch=torch.__version__)
     else:
         info.update(name=_cpu_name(), threads=torch.get_num_threads(), bf16=True)
-        text = f"cpu: {info['name']} ({info['threads']} threads), torch {torch.__version__}"
+        text = t("device.cpu", name=info["name"], threads=info["threads"], torch=torch.__version__)
     info["text"] = text
     return info if as_dict else text
 

@@ -15,7 +15,7 @@ the whole lab, :func:`language` sets it for a block of code. It switches
 * the static figures and their alt texts (:mod:`swin_edu.viz.figures`): ``python -m swin_edu.viz.figures
   --lang zh`` draws the Chinese set, committed in ``figures/zh/`` and linked by the Chinese notebooks.
 
-* what the code cells of notebooks 00-04 print and put on their figures (:mod:`swin_edu.notebook_text`: the
+* what the code cells of notebooks 00-08 print and put on their figures (:mod:`swin_edu.notebook_text`: the
   cells call ``t("nb01.zoom")`` instead of writing an English literal, so that one code cell serves both editions).
 
 With the setting unset or ``en`` every message is exactly the English one the package always printed.

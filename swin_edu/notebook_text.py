@@ -1,4 +1,4 @@
-"""What the code cells of notebooks 00-04 print and plot, in both languages.
+"""What the code cells of notebooks 00-08 print and plot, in both languages.
 
 A code cell is the same in the English and the Chinese notebook (the Chinese edition translates the prose only,
 docs/translation.md), so the words it prints or puts on a figure come from the course's message catalogue:
@@ -13,9 +13,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from .i18n import add_messages, t
+from .i18n import MESSAGES, add_messages, t
 
-__all__ = ["t", "you_predicted"]
+__all__ = ["describe_data", "number", "t", "you_predicted"]
+
+
+def number(value: Any) -> str:
+    """An int with thousands separators (``1,267,972``), a float as it is, or "—" for None (a count that was not
+    made): for the numbers a notebook prints next to a formula."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+        return f"{int(value):,}"
+    return str(value)
+
+
+def describe_data(data) -> str:
+    """One line about a :class:`swin_edu.data.DataSplits` in the language in force: its kind of data, the sizes of
+    the three splits, the image shape and the number of classes (``DataSplits.describe()`` says it in English)."""
+    if not all(hasattr(data, k) for k in ("train", "val", "test", "classes")):
+        raise TypeError(f"describe_data: data must be a swin_edu.data.DataSplits (train, val, test, classes), got "
+                        f"{type(data).__name__}")
+    source = str(getattr(data, "source", "?"))
+    kind = "straddle" if source.partition(":")[0] == "straddle" else source
+    name = t(f"nb08.task.{kind}") if f"nb08.task.{kind}" in MESSAGES else source
+    return t("nb08.data", name=name, train=len(data.train), val=len(data.val), test=len(data.test),
+             shape="x".join(str(n) for n in data.train.images.shape[1:]), classes=len(data.classes))
 
 
 def you_predicted(value: Any, fmt: str = "{}") -> str:
@@ -40,6 +65,10 @@ add_messages({
                          "zh": "（你还没有写预测：先在上面的预测单元格里写下你的预测，再运行一次这个单元格）"},
     # --------------------------------------------------------------------------------- 00 roadmap
     "nb00.stages": {"en": "Swin-T stages (H, W, C): {shapes}", "zh": "Swin-T 各 stage 的 (H, W, C)：{shapes}"},
+    "nb00.devices": {"en": "\navailable devices: {devices}\nnotebook 07 will use: {device}",
+                     "zh": "\n可用的设备：{devices}\n第 07 章将使用：{device}"},
+    "nb00.cores": {"en": "CPU cores: {cores}   full-size examples: {full}", "zh": "CPU 核数：{cores}   完整尺寸的示例：{full}"},
+    "nb00.passed": {"en": "\npassed? {passed}", "zh": "\n通过了吗？{passed}"},
     "nb00.vit_growth": {"en": "ViT-B/16 attention (C = 768), 224 -> 448 pixels, 14x14 -> 28x28 tokens: the (hw)^2 "
                               "terms x{quadratic:g}, the projections x{projections:g}, the whole layer x{whole:.1f}",
                         "zh": "ViT-B/16 的注意力层（C = 768），224 -> 448 像素，14x14 -> 28x28 个 token："
@@ -64,6 +93,12 @@ add_messages({
                    "zh": "一个平坦的 token，同事的版本：{theirs}   F.layer_norm：{torch}"},
     "nb01.ln_stats": {"en": "per-token mean: max |mean| = {mean:.1e};  per-token std: {lo:.3f} .. {hi:.3f}",
                       "zh": "逐 token 的均值：|均值| 的最大值 = {mean:.1e}；逐 token 的标准差：{lo:.3f} .. {hi:.3f}"},
+    "nb01.kernels": {"en": "the trained digits model's {n} patch-embedding kernels: {edges} put more than half of their "
+                           "weight on differences between pixels (edges); on average {share:.0%}",
+                     "zh": "训练好的手写数字模型的 {n} 个图像块嵌入卷积核：其中 {edges} 个一半以上的权重落在像素之间的差上"
+                           "（边缘）；平均 {share:.0%}"},
+    "nb01.kernels_title": {"en": "trained patch embedding (digits model): 2 x 2 kernels, white > 0 > black",
+                           "zh": "训练好的图像块嵌入（手写数字模型）：2 x 2 卷积核，白 > 0 > 黑"},
     "nb01.channel": {"en": "channel {c}", "zh": "通道 {c}"},
     "nb01.token_map": {"en": "56 x 56 token map after the embedding (random weights)",
                        "zh": "嵌入之后的 56 x 56 token 特征图（随机权重）"},
@@ -110,6 +145,12 @@ add_messages({
                            "zh": "按练习 3.1 的算法（填充出来的 token 也做投影）：每一项都多 {every:.0%}，"
                                  "{padded:,} 次乘加对 {cyclic:,}。只投影真实的 token 时，投影的开销和循环移位"
                                  "一样；QK^T 和 AV 仍然多 {attn:.0%}：总共多 {lean:.1%}，而且窗口大小不一。"},
+    "nb03.real_logits": {"en": "trained digits model, 359 test digits: largest |logit| {max_abs:.1f}; masked minus best "
+                                "allowed logit at most {gap:.1f}; weight on masked keys at most {leak:.1e}",
+                         "zh": "训练好的手写数字模型，359 张测试数字：|注意力得分| 最大 {max_abs:.1f}；被屏蔽的得分减去允许的最大"
+                               "得分，最多 {gap:.1f}；被屏蔽的键分到的权重最多 {leak:.1e}"},
+    "nb03.leak": {"en": "weight through the -100 mask with the logits times   {table}",
+                  "zh": "注意力得分乘以不同倍数时，穿过 -100 掩码的权重   {table}"},
     "nb03.first_window": {"en": "labels in the 1st window, roll -s: {minus}   roll +s: {plus}",
                           "zh": "第 1 个窗口里的编号，滚动 -s：{minus}   滚动 +s：{plus}"},
     "nb03.labels": {"en": "displaced windows (labels)", "zh": "错开的窗口（编号）"},
@@ -180,4 +221,204 @@ add_messages({
     "nb04.old_profile": {"en": "old table, dy = 0", "zh": "旧表，dy = 0"},
     "nb04.new_profile": {"en": "new, at its source", "zh": "新表，画在它的取值位置"},
     "nb04.offset_axis": {"en": "offset dx, in old-table units", "zh": "偏移 dx（以旧表为单位）"},
+    # --------------------------------------------------------------------------------- 05 block and merging
+    "nb05.activation": {"en": "the MLP's activation", "zh": "MLP 的激活函数"},
+    "nb05.drop_path": {"en": "dropped samples: {dropped:.3f}   kept value: {kept:.4f}   mean: {mean:.3f}",
+                       "zh": "被丢掉的样本比例：{dropped:.3f}   保留下来的值：{kept:.4f}   均值：{mean:.3f}"},
+    "nb05.colleague": {"en": "the colleague's block runs: output {shape}, moved up to {diff:.2f} from its input",
+                       "zh": "同事的 block 能跑：输出 {shape}，与输入最多相差 {diff:.2f}"},
+    "nb05.reached": {"en": "reached: {w} after W-MSA (predicted {w_pred}), {pair} after the pair (predicted {pair_pred} far "
+                           "from the borders)",
+                     "zh": "影响到的 token：W-MSA 之后 {w} 个（预测 {w_pred}），一对 block 之后 {pair} 个（远离边界时预测 "
+                           "{pair_pred}）"},
+    "nb05.after_w": {"en": "after the W-MSA block", "zh": "W-MSA block 之后"},
+    "nb05.after_pair": {"en": "after the W-MSA/SW-MSA pair", "zh": "W-MSA/SW-MSA 这一对之后"},
+    "nb05.tokens_reached": {"en": "tokens reached, with the shift: {shift} | without: {no_shift}",
+                            "zh": "影响到的 token 数，有移位：{shift} | 没有移位：{no_shift}"},
+    "nb05.blocks_shift": {"en": "{d} blocks, shift", "zh": "{d} 个 block，有移位"},
+    "nb05.blocks_no_shift": {"en": "{d} blocks, no shift", "zh": "{d} 个 block，没有移位"},
+    "nb05.block_row.vit": {"en": "ViT block:  {macs:,} MACs ({counted} counted while it ran); a poke reaches {reach} of "
+                                 "{tokens} tokens; {ms:.0f} ms",
+                           "zh": "ViT block：{macs:,} 次乘加（运行时数出 {counted}）；戳一下影响 {tokens} 个 token 中的 "
+                                 "{reach} 个；{ms:.0f} 毫秒"},
+    "nb05.block_row.swin": {"en": "Swin block: {macs:,} MACs ({counted} counted while it ran); a poke reaches {reach} of "
+                                  "{tokens} tokens; {ms:.0f} ms",
+                            "zh": "Swin block：{macs:,} 次乘加（运行时数出 {counted}）；戳一下影响 {tokens} 个 token 中的 "
+                                  "{reach} 个；{ms:.0f} 毫秒"},
+    "nb05.vit_ratio": {"en": "one ViT block / one Swin block (C = 96, M = 7): {r224:.1f}x the MACs for 224 x 224 images "
+                             "(56 x 56 tokens), {r448:.1f}x for 448 x 448",
+                       "zh": "一个 ViT block / 一个 Swin block（C = 96，M = 7）：224 x 224 的图像（56 x 56 个 token）"
+                             "乘加次数是 {r224:.1f} 倍，448 x 448 时是 {r448:.1f} 倍"},
+    "nb05.maps": {"en": "maps: {maps}\n(window, shift): {windows}", "zh": "特征图：{maps}\n（窗口，移位）：{windows}"},
+    "nb05.stage4_shift": {"en": "stage 4 with a shift: {n} window, only {allowed:.0%} of the token pairs allowed",
+                          "zh": "stage 4 如果移位：只有 {n} 个窗口，只允许 {allowed:.0%} 的 token 对"},
+    "nb05.folded": {"en": "gather = conv with a one-hot kernel; gather + linear = a 2x2 stride-2 conv with kernel {shape}",
+                    "zh": "取块 = 卷积核为 one-hot 的卷积；取块 + 线性层 = 一个 2x2、步长 2、卷积核形状为 {shape} 的卷积"},
+    "nb05.stage": {"en": "stage {i}: blocks on {before} (window {M}, shift {s}) -> {after}",
+                   "zh": "stage {i}：block 作用在 {before} 上（窗口 {M}，移位 {s}）-> {after}"},
+    # --------------------------------------------------------------------------------- 06 numpy model
+    "nb06.keys": {"en": "{n} keys, e.g. {first} ... {last}", "zh": "{n} 个键，例如 {first} ... {last}"},
+    "nb06.shapes_at": {"en": "Swin-T at {size}: {shapes}", "zh": "Swin-T，输入 {size}：{shapes}"},
+    "nb06.stage_params": {"en": "stage {i}: {depth} blocks {blocks:,} + patch merging {merging:,} parameters",
+                          "zh": "stage {i}：{depth} 个 block 共 {blocks:,} 个参数 + 块合并 {merging:,} 个"},
+    "nb06.total_params": {"en": "Swin-T: {n:,} parameters (the paper: 28M)", "zh": "Swin-T：{n:,} 个参数（论文：28M）"},
+    "nb06.shares": {"en": "params share per stage: {shares}", "zh": "各 stage 的参数占比：{shares}"},
+    "nb06.macs": {"en": "MACs per block (M): {per_block} | per stage (M): {per_stage}",
+                  "zh": "每个 block 的乘加次数（百万）：{per_block} | 每个 stage（百万）：{per_stage}"},
+    "nb06.you_predicted": {"en": "you predicted stage {stage} ({share}) and stage {macs_stage} per block",
+                           "zh": "你预测的是 stage {stage}（{share}），每个 block 最贵的是 stage {macs_stage}"},
+    "nb06.logits_in": {"en": "logits {shape} in {seconds:.2f} s", "zh": "logits {shape}，用时 {seconds:.2f} 秒"},
+    "nb06.maps": {"en": "maps: {maps}", "zh": "各 stage 的特征图：{maps}"},
+    "nb06.batch_independent": {"en": "batch-independent: checked", "zh": "与 batch 无关：已验证"},
+    "nb06.size": {"en": "{size}: logits {shape}; maps {maps}", "zh": "{size}：logits {shape}；特征图 {maps}"},
+    "nb06.stored_masks": {"en": "stored attn_mask buffers (for 32x32): {shapes}",
+                          "zh": "checkpoint 里存的 attn_mask 缓冲区（对应 32x32）：{shapes}"},
+    "nb06.padded": {"en": "map {h:2d} x {w:2d} x {c:3d}  window {M}, shift {s}  -> padded {hp} x {wp}: {n} windows",
+                    "zh": "特征图 {h:2d} x {w:2d} x {c:3d}  窗口 {M}，移位 {s}  -> 填充到 {hp} x {wp}：{n} 个窗口"},
+    "nb06.built_for": {"en": "a classification model built for 256 x 320 would use (window, shift) {windows}",
+                       "zh": "按 256 x 320 构建的分类模型会用的（窗口，移位）：{windows}"},
+    "nb06.numpy_torch": {"en": "max |numpy - torch| = {diff:.1e} (logits up to {top:.2f})",
+                         "zh": "max |numpy - torch| = {diff:.1e}（logits 最大 {top:.2f}）"},
+    "nb06.digits_model": {"en": "{name} model: {depths} blocks, {px} px, {classes} classes",
+                          "zh": "{name} 模型：{depths} 个 block，{px} 像素，{classes} 个类别"},
+    "nb06.released_diff": {"en": "max |numpy - torch| logit difference: {diff:.1e}",
+                           "zh": "numpy 与 torch 的 logits 最大差：{diff:.1e}"},
+    "nb06.full_forward": {"en": "Swin-T numpy forward: {shape} in {seconds:.1f} s",
+                          "zh": "Swin-T 的 numpy 前向传播：{shape}，用时 {seconds:.1f} 秒"},
+    "nb06.full_skipped": {"en": "skipped (set SWIN_EDU_FULL=1 to run Swin-T at 224 x 224)",
+                          "zh": "已跳过（设置 SWIN_EDU_FULL=1 才会在 224 x 224 上运行 Swin-T）"},
+    # --------------------------------------------------------------------------------- 07 PyTorch model
+    "nb07.device": {"en": "{device} | autocast: {amp}", "zh": "{device} | autocast：{amp}"},
+    "nb07.amp_off": {"en": "off (float32)", "zh": "关闭（float32）"},
+    "nb07.child": {"en": "{name:12s} {kind:12s} {n:>9,} parameters", "zh": "{name:12s} {kind:12s} {n:>9,} 个参数"},
+    "nb07.torch_numpy": {"en": "{size}: max |torch - numpy| = {diff:.1e}", "zh": "{size}：max |torch - numpy| = {diff:.1e}"},
+    "nb07.colleague_layer": {"en": "the colleague's layer loaded strictly: the stage's weights hold {weights:,} numbers, "
+                                   "the layer {held:,}; its blocks shift by {shifts}",
+                             "zh": "同事的这一层严格加载成功：这个 stage 的权重有 {weights:,} 个数，这一层只持有 {held:,} "
+                                   "个；它的各个 block 的移位量是 {shifts}"},
+    "nb07.colleague_merging": {"en": "the colleague's PatchMerging has names the official weights do not have: {extra}; "
+                                     "the official weights have names it lacks: {missing}",
+                               "zh": "同事的 PatchMerging 有官方权重里没有的名字：{extra}；官方权重里有、它却没有的名字：{missing}"},
+    "nb07.timing.roll + partition": {"en": "roll + partition", "zh": "滚动 + 划分"},
+    "nb07.timing.index_select": {"en": "index_select", "zh": "index_select"},
+    "nb07.kernel_ran": {"en": "{name:>9}: runs with the float mask (max difference from the explicit softmax {diff:.1e})",
+                        "zh": "{name:>9}：接受浮点掩码，能运行（与显式 softmax 的最大差 {diff:.1e}）"},
+    "nb07.kernel_refused": {"en": "{name:>9}: refuses it, or is not built for this device",
+                            "zh": "{name:>9}：不接受这个掩码，或者这个设备上没有这个 kernel"},
+    "nb07.kernel_picked": {"en": "SDPA's own choice for these inputs on {device}: {name}",
+                           "zh": "对这些输入，SDPA 在 {device} 上自己选的是：{name}"},
+    "nb07.sdpa_explicit": {"en": "sdpa vs explicit: max difference {diff:.1e}", "zh": "sdpa 与显式实现：最大差 {diff:.1e}"},
+    "nb07.bf16": {"en": "{who:8s} {device}: bf16 autocast vs float32, relative difference {rel:.1e}; same top class: "
+                        "{same:.0%}",
+                  "zh": "{who:8s} {device}：bf16 autocast 与 float32 相比，相对差 {rel:.1e}；最高类别相同的比例：{same:.0%}"},
+    "nb07.table_head": {"en": "model         params  publ.            MACs  publ.  published in",
+                        "zh": "模型          参数量  发表值     乘加次数  发表值  出处"},
+    "nb07.source.paper, Table 1": {"en": "paper, Table 1", "zh": "论文，表 1"},
+    "nb07.source.official model zoo (22K→1K)": {"en": "official model zoo (22K→1K)", "zh": "官方模型库（22K→1K）"},
+    "nb07.flop_counter": {"en": "FlopCounterMode: {flops:,} FLOPs = 2 x {macs:,} MACs;  formula: {formula:,}",
+                          "zh": "FlopCounterMode：{flops:,} FLOPs = 2 x {macs:,} 次乘加；公式：{formula:,}"},
+    "nb07.with_norms": {"en": "+ LayerNorms as the official flops() counts them: {macs:,} = 4.5G 'FLOPs'",
+                        "zh": "+ 按官方 flops() 的算法计入 LayerNorm：{macs:,} = 4.5G 'FLOPs'"},
+    "nb07.saved": {"en": "{name} {mb:.1f} MB, {n} keys: {first} ...", "zh": "{name} {mb:.1f} MB，{n} 个键：{first} ..."},
+    "nb07.loaded_64": {"en": "loaded at 64x64: {shapes}", "zh": "按 64x64 加载：{shapes}"},
+    "nb07.throughput": {"en": "{name} on {device}, batch {batch}: {rates} img/s",
+                        "zh": "{name}，{device}，batch {batch}：{rates} 张/秒"},
+    "nb07.images_per_s": {"en": "images / s", "zh": "图像数 / 秒"},
+    "nb07.bench_title": {"en": "{name}, {device}, batch {batch}", "zh": "{name}，{device}，batch {batch}"},
+    "nb07.yours_vs_package": {"en": "{dev}: {label}: max |logits - package logits| = {err:.1e} (max |logit| {top:.2f})",
+                              "zh": "{dev}：{label}：与 package 模型 logits 的最大差 = {err:.1e}（logits 最大 {top:.2f}）"},
+    "nb07.first_window": {"en": "index of the first window: {index}", "zh": "第一个窗口的索引：{index}"},
+    "nb07.roll_vs_index": {"en": "{times} | index_select faster: {faster}", "zh": "{times} | index_select 更快：{faster}"},
+    "nb07.released_vs_package": {"en": "max |logit difference| against the package model: {diff:.1e}",
+                                 "zh": "与 package 模型的 logits 最大差：{diff:.1e}"},
+    "nb07.released_vs_hf": {"en": "max |logit difference| against HF transformers: {diff:.1e}",
+                            "zh": "与 HF transformers 的 logits 最大差：{diff:.1e}"},
+    "nb07.stride": {"en": "{shape}: stride {stride}", "zh": "{shape}：步长 {stride}"},
+    # --------------------------------------------------------------------------------- 08 training
+    "nb08.data": {"en": "{name}: {train} train / {val} validation / {test} test images, {shape}, {classes} classes",
+                  "zh": "{name}：训练 {train} 张 / 验证 {val} 张 / 测试 {test} 张图像，{shape}，{classes} 个类别"},
+    "nb08.label": {"en": "label {label}", "zh": "标签 {label}"},
+    "nb08.stage": {"en": "stage {i}: {h} x {w} tokens, C = {C:3d}, window {M}, shift {s}",
+                   "zh": "stage {i}：{h} x {w} 个 token，C = {C:3d}，窗口 {M}，移位 {s}"},
+    "nb08.parameters": {"en": "{n:,} parameters", "zh": "{n:,} 个参数"},
+    "nb08.step": {"en": "optimizer step", "zh": "优化器步数"},
+    "nb08.lr": {"en": "learning rate", "zh": "学习率"},
+    "nb08.schedule": {"en": "warm-up, then cosine", "zh": "先预热，再余弦"},
+    "nb08.untrained": {"en": "untrained model: loss {loss:.3f}, ln 10 = {ln10:.3f}",
+                       "zh": "未训练的模型：损失 {loss:.3f}，ln 10 = {ln10:.3f}"},
+    "nb08.floor": {"en": "best possible loss with smoothing 0.1: {floor:.3f}",
+                   "zh": "标签平滑 0.1 时损失的最小可能值：{floor:.3f}"},
+    "nb08.original": {"en": "original", "zh": "原图"},
+    "nb08.augmented": {"en": "augmented (seed {seed})", "zh": "增强后（种子 {seed}）"},
+    "nb08.my_loop": {"en": "my loop", "zh": "我的循环"},
+    "nb08.my_loop_done": {"en": "my loop: validation accuracy {acc:.2%} after {epochs} epochs ({steps} steps)",
+                          "zh": "我的循环：{epochs} 个 epoch（{steps} 步）之后，验证集准确率 {acc:.2%}"},
+    "nb08.written": {"en": "written to {out} (removed after this cell): {files}",
+                     "zh": "写入了 {out}（这个单元格结束后删除）：{files}"},
+    "nb08.live": {"en": "trained now, {seconds:.0f} s", "zh": "刚刚训练，用时 {seconds:.0f} 秒"},
+    "nb08.recorded": {"en": "recorded: the shipped weights of the recipe's run and its history; the test set evaluated "
+                            "now",
+                      "zh": "记录值：随包提供的、这个配方那次运行的权重及其训练历史；测试集是刚刚评估的"},
+    "nb08.test_acc": {"en": "test accuracy {acc:.2%} after {epochs} epochs ({where})",
+                      "zh": "{epochs} 个 epoch 之后测试集准确率 {acc:.2%}（{where}）"},
+    "nb08.curves_title": {"en": "{name} model, 16 x 16 digits", "zh": "{name} 模型，16 x 16 的手写数字"},
+    "nb08.confusion_title": {"en": "test set: {right} of {total} right", "zh": "测试集：{total} 张中答对 {right} 张"},
+    "nb08.misclassified": {"en": "misclassified test digits (true → predicted)", "zh": "分错的测试数字（真实 → 预测）"},
+    "nb08.block0": {"en": "stage 1, block 0: W-MSA", "zh": "stage 1，block 0：W-MSA"},
+    "nb08.block1": {"en": "stage 1, block 1: SW-MSA", "zh": "stage 1，block 1：SW-MSA"},
+    "nb08.corner": {"en": "corner query, SW-MSA: weight on its own 2x2 region {own:.6f}, on the wrapped-in tokens "
+                          "{wrapped:.1e}",
+                    "zh": "角上的查询，SW-MSA：在它自己那块 2x2 区域上的权重 {own:.6f}，在循环移位卷进来的 token 上 "
+                          "{wrapped:.1e}"},
+    "nb08.straddle_data": {"en": "{data} | the marks are {distance} tokens apart",
+                           "zh": "{data} | 两个标记相隔 {distance} 个 token"},
+    "nb08.residual": {"en": "shift {shift!s:5}: largest |s(o,o) + s(b,b) - s(o,b) - s(b,o)| = {residual:.1e} (scores up to "
+                            "{scale:.2f}); at most {best} of each 4 right",
+                      "zh": "移位 {shift!s:5}：|s(o,o) + s(b,b) - s(o,b) - s(b,o)| 的最大值 = {residual:.1e}（得分最大 "
+                            "{scale:.2f}）；每组 4 张最多对 {best} 张"},
+    "nb08.straddle_bar": {"en": "straddle, 3 seeds x 2 models", "zh": "跨界任务，3 个种子 x 2 个模型"},
+    "nb08.straddle_shipped": {"en": "the shipped straddle checkpoint (the shifted model, seed 0), evaluated now: test "
+                                    "accuracy {acc:.1%}; every prediction the recorded one: {same}",
+                              "zh": "随包提供的跨界任务检查点（有移位的模型，种子 0），刚刚评估：测试集准确率 {acc:.1%}；"
+                                    "每个预测都与记录一致：{same}"},
+    "nb08.straddle_acc": {"en": "{name:>10s}: test accuracy {accs} ({n} seeds, {where})",
+                          "zh": "{name:>10s}：测试集准确率 {accs}（{n} 个种子，{where}）"},
+    "nb08.live_short": {"en": "trained now", "zh": "刚刚训练"},
+    "nb08.recorded_short": {"en": "recorded", "zh": "记录值"},
+    "nb08.paired": {"en": "shift - no shift, paired by seed: {mean:+.1%}, 95 % CI [{low:+.1%}, {high:+.1%}]: {verdict}",
+                    "zh": "有移位 - 无移位，按种子配对：{mean:+.1%}，95% 置信区间 [{low:+.1%}, {high:+.1%}]：{verdict}"},
+    "nb08.verdict.better": {"en": "better", "zh": "更好"},
+    "nb08.verdict.worse": {"en": "worse", "zh": "更差"},
+    "nb08.verdict.not resolved": {"en": "not resolved", "zh": "无法分辨"},
+    "nb08.reach": {"en": "{depth} blocks, shift {shift!s:5}: a token sees both marks k = 1, 2, 3 windows apart: {seen}",
+                   "zh": "{depth} 个 block，移位 {shift!s:5}：两个标记相隔 k = 1、2、3 个窗口时，是否有 token 同时看到两者："
+                         "{seen}"},
+    "nb08.seen.both": {"en": "both", "zh": "看到"},
+    "nb08.seen.never": {"en": "never", "zh": "看不到"},
+    "nb08.task.digits": {"en": "digits", "zh": "手写数字"},
+    "nb08.task.straddle": {"en": "straddle", "zh": "跨界任务"},
+    "nb08.baselines.digits": {"en": "digits:   RBF SVM {svm:.2%} | small CNN {cnn} (seeds 0, 1, 2) | Swin {swin} (seed 0)",
+                              "zh": "手写数字：RBF SVM {svm:.2%} | 小 CNN {cnn}（种子 0、1、2）| Swin {swin}（种子 0）"},
+    "nb08.baselines.straddle": {"en": "straddle: RBF SVM {svm:.2%} | small CNN {cnn} (seeds 0, 1, 2) | Swin {swin} | Swin "
+                                      "without the shift {no_shift}",
+                                "zh": "跨界任务：RBF SVM {svm:.2%} | 小 CNN {cnn}（种子 0、1、2）| Swin {swin} | 不移位的 "
+                                      "Swin {no_shift}"},
+    "nb08.digits_spread": {"en": "on digits the three models are within {images} test images of each other ({points:.2%})",
+                           "zh": "在手写数字上，三个模型彼此相差不超过 {images} 张测试图像（{points:.2%}）"},
+    "nb08.ablation_setup": {"en": "the recorded ablation: preset {preset} ({params:,} parameters), {epochs} epochs, lr "
+                                  "{lr:g} ({warmup:g} warm-up epoch), drop path {drop_path:g}, seeds {seeds}\nto repeat "
+                                  "it: {command}",
+                            "zh": "记录下来的消融实验：预设 {preset}（{params:,} 个参数），{epochs} 个 epoch，学习率 {lr:g}"
+                                  "（预热 {warmup:g} 个 epoch），随机深度 {drop_path:g}，种子 {seeds}\n重做一遍的命令："
+                                  "{command}"},
+    "nb08.ablation_row": {"en": "{name:>18s}: {mean:6.2f} ± {std:.2f} % ({n} seeds)",
+                          "zh": "{name:>18s}：{mean:6.2f} ± {std:.2f} %（{n} 个种子）"},
+    "nb08.vs_swin": {"en": "   vs swin {mean:+.2f} [{low:+.2f}, {high:+.2f}]  {verdict}",
+                     "zh": "   与完整模型相比 {mean:+.2f} [{low:+.2f}, {high:+.2f}]  {verdict}"},
+    "nb08.verdicts": {"en": "verdicts: {verdicts}", "zh": "结论：{verdicts}"},
+    "nb08.variant.swin": {"en": "swin", "zh": "完整模型"},
+    "nb08.variant.w/o shift": {"en": "w/o shift", "zh": "不移位"},
+    "nb08.variant.no pos.": {"en": "no pos.", "zh": "无位置信息"},
+    "nb08.variant.abs. pos.": {"en": "abs. pos.", "zh": "绝对位置编码"},
+    "nb08.variant.abs. + rel. pos.": {"en": "abs. + rel. pos.", "zh": "绝对 + 相对位置"},
 })

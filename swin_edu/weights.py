@@ -53,6 +53,8 @@ __all__ = [
     "cache_dir",
     "check_course",
     "course_info",
+    "course_result",
+    "HISTORY_KEYS",
     "course_model",
     "course_state_dict",
     "evaluate_held_out",
@@ -162,6 +164,34 @@ def check_course(name: str) -> dict:
             "changed_preds": int((preds != recorded).sum()), "agree": bool(np.array_equal(preds, recorded))}
 
 
+#: what the recorded history of a course checkpoint holds per epoch (``course_info(name)["history"]``)
+HISTORY_KEYS = ("epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_acc")
+
+
+def course_result(name: str) -> dict:
+    """A shipped checkpoint as notebook 08 uses a training run's result, without training: ``model`` (the package's
+    model with the weights, eval mode), ``history`` (the run's recorded per-epoch history: :data:`HISTORY_KEYS`),
+    ``test`` (``acc``, ``correct``, ``count``: measured now on the held-out test split) and ``test_preds`` (a long
+    tensor, measured now), ``recorded`` (the test result recorded when it was trained) and ``same_as_recorded``
+    (every prediction measured now is the recorded one)."""
+    import torch
+
+    name = _course_name(name, "course_result")
+    info = course_info(name)
+    if "history" not in info:
+        raise ValueError(f"course_result: the metadata of {name} records no history (rebuild it with "
+                         f"python -m swin_edu.weights build {name})")
+    model = course_model(name)
+    images, labels = held_out(name)
+    with torch.no_grad():
+        preds = model(torch.from_numpy(images)).argmax(-1)
+    correct = int((preds.numpy() == labels).sum())
+    return {"model": model, "history": [dict(h) for h in info["history"]],
+            "test": {"acc": correct / len(labels), "correct": correct, "count": len(labels)}, "test_preds": preds,
+            "recorded": dict(info["test"]), "same_as_recorded": bool(np.array_equal(preds.numpy(), info["test"]["preds"])),
+            "epochs": len(info["history"]), "recipe": dict(info["recipe"])}
+
+
 # ============================================================================================ making them
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
@@ -237,6 +267,7 @@ def build_course_checkpoint(name: str, out, *, seed: int = 0, threads: int | Non
         "test": {"acc": correct / len(preds), "correct": correct, "count": len(preds), "preds": preds.tolist(),
                  "min_margin": float((top2[:, 0] - top2[:, 1]).min()),
                  "val_acc_last_epoch": result["history"][-1]["val_acc"]},
+        "history": [{k: h[k] for k in HISTORY_KEYS} for h in result["history"]],
         "params": int(sum(p.numel() for p in model.parameters())),
         "made_with": {"commit": _git_commit(), "torch": torch.__version__, "numpy": np.__version__,
                       "python": platform.python_version(), "platform": platform.platform(),

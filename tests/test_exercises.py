@@ -15,9 +15,9 @@ from swin_edu.exercises import EXERCISES as ALL_EXERCISES
 from swin_edu.exercises import check, last_result, nb01, nb02, nb03, nb06, nb07, settings, use_or_reference
 from swin_edu.exercises.runner import PRACTICE_SEED
 from swin_edu.exercises.spec import prediction_digests
-from swin_edu.layout import is_derived_buffer
 
 from _wrong_nb01_04 import WRONG_NB01_04
+from _wrong_nb05_08 import WRONG_NB05_08
 
 FAST_LIMIT = 0.5  # seconds: the time limit used for the looping implementations below
 #: the exercises of notebooks 01-07 (other notebooks may register theirs in the same registry)
@@ -458,6 +458,7 @@ WRONG = {
         (lambda x, p, n, M, s: nb05_wrong("no_shift")(x, p, n, M, s), "the shift was ignored"),
         (lambda x, p, n, M, s: nb05_wrong("parallel")(x, p, n, M, s), "one after the other"),
         (lambda x, p, n, M, s: nb05_wrong("norm1_twice")(x, p, n, M, s), "its own LayerNorm, norm2"),
+        (lambda x, p, n, M, s: nb05_wrong("colleague")(x, p, n, M, s), "this is still what your colleague's block returns"),
         (lambda x, params, num_heads, M, shift: params.pop("norm1.weight"), "modified its input `params`"),
         (lambda x, params, num_heads, M, shift: snp.swin_block(x, params, num_heads, M, M),
          "raised ValueError"),
@@ -485,15 +486,6 @@ WRONG = {
          "each entry is (H, W, C)"),
         (lambda cfg, img: 42, "return a list like"),
         (lambda cfg, img: nb06.stage_shapes_reference(cfg, cfg.img_size), "use the img_size argument"),
-    ],
-    "count_params": [
-        (lambda sd: sum(v.size for v in sd.values()), "you counted the derived buffers"),
-        (lambda sd: len(sd), "expected: "),
-        (lambda sd: sum(1 for k in sd if not is_derived_buffer(k)), "you counted tensors, not numbers"),
-        (lambda sd: float(sum(v.size for k, v in sd.items() if not is_derived_buffer(k))), "avoid `/`"),
-        (lambda sd: sum(v.size for k, v in sd.items() if k.endswith(".weight") and not is_derived_buffer(k)),
-         "only the weight matrices"),
-        (lambda sd: [sd.pop(k) for k in list(sd) if is_derived_buffer(k)] and 0, "modified its input"),
     ],
     "swin_forward": [
         (lambda sd, images, cfg: nb06._forward_wrong("no_norm")(sd, images, cfg), "the final LayerNorm"),
@@ -542,6 +534,8 @@ WRONG = {
         (_merge_transposed_reduction, "nn.Linear stores (out_features, in_features)"),
     ],
     "basic_layer_module": [
+        (nb07._layer_wrong("colleague"), "this is still what your colleague's layer computes"),
+        (nb07._layer_wrong("shared"), "your blocks share their weights"),
         (nb07._layer_wrong("all_shifted"), "every block shifted"),
         (nb07._layer_wrong("none_shifted"), "no block shifted"),
         (nb07._layer_wrong("even_shifted"), "block 0 does not shift"),
@@ -580,6 +574,7 @@ def nb05_wrong(kind):
 
 
 WRONG.update(WRONG_NB01_04)  # the exercises of notebooks 01-04 added by issue #16
+WRONG.update(WRONG_NB05_08)  # the exercises of notebooks 05-06 added by issue #25
 
 CASES = [(name, i) for name in sorted(WRONG) for i in range(len(WRONG[name]))]
 

@@ -317,13 +317,13 @@ def test_notebook_06_runs_the_injected_wrong_partition_and_its_assertion_catches
     def text(cell):
         return "".join(o.get("text", "") + o.get("evalue", "") for o in cell.get("outputs", []))
 
-    wrong = {k: v for k, v in solved.items() if k not in ("swin_forward", "stage_shapes", "count_params")}
+    wrong = {k: v for k, v in solved.items() if k not in ("swin_forward", "stage_shapes", "block_param_count")}
     wrong["window_partition"] = learner.Entry("window_partition", "window_partition_mine", WRONG_PARTITION, "file")
     cells = run(wrong)
     out = text(cells["c06-23"])
     assert "02 window_partition         yours (my_swin.py)" in out and "(12 of 12 are yours)" in out
     assert any(o.get("ename") == "AssertionError" for o in cells["c06-23"]["outputs"]), out
-    right = {k: v for k, v in solved.items() if k not in ("swin_forward", "stage_shapes", "count_params")}
+    right = {k: v for k, v in solved.items() if k not in ("swin_forward", "stage_shapes", "block_param_count")}
     cells = run(right)
     errors = [cid for cid, c in cells.items() if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
     assert not errors, errors

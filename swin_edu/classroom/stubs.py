@@ -287,10 +287,12 @@ def _parse_entry(entry: str, files: dict) -> tuple[str, str]:
     return module, qualname
 
 
-def kept_definitions(modules: Iterable[str], allowed: Iterable[str], files: dict | None = None) -> set:
+def kept_definitions(modules: Iterable[str], allowed: Iterable[str], files: dict | None = None, *,
+                     import_time: bool = True) -> set:
     """The (module, name) definitions that stay real in a copy made of ``modules`` with the allow-list
     ``allowed``: the allowed ones, what they use inside the package (transitively), what the modules use at
-    import time, and what the always-available modules (:data:`BASE_MODULES`) use."""
+    import time, and what the always-available modules (:data:`BASE_MODULES`) use (``import_time=False``: only
+    what the allowed ones use)."""
     files = files or module_files()
     pkg = _Package(files)
     modules = sorted(modules)
@@ -301,7 +303,7 @@ def kept_definitions(modules: Iterable[str], allowed: Iterable[str], files: dict
         if target is None or target[0] == "mod":
             raise ValueError(f"allowed entry {entry!r}: {qualname} is not defined in {module}")
         todo.append(target)
-    for module in modules:
+    for module in modules if import_time else ():
         todo += sorted(pkg.import_time(module))
         if module in BASE_MODULES:
             todo += [(module, name) for name in pkg.module(module).defs]
@@ -321,7 +323,10 @@ def _allow_list_stubs(needed: set, allowed: Iterable[str], forbidden: set, files
     """module -> [(qualname, label, call)] of the stubs of an allow-list copy."""
     pkg = _Package(files)
     kept = kept_definitions(needed, allowed, files)
-    clash = sorted(f"{m}:{q}" for m, q in forbidden if (m, q.split(".")[0]) in kept and "." not in q)
+    # a forbidden function that an allowed one calls cannot be both; one that a module only imports (or another
+    # module's import-time code names) is stubbed where it is defined, like every forbidden function
+    used = kept_definitions(needed, allowed, files, import_time=False)
+    clash = sorted(f"{m}:{q}" for m, q in forbidden if (m, q.split(".")[0]) in used and "." not in q)
     if clash:
         raise ValueError(
             f"the allow-list keeps {clash}, which the exercise forbids (an allowed function uses it)"

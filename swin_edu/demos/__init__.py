@@ -16,6 +16,14 @@ says. Nothing here imports torch at import time except the modules whose name en
 - :mod:`.bias_resize`: the relative position bias table resized for a 384 input (window 7 -> 12).
 - :mod:`.softmax_scale`: why attention divides its logits by sqrt(d): logit spread and softmax saturation
   of random queries and keys, with and without the scale.
+- :mod:`.mask_leak`: why -100 acts as minus infinity: the attention logits of a trained model measured, and the
+  weight that leaks through the mask when they are scaled up (notebook 03).
+- :mod:`.patch_kernels`: what a trained patch embedding learned: its kernels split into an average and differences
+  between pixels (notebook 01).
+- :mod:`.vit_block`: a ViT block (global attention) beside a Swin block: MACs counted on the running code, reach
+  of a poke, time (notebook 05).
+- :mod:`.sdpa_kernels`: which of PyTorch's attention kernels take Swin's float mask on a device, measured
+  (notebook 07).
 - :mod:`.timing`: a small benchmark helper that returns timings (nothing asserts a timing).
 - :mod:`.capstone_reference`: notebook 03's capstone (SW-MSA from its pieces) and its classic mistakes.
 - :mod:`.train_step`: the harness that runs a training step (exercise 8.3) on a fresh tiny model, for the

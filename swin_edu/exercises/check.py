@@ -95,13 +95,15 @@ relative_position_index = _make(nb04.RELATIVE_POSITION_INDEX, "04")
 row_usage = _make(nb04.ROW_USAGE, "04")
 source_offset = _make(nb04.SOURCE_OFFSET, "04")
 # notebook 05: Swin block & patch merging
-patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
+drop_path = _make(nb05.DROP_PATH, "05")
 swin_block = _make(nb05.SWIN_BLOCK, "05")
 tokens_reached = _make(nb05.TOKENS_REACHED, "05")
+vit_block = _make(nb05.VIT_BLOCK, "05")
+patch_merging_gather = _make(nb05.PATCH_MERGING_GATHER, "05")
 merge_kernel = _make(nb05.MERGE_KERNEL, "05")
 # notebook 06: the whole model in numpy
 stage_shapes = _make(nb06.STAGE_SHAPES, "06")
-count_params = _make(nb06.COUNT_PARAMS, "06")
+block_param_count = _make(nb06.BLOCK_PARAM_COUNT, "06")
 swin_forward = _make(nb06.SWIN_FORWARD, "06")
 # notebook 07: the PyTorch model
 attention_torch = _make(nb07.ATTENTION_TORCH, "07")

@@ -1,4 +1,5 @@
-"""Exercises of notebook 05: the Swin block, how far a poke travels, patch merging and its kernel."""
+"""Exercises of notebook 05: DropPath, debugging a Swin block, how far a poke travels, a ViT block beside it, patch
+merging's gather and its kernel."""
 from __future__ import annotations
 
 import functools
@@ -11,8 +12,9 @@ from ..config import SwinConfig
 from ._data import between, counting, draw, rand
 from .spec import Case, Exercise, Misconception
 
-__all__ = ["PATCH_MERGING_GATHER", "SWIN_BLOCK", "TOKENS_REACHED", "MERGE_KERNEL", "block_case_params",
-           "tokens_reached_reference", "merge_kernel_reference"]
+__all__ = ["DROP_PATH", "PATCH_MERGING_GATHER", "SWIN_BLOCK", "TOKENS_REACHED", "VIT_BLOCK", "MERGE_KERNEL",
+           "block_case_params", "drop_path_reference", "swin_block_colleague", "tokens_reached_reference",
+           "merge_kernel_reference"]
 
 
 # ----------------------------------------------------------------------------- patch merging gather
@@ -42,10 +44,12 @@ PATCH_MERGING_GATHER = Exercise(
     ],
     hidden=_gather_hidden,
     forbidden=("swin_edu.numpy_ref.merging:patch_merging_gather",),
-    hints=(Text("Each of the four pieces takes one pixel from every 2x2 group: which pixels of the map are the "
-                "top-left ones of their group, and which are the ones just below them?",
-                "四块中的每一块都从每个 2x2 小组里取一个像素：特征图上哪些像素是各自小组的左上角，"
-                "哪些正好在它们下面？"),
+    hints=(Text("Read the seed's example backwards: in the 4x4 map holding 0..15 row by row, the first merged token "
+                "is (0, 4, 1, 5). Where in the top-left 2x2 group do 0, 4, 1 and 5 sit, as (row, column) offsets? "
+                "Each of the four pieces takes the pixel at one offset from every 2x2 group.",
+                "把原文的例子倒过来读：在按行存放 0..15 的 4x4 特征图里，合并后的第一个 token 是 (0, 4, 1, 5)。"
+                "0、4、1、5 分别在左上角那个 2x2 小组的哪个位置（用（行，列）偏移表示）？"
+                "四块中的每一块都从每个 2x2 小组里取同一个偏移处的像素。"),
            Text("Stride-2 slicing along both spatial axes, starting at the piece's row and column offset; then "
                 "concatenate the four pieces along the channels in the official order x0, x1, x2, x3.",
                 "沿两个空间轴做步长为 2 的切片，起点是这一块的行偏移和列偏移；然后按官方顺序 x0、"
@@ -113,8 +117,17 @@ def _block_wrong(kind):
         if kind == "norm1_twice":
             x = x + attn(ln(x, "norm1"), shift)
             return x + mlp(ln(x, "norm1"))
+        if kind == "colleague":  # notebook 05's swin_block_colleague: both bugs
+            h = ln(x, "norm1")
+            return x + attn(h, shift) + mlp(h)
         raise ValueError(kind)
     return wrong
+
+
+def swin_block_colleague(x, params, num_heads, M, shift):
+    """The colleague's block that exercise 5.2 debugs (it normalises once and runs both branches on that): the MLP
+    branch reads LN1 of the block's input instead of LN2 of the input plus the attention's output."""
+    return _block_wrong("colleague")(x, params, num_heads, M, shift)
 
 
 def _block_hidden(rng):
@@ -147,8 +160,12 @@ SWIN_BLOCK = Exercise(
     allowed=("swin_edu.numpy_ref.model:block_params", "swin_edu.numpy_ref.patches:layer_norm", "swin_edu.numpy_ref.model:mlp",
              "swin_edu.numpy_ref.model:shifted_window_attention"),
     rtol=1e-5, atol=1e-8,
-    hints=(Text("Read the two equations above the exercise: where is the LayerNorm, and what is added back?",
-                "读一读练习上方的两个公式：层归一化（LayerNorm）在哪里，加回去的是什么？"),
+    hints=(Text("Make one branch vanish and compare the colleague's block with the equations: with attn.proj.weight "
+                "and attn.proj.bias set to zero the attention branch adds nothing, so a right block returns "
+                "x + MLP(LN2(x)); which LayerNorm does the colleague's MLP see, and which x?",
+                "让一个分支消失，再拿同事的 block 和公式对照：把 attn.proj.weight 和 attn.proj.bias 置零，"
+                "注意力分支就什么也不加，正确的 block 返回 x + MLP(LN2(x))；同事的 MLP 用的是哪个层归一化，"
+                "看到的又是哪个 x？"),
            Text("Two residual steps, each pre-norm: normalise with norm1, run the (shifted) window attention on its "
                 "own weights (the 'attn.' part of params; the shift goes to the attention), add; then normalise with "
                 "norm2, run the MLP, add. (When the course assembles your model, snp.shifted_window_attention is your "
@@ -158,6 +175,12 @@ SWIN_BLOCK = Exercise(
                 "过 MLP，加回去。（课程用你的各个部分组装模型时，snp.shifted_window_attention 就是你在笔记本 03 "
                 "里写的 SW-MSA。）")),
     misconceptions=[
+        Misconception(Text("this is still what your colleague's block returns: both of its bugs are in it. Silence "
+                           "the attention branch (zero attn.proj) and compare the block with the two equations: which "
+                           "LayerNorm does the MLP branch use, and which x does it see?",
+                           "这仍然是同事的 block 给出的结果：两个 bug 都还在。让注意力分支不起作用（把 attn.proj 置零），"
+                           "再拿这个 block 和那两个公式对照：MLP 分支用的是哪个层归一化，看到的又是哪个 x？"),
+                      _block_wrong("colleague")),
         Misconception(Text("this is post-norm, LN(x + f(x)). Swin (like ViT) is pre-norm: the LayerNorm sits "
                            "inside the residual branch, x + f(LN(x)).",
                            "这是后归一化（post-norm），LN(x + f(x))。Swin（和 ViT 一样）是先归一化（pre-no"
@@ -302,5 +325,232 @@ MERGE_KERNEL = Exercise(
         Misconception(Text("x0 is the top-left pixel (0, 0) of each group: your order is reversed.",
                            "x0 是每组左上角的像素 (0, 0)：你的顺序反了。"),
                       _kernel_wrong("reversed")),
+    ],
+)
+
+
+# ----------------------------------------------------------------------------- 5.1 DropPath
+def drop_path_reference(x, p, training, seed):
+    """The reference of exercise 5.1: :func:`swin_edu.numpy_ref.drop_path` with a generator seeded by ``seed``."""
+    return snp.drop_path(x, p, rng=np.random.default_rng(seed), training=training)
+
+
+def _drop_compare(got, expected, case):
+    """DropPath is random: compare what must hold whatever the draws (and, on a large batch, the dropped share)."""
+    from .diagnostics import NO_RETURN, describe, more_help
+
+    x, p, training, _ = case.args
+    want = Text(f"expected: a numpy array of shape {x.shape}, dtype {x.dtype}",
+                f"expected: 形状为 {x.shape}、dtype 为 {x.dtype} 的 numpy 数组")
+    if got is None:
+        return [want, "got:      None", NO_RETURN]
+    if not isinstance(got, np.ndarray) or got.shape != x.shape or got.dtype != x.dtype:
+        return [want, f"got:      {describe(got)}"]
+    if not np.isfinite(got).all():
+        return [want, Text("got:      an array with NaN or inf", "got:      含有 NaN 或 inf 的数组")] + more_help(DROP_PATH)
+    if not training or p == 0:
+        if np.array_equal(got, x):
+            return None
+        return [Text("expected: x itself, unchanged" + (" (at inference DropPath does nothing)" if not training
+                                                         else " (p = 0: nothing is dropped)"),
+                     "expected: x 本身，原样不变" + ("（推理时 DropPath 什么也不做）" if not training
+                                                      else "（p = 0：什么也不丢）")),
+                Text("got:      other values", "got:      别的值"),
+                Text("hint: DropPath only acts while training, and p is the probability of dropping: return x when "
+                     "training is False or p is 0.",
+                     "hint: DropPath 只在训练时起作用，p 是丢弃的概率：training 为 False 或 p 为 0 时直接返回 x。")]
+    B = x.shape[0]
+    flat_x, flat_g = x.reshape(B, -1).astype(np.float64), got.reshape(B, -1).astype(np.float64)
+    zero = (flat_g == 0).all(axis=1)
+    nz = np.abs(flat_x) > 0
+    ratio = np.where(nz, flat_g / np.where(nz, flat_x, 1.0), np.nan)
+    mixed = ~zero & ~np.all(np.isclose(ratio, np.nanmax(ratio, axis=1, keepdims=True), rtol=1e-5) | ~nz, axis=1)
+    if mixed.any():
+        b = int(np.flatnonzero(mixed)[0])
+        return [Text("expected: each sample either dropped whole (all zeros) or kept whole (every element times one "
+                     "factor)", "expected: 每个样本要么整个丢掉（全为零），要么整个保留（每个元素乘同一个因子）"),
+                Text(f"got:      sample {b} partly dropped", f"got:      第 {b} 个样本被丢掉了一部分"),
+                Text("hint: that is dropout, element by element. DropPath drops a sample's whole residual branch: draw "
+                     "one number per sample (shape (B,) or (B, 1, ..., 1)), not one per element.",
+                     "hint: 这是逐元素的 dropout。DropPath 丢掉的是一个样本的整个残差分支：每个样本抽一个随机数"
+                     "（形状 (B,) 或 (B, 1, ..., 1)），而不是每个元素抽一个。")]
+    kept = ~zero
+    if kept.any():
+        factors = np.nanmax(ratio[kept], axis=1)
+        f = float(np.median(factors))
+        if not np.allclose(factors, 1.0 / (1.0 - p), rtol=1e-5):
+            lines = [Text(f"expected: the kept samples multiplied by 1/(1-p) = {1 / (1 - p):.6g}",
+                          f"expected: 保留下来的样本乘以 1/(1-p) = {1 / (1 - p):.6g}"),
+                     Text(f"got:      kept samples multiplied by {f:.6g}", f"got:      保留的样本乘以了 {f:.6g}")]
+            if np.isclose(f, 1.0):
+                hint = Text("the kept samples are not scaled: while training, the branch's expected output is then "
+                            "(1-p)·x, while at inference it is x. Which factor makes the two agree?",
+                            "保留的样本没有缩放：这样训练时分支输出的期望是 (1-p)·x，而推理时是 x。"
+                            "乘以哪个因子才能让两者一致？")
+            elif np.isclose(f, 1.0 / p):
+                hint = Text("1/p is the dropped share's inverse: a sample is kept with probability 1-p, so the kept "
+                            "ones must make up for the dropped share.",
+                            "1/p 是被丢掉部分的倒数：一个样本被保留的概率是 1-p，保留的样本要把被丢掉的那份补回来。")
+            elif np.isclose(f, 1.0 - p):
+                hint = Text("multiplying by 1-p makes the expectation (1-p)²·x: divide by the keep probability "
+                            "instead of multiplying.",
+                            "乘以 1-p 会让期望变成 (1-p)²·x：应该除以保留的概率，而不是乘以它。")
+            else:
+                hint = Text("work out the expectation of the output: a sample is kept with probability 1-p; what factor "
+                            "on the kept samples makes it equal to x?",
+                            "算一算输出的期望：一个样本以 1-p 的概率被保留；保留的样本乘以什么因子，期望才等于 x？")
+            return lines + ["hint: " + hint]
+    if B >= 1000:
+        share = float(zero.mean())
+        sigma = (p * (1 - p) / B) ** 0.5
+        if abs(share - p) > 6 * sigma:
+            hint = (Text("you drop with probability 1-p (keep with p): p is the probability of *dropping*.",
+                         "你以 1-p 的概率丢弃（以 p 的概率保留）：p 是*丢弃*的概率。")
+                    if abs(share - (1 - p)) <= 6 * sigma else
+                    Text("draw one uniform number per sample from the generator and drop the sample when it is below p.",
+                         "每个样本从随机数生成器抽一个均匀分布的数，小于 p 时丢掉这个样本。"))
+            return [Text(f"expected: about {p:.0%} of the {B} samples dropped", f"expected: {B} 个样本中约 {p:.0%} 被丢掉"),
+                    Text(f"got:      {share:.1%} dropped", f"got:      丢掉了 {share:.1%}"), "hint: " + hint]
+    return None
+
+
+def _drop_case(label, shape, p, training, seed, ones=False):
+    x = np.ones(shape) if ones else rand(*shape, seed=seed + 100)
+    return Case(label, (x, p, training, seed))
+
+
+def _drop_hidden(rng):
+    p = float(_choice(rng, (0.1, 0.2, 0.4)))
+    B = between(rng, 3000, 5000)
+    return [Case(Text(f"{B} random samples of 3 values, p={p} (the dropped share is measured)",
+                      f"{B} 个随机样本，每个 3 个数，p={p}（会统计被丢掉的比例）"),
+                 (draw(rng, B, 3), p, True, between(rng, 0, 10_000))),
+            Case(Text("at inference (training=False), p=0.5", "推理时（training=False），p=0.5"),
+                 (draw(rng, between(rng, 2, 5), 2, 3, 4), 0.5, False, between(rng, 0, 10_000)))]
+
+
+def _choice(rng, options):
+    """One of ``options`` (any values), chosen by ``rng``."""
+    return options[int(rng.integers(len(options)))]
+
+
+DROP_PATH = Exercise(
+    name="drop_path",
+    signature="drop_path_mine(x, p, training, seed)",
+    reference=drop_path_reference,
+    kind="custom",
+    compare=_drop_compare,
+    cases=lambda: [
+        _drop_case(Text("20,000 samples of 4 values all 1, p=0.3, training (the dropped share and the factor are measured)",
+                        "20,000 个样本，每个是 4 个值为 1 的数，p=0.3，训练时（会统计被丢掉的比例和缩放因子）"),
+                   (20_000, 4), 0.3, True, 0, ones=True),
+        _drop_case(Text("6 random maps (6, 4, 4, 2), p=0.25, training", "6 张随机特征图 (6, 4, 4, 2)，p=0.25，训练时"),
+                   (6, 4, 4, 2), 0.25, True, 1),
+        _drop_case(Text("at inference (training=False), p=0.3", "推理时（training=False），p=0.3"),
+                   (5, 3, 3, 2), 0.3, False, 2),
+        _drop_case(Text("p=0 while training", "训练时 p=0"), (4, 6), 0.0, True, 3),
+    ],
+    hidden=_drop_hidden,
+    forbidden=("swin_edu.numpy_ref.model:drop_path", "swin_edu.exercises.nb05:drop_path_reference"),
+    hints=(Text("First the expectation: a sample's branch is kept with probability 1-p and multiplied by some factor "
+                "f, dropped (0) otherwise. What is the expected output, and which f makes it x, what the branch gives "
+                "at inference?",
+                "先算期望：一个样本的分支以 1-p 的概率保留并乘以某个因子 f，否则被丢掉（变成 0）。"
+                "输出的期望是多少？f 取多少，期望才等于推理时分支给出的 x？"),
+           Text("np.random.default_rng(seed) gives the generator; draw one uniform number per sample (axis 0), keep "
+                "the samples whose number is at least p, multiply them by the factor you found, zero the others; "
+                "at inference or when p is 0, hand the input back as it is.",
+                "用 np.random.default_rng(seed) 得到随机数生成器；每个样本（第 0 轴）抽一个均匀分布的数，"
+                "数不小于 p 的样本保留并乘以你找到的因子，其余置零；推理时或 p 为 0 时把输入原样交回。")),
+)
+
+
+# ----------------------------------------------------------------------------- 5.4 a ViT block
+def _vit_wrong(kind):
+    from ..demos.vit_block import _vit
+
+    flags = {"post_norm": {"pre_norm": False}, "no_residual": {"residual": False}, "no_scale": {"scale": 1.0},
+             "softmax_queries": {"axis": -2}, "one_head": {"split_heads": False}}.get(kind, {})
+
+    def wrong(x, params, num_heads):
+        if kind == "scale_C":
+            return _vit(x, params, num_heads, scale=x.shape[-1] ** -0.5)
+        return _vit(x, params, num_heads, **flags)
+    return wrong
+
+
+def _vit_reference(x, params, num_heads):
+    from ..demos.vit_block import vit_block
+
+    return vit_block(x, params, num_heads)
+
+
+def _vit_params(C, heads, seed):
+    from ..demos.vit_block import vit_params
+
+    return vit_params(C, heads, 2, seed=seed)
+
+
+def _vit_hidden(rng):
+    heads = _choice(rng, (2, 3))
+    C = heads * between(rng, 2, 4)
+    h, w = between(rng, 2, 4), between(rng, 3, 6)
+    return [Case(Text(f"one non-square {h}x{w} map, C={C}, {heads} heads",
+                      f"一张非正方形的 {h}x{w} 特征图，C={C}，{heads} 个头"),
+                 (draw(rng, 1, h, w, C), _vit_params(C, heads, between(rng, 1, 10_000)), heads)),
+            Case(Text(f"2 float32 maps 3x3, C={2 * heads}, {heads} heads",
+                      f"2 张 float32 的 3x3 特征图，C={2 * heads}，{heads} 个头"),
+                 (draw(rng, 2, 3, 3, 2 * heads, dtype=np.float32),
+                  {k: v.astype(np.float32) for k, v in _vit_params(2 * heads, heads, between(rng, 1, 10_000)).items()},
+                  heads))]
+
+
+VIT_BLOCK = Exercise(
+    name="vit_block",
+    signature="vit_block_mine(x, params, num_heads)",
+    reference=_vit_reference,
+    cases=lambda: [
+        Case(Text("two random 4x4 maps, C=12, 3 heads", "两张随机的 4x4 特征图，C=12，3 个头"),
+             (rand(2, 4, 4, 12, seed=74), _vit_params(12, 3, 0), 3)),
+        Case(Text("one non-square 2x6 map, C=8, 2 heads", "一张非正方形的 2x6 特征图，C=8，2 个头"),
+             (rand(1, 2, 6, 8, seed=75), _vit_params(8, 2, 1), 2)),
+    ],
+    hidden=_vit_hidden,
+    forbidden=("swin_edu.demos.vit_block:vit_block", "swin_edu.demos.vit_block:_vit",
+               "swin_edu.numpy_ref.attention:window_attention", "swin_edu.numpy_ref.model:shifted_window_attention",
+               "swin_edu.numpy_ref.model:swin_block"),
+    # the block's pieces of notebooks 01-05 (the attention over all tokens is the learner's to write)
+    allowed=("swin_edu.numpy_ref.patches:layer_norm", "swin_edu.numpy_ref.attention:softmax",
+             "swin_edu.numpy_ref.model:mlp"),
+    rtol=1e-5, atol=1e-8,
+    hints=(Text("It is the block of exercise 5.2 with another attention: before the attention, turn the map into one "
+                "sequence of H·W tokens per image; every token is a query and a key of every other.",
+                "它就是练习 5.2 的 block，只是注意力换了：做注意力之前，把每张图的特征图变成一个由 H·W 个 token "
+                "组成的序列；每个 token 都是其他每个 token 的查询和键。"),
+           Text("Tokens (B, H·W, C); LN1; one qkv projection (x @ W.T + b) reshaped to (B, N, 3, heads, d) and "
+                "transposed to q, k, v of shape (B, heads, N, d); softmax(q kᵀ / √d) over the keys, times v; heads "
+                "merged back to (B, N, C); proj; add. Then LN2, MLP, add; reshape to (B, H, W, C).",
+                "token (B, H·W, C)；LN1；一次 qkv 投影（x @ W.T + b），reshape 成 (B, N, 3, heads, d) 再转置成形状为 "
+                "(B, heads, N, d) 的 q、k、v；沿键的方向做 softmax(q kᵀ / √d)，乘以 v；把各个头合并回 (B, N, C)；"
+                "proj；加回去。然后 LN2、MLP、加回去；最后 reshape 成 (B, H, W, C)。")),
+    misconceptions=[
+        Misconception(Text("this is post-norm, LN(x + f(x)); ViT and Swin are pre-norm: x + f(LN(x)).",
+                           "这是后归一化 LN(x + f(x))；ViT 和 Swin 都是先归一化：x + f(LN(x))。"),
+                      _vit_wrong("post_norm")),
+        Misconception(Text("the attention branch lost its residual connection: x = x + attention(LN1(x)).",
+                           "注意力分支丢了残差连接：x = x + attention(LN1(x))。"), _vit_wrong("no_residual")),
+        Misconception(Text("the logits are not scaled: divide q kᵀ by √d, d the dimension of one head (notebook 02).",
+                           "注意力得分没有缩放：q kᵀ 要除以 √d，d 是一个头的维度（笔记本 02）。"),
+                      _vit_wrong("no_scale")),
+        Misconception(Text("you scaled by 1/√C: d is the dimension of one head, C / num_heads.",
+                           "你乘的是 1/√C：d 是一个头的维度，C / num_heads。"), _vit_wrong("scale_C")),
+        Misconception(Text("the softmax runs over the queries: each query's weights over the keys must sum to 1 "
+                           "(the last axis of q kᵀ).",
+                           "softmax 沿查询的方向做了：每个查询对所有键的权重之和应为 1（q kᵀ 的最后一个轴）。"),
+                      _vit_wrong("softmax_queries")),
+        Misconception(Text("one head of dimension C: split q, k and v into num_heads heads of d = C / num_heads "
+                           "channels, attend in each, then concatenate them.",
+                           "只用了一个维度为 C 的头：要把 q、k、v 分成 num_heads 个头，每个 d = C / num_heads 个通道，"
+                           "各自做注意力，再拼接起来。"), _vit_wrong("one_head")),
     ],
 )

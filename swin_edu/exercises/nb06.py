@@ -14,7 +14,8 @@ from ._data import between, draw, rand
 from .diagnostics import NO_RETURN, describe
 from .spec import Case, Exercise, Misconception
 
-__all__ = ["STAGE_SHAPES", "COUNT_PARAMS", "SWIN_FORWARD", "tiny_test_config"]
+__all__ = ["STAGE_SHAPES", "BLOCK_PARAM_COUNT", "SWIN_FORWARD", "block_param_count_reference",
+           "count_params_reference", "tiny_test_config"]
 
 
 # ----------------------------------------------------------------------------- stage shapes
@@ -147,47 +148,94 @@ def _sd(name: str, seed: int = 0, std: float = 0.02):
 _FORWARD_STD = 0.2
 
 
-COUNT_PARAMS = Exercise(
-    name="count_params",
-    signature="count_params_mine(state_dict)",
-    reference=count_params_reference,
+def block_param_count_reference(C, num_heads, M, mlp_ratio=4.0):
+    """The learned numbers of one Swin block (dim C, ``num_heads`` heads, window M, MLP hidden int(C * mlp_ratio)):
+    norm1 and norm2 (2C each), qkv (3C·C + 3C), proj (C·C + C), the relative position bias table ((2M-1)²·heads) and
+    the MLP (C·h + h + h·C + C). The relative position index and the mask are derived buffers, not counted."""
+    h = int(C * mlp_ratio)
+    return 2 * C + (3 * C * C + 3 * C) + (C * C + C) + (2 * M - 1) ** 2 * num_heads + 2 * C + (C * h + h) + (h * C + C)
+
+
+def _bpc_wrong(kind):
+    def wrong(C, num_heads, M, mlp_ratio=4.0):
+        h = int(C * mlp_ratio)
+        right = block_param_count_reference(C, num_heads, M, mlp_ratio)
+        table = (2 * M - 1) ** 2 * num_heads
+        return {"no_table": right - table,
+                "table_m2": right - table + M * M * num_heads,
+                "table_no_heads": right - table + (2 * M - 1) ** 2,
+                "index_counted": right + M ** 4,
+                "no_biases": right - (3 * C + C + h + C),
+                "no_norms": right - 4 * C,
+                "hidden_c": block_param_count_reference(C, num_heads, M, 1.0),
+                "qkv_one": right - 2 * C * C - 2 * C}[kind]
+    return wrong
+
+
+def _bpc_case(C, heads, M, ratio, what=None):
+    label = Text(f"C={C}, {heads} heads, M={M}, mlp_ratio={ratio:g}", f"C={C}，{heads} 个头，M={M}，mlp_ratio={ratio:g}")
+    if what is not None:
+        label = label + Text(f" ({what})", f"（{what.zh}）")
+    return Case(label, (C, heads, M, ratio))
+
+
+def _bpc_hidden(rng):
+    heads = between(rng, 2, 6)
+    return [_bpc_case(heads * between(rng, 4, 16), heads, between(rng, 3, 9), float(between(rng, 2, 4))),
+            _bpc_case(8, 1, between(rng, 2, 3), 2.0, Text("one head", "一个头"))]
+
+
+BLOCK_PARAM_COUNT = Exercise(
+    name="block_param_count",
+    signature="block_param_count_mine(C, num_heads, M, mlp_ratio=4.0)",
+    reference=block_param_count_reference,
     kind="int",
     cases=lambda: [
-        Case(Text("the full state dict (with buffers) of the nano model",
-                  "nano 模型完整的 state dict（含缓冲区）"), (dict(_sd("nano")),)),
-        Case(Text("the full state dict of a 2-stage test model",
-                  "一个 2 个 stage 的测试模型完整的 state dict"), (dict(_sd("tiny-test")),)),
+        _bpc_case(96, 3, 7, 4.0, Text("a block of Swin-T's stage 1", "Swin-T stage 1 的一个 block")),
+        _bpc_case(768, 24, 7, 4.0, Text("a block of Swin-T's stage 4", "Swin-T stage 4 的一个 block")),
+        _bpc_case(32, 2, 4, 2.0, Text("a block of the course's digits model", "课程 digits 模型的一个 block")),
     ],
-    hidden=lambda rng: [
-        Case(Text("a state dict without the derived buffers",
-                  "一个不含派生缓冲区的 state dict"),
-             ({k: v for k, v in _sd("nano", between(rng, 1, 10_000)).items() if not is_derived_buffer(k)},)),
-        Case(Text("the full state dict of a 2-stage test model with other weights",
-                  "一个 2 个 stage、换了权重的测试模型完整的 state dict"),
-             (dict(_sd("tiny-test", between(rng, 1, 10_000))),)),
-    ],
-    hints=(Text("Which entries of a checkpoint are learned, and which are rebuilt from the configuration?",
-                "checkpoint 里哪些条目是学出来的，哪些是根据配置重建的？"),
-           Text("Add up the number of elements of every entry whose key is not a derived buffer (the layout module "
-                "has a function that tells); return an int.",
-                "把每个键不是派生缓冲区的条目的元素个数加起来（layout 模块里有个函数能判断）；"
-                "返回 int。")),
+    hidden=_bpc_hidden,
+    forbidden=("swin_edu.exercises.nb06:block_param_count_reference", "swin_edu.complexity:param_count",
+               "swin_edu.layout:state_dict_shapes"),
+    hints=(Text("List the block's learned tensors by their names (notebook 05's block: norm1, attn.qkv, attn.proj, the "
+                "bias table, norm2, mlp.fc1, mlp.fc2) and write down the shape of each, weights and biases.",
+                "按名字列出这个 block 里所有学出来的张量（第 05 章的 block：norm1、attn.qkv、attn.proj、偏置表、norm2、"
+                "mlp.fc1、mlp.fc2），写下每一个的形状，权重和偏置都要算。"),
+           Text("A LayerNorm over C learns a weight and a bias of C each; a linear layer A -> B learns B·A weights and B "
+                "biases; qkv is C -> 3C, proj C -> C, fc1 C -> h and fc2 h -> C with h = int(C·mlp_ratio); the bias "
+                "table has one row per relative offset, (2M-1)² rows, and one column per head. The index is derived: "
+                "it is not counted.",
+                "作用在 C 上的层归一化学一个 weight 和一个 bias，各 C 个数；线性层 A -> B 学 B·A 个权重和 B 个偏置；"
+                "qkv 是 C -> 3C，proj 是 C -> C，fc1 是 C -> h，fc2 是 h -> C，其中 h = int(C·mlp_ratio)；偏置表每个"
+                "相对偏移一行，共 (2M-1)² 行，每个头一列。索引是推导出来的，不计入。")),
     misconceptions=[
-        Misconception(Text("you counted the derived buffers relative_position_index and attn_mask too. They are "
-                           "rebuilt from the config, not learned: skip them (swin_edu.layout.is_derived_buffer).",
-                           "你把派生缓冲区 relative_position_index 和 attn_mask 也算进去了。"
-                           "它们是根据配置重建的，不是学出来的：跳过它们（swin_edu.layout.is_derived_buffe"
-                           "r）。"),
-                      lambda sd: int(sum(np.asarray(v).size for v in sd.values()))),
-        Misconception(Text("you counted tensors, not numbers: add up each tensor's size (v.size), not 1 per key.",
-                           "你数的是张量的个数，不是数的个数：要把每个张量的大小（v.size）"
-                           "加起来，而不是每个键算 1。"),
-                      lambda sd: sum(1 for k in sd if not is_derived_buffer(k))),
-        Misconception(Text("only the weight matrices? Biases, LayerNorm weights and the bias tables are learned "
-                           "parameters too.",
-                           "只数了权重矩阵？偏置、层归一化的权重和偏置表也都是学出来的参数。"),
-                      lambda sd: int(sum(np.asarray(v).size for k, v in sd.items()
-                                         if k.endswith(".weight") and not is_derived_buffer(k)))),
+        Misconception(Text("the relative position bias table is learned too: (2M-1)² rows (one per relative offset), "
+                           "one column per head.",
+                           "相对位置偏置表也是学出来的：(2M-1)² 行（每个相对偏移一行），每个头一列。"),
+                      _bpc_wrong("no_table")),
+        Misconception(Text("the table has a row per relative *offset*, not per token of the window: offsets run from "
+                           "-(M-1) to M-1 on each axis, (2M-1)² of them.",
+                           "偏置表是每个相对*偏移*一行，而不是窗口里每个 token 一行：每个轴上的偏移从 -(M-1) 到 M-1，"
+                           "一共 (2M-1)² 个。"), _bpc_wrong("table_m2")),
+        Misconception(Text("each head has its own bias for every offset: the table is (2M-1)² x num_heads.",
+                           "每个头对每个偏移都有自己的偏置：偏置表是 (2M-1)² x num_heads。"),
+                      _bpc_wrong("table_no_heads")),
+        Misconception(Text("you counted the relative_position_index: it is a derived buffer, rebuilt from M, not "
+                           "learned.",
+                           "你把 relative_position_index 也算进去了：它是派生缓冲区，根据 M 重建，不是学出来的。"),
+                      _bpc_wrong("index_counted")),
+        Misconception(Text("the biases are missing: qkv, proj, fc1 and fc2 each learn one bias per output.",
+                           "漏了偏置：qkv、proj、fc1 和 fc2 每个输出都学一个偏置。"), _bpc_wrong("no_biases")),
+        Misconception(Text("the two LayerNorms are missing: norm1 and norm2 each learn a weight and a bias of C "
+                           "numbers.",
+                           "漏了两个层归一化：norm1 和 norm2 各学一个 weight 和一个 bias，每个 C 个数。"),
+                      _bpc_wrong("no_norms")),
+        Misconception(Text("the MLP's hidden layer has int(C * mlp_ratio) units, not C.",
+                           "MLP 的隐藏层有 int(C * mlp_ratio) 个单元，不是 C 个。"), _bpc_wrong("hidden_c")),
+        Misconception(Text("qkv is one linear layer C -> 3C (q, k and v side by side), so 3C·C weights and 3C biases.",
+                           "qkv 是一个 C -> 3C 的线性层（q、k、v 并排），所以有 3C·C 个权重和 3C 个偏置。"),
+                      _bpc_wrong("qkv_one")),
     ],
 )
 

@@ -221,12 +221,20 @@ def _variant(base_name: str, kind: str):
     def layer_init(self, dim, depth, num_heads, window_size, shift_size, downsample, mlp_ratio=4.0,
                    qkv_bias=True):
         torch.nn.Module.__init__(self)
+        self.downsample = sm.PatchMerging(dim) if downsample else None
+        if kind == "colleague":  # notebook 07's BasicLayer of the colleague: one block object, repeated, always shifted
+            block = sm.SwinBlock(dim, num_heads, window_size, shift_size, mlp_ratio, qkv_bias)
+            self.blocks = torch.nn.ModuleList([block] * depth)
+            return
+        if kind == "shared":  # the shift alternates, but every W-MSA block is one object, every SW-MSA block another
+            pair = [sm.SwinBlock(dim, num_heads, window_size, s, mlp_ratio, qkv_bias) for s in (0, shift_size)]
+            self.blocks = torch.nn.ModuleList(pair[j % 2] for j in range(depth))
+            return
         shifted = {"all_shifted": lambda j: True, "none_shifted": lambda j: False,
                    "even_shifted": lambda j: j % 2 == 0}[kind]
         self.blocks = torch.nn.ModuleList(
             sm.SwinBlock(dim, num_heads, window_size, shift_size if shifted(j) else 0, mlp_ratio, qkv_bias)
             for j in range(depth))
-        self.downsample = sm.PatchMerging(dim) if downsample else None
 
     def swin_init(self, cfg, layer_class=None):
         base.__init__(self, cfg)
@@ -522,8 +530,11 @@ PATCH_MERGING_MODULE = Exercise(
             "（按这个顺序）。"),
     },
     rtol=1e-4, atol=1e-5,
-    hints=(Text("Notebook 05's patch_merging with two modules: which of its steps hold weights?",
-                "这就是笔记本 05 的 patch_merging，加上两个模块：它的哪些步骤带权重？"),
+    hints=(Text("The colleague's module fails loudly once (read the load error: which name does the checkpoint not "
+                "have?) and then quietly: put the seed's 4x4 map 0..15 through its gather and compare the first token "
+                "with notebook 05's (0, 4, 1, 5).",
+                "同事的模块先是大声地出错一次（读一读加载时的报错：checkpoint 里没有哪个名字？），然后是悄无声息地错："
+                "把原文那张存放 0..15 的 4x4 特征图送进它的取块步骤，拿第一个 token 和第 05 章的 (0, 4, 1, 5) 对比。"),
            Text("Gather the four stride-2 sub-maps in the official order (row, col) = (0,0), (1,0), (0,1), (1,1) and "
                 "concatenate them along the channels; then a LayerNorm over 4C called norm and a 4C -> 2C linear "
                 "layer without bias called reduction.",
@@ -531,10 +542,13 @@ PATCH_MERGING_MODULE = Exercise(
                 "沿通道拼接；然后是一个名为 norm、作用在 4C 上的层归一化，和一个名为 reduction、"
                 "不带偏置的 4C -> 2C 线性层。")),
     misconceptions=[
-        Misconception(Text("x1 is the pixel *below* (row offset 1, column 0), x2 the one to its right: the official "
-                           "order is (0,0), (1,0), (0,1), (1,1). The checkpoint's reduction layer expects it.",
-                           "x1 是*下面*的像素（行偏移 1，列偏移 0），x2 是它右边的那个：官方顺序是 (0,0)、"
-                           "(1,0)、(0,1)、(1,1)。checkpoint 里的 reduction 层就是按这个顺序训练的。"),
+        Misconception(Text("your gather takes each 2x2 group row by row, (0,0), (0,1), (1,0), (1,1), which is what a "
+                           "reshape to (B, H/2, 2, W/2, 2, C) gives; the official order is column by column: x1 is the "
+                           "pixel *below* (row offset 1, column 0), x2 the one to the right. The checkpoint's reduction "
+                           "layer expects it.",
+                           "你的取块按行读每个 2x2 小组：(0,0)、(0,1)、(1,0)、(1,1)，reshape 成 (B, H/2, 2, W/2, 2, C) "
+                           "得到的正是这个顺序；官方顺序是按列：x1 是*下面*的像素（行偏移 1，列偏移 0），x2 是右边的那个。"
+                           "checkpoint 里的 reduction 层就是按这个顺序训练的。"),
                       _merge_wrong("x1_x2_swapped")),
         Misconception(Text("the gather concatenates whole blocks of C channels (x0's C, then x1's...); stacking the "
                            "four pieces on a new last axis interleaves them channel by channel.",
@@ -591,8 +605,11 @@ BASIC_LAYER_MODULE = Exercise(
     allowed=(f"{_SM}:load_learned", f"{_SM}:SwinBlock", f"{_SM}:PatchMerging"),
     prelude=MODULE_PRELUDE,
     rtol=1e-4, atol=1e-5,
-    hints=(Text("A stage is a list of blocks, then maybe a patch merging. Which blocks shift, and by how much?",
-                "一个 stage 就是一串 block，后面可能还有一次块合并。哪些 block 要移位，移多少？"),
+    hints=(Text("Two questions to the colleague's layer: which of its blocks shift (notebook 05's stage alternates), "
+                "and how many learned numbers does it hold against the weights it loads? "
+                "sum(p.numel() for p in layer.parameters()) counts each parameter object once.",
+                "向同事的这一层问两个问题：它的哪些 block 移位（第 05 章的 stage 是交替的）？它持有的可学习参数，"
+                "和它加载的权重相比有多少？sum(p.numel() for p in layer.parameters()) 对每个参数对象只计一次。"),
            Text("An nn.ModuleList called blocks whose block j shifts by shift_size when j is odd and by 0 when j is "
                 "even (W-MSA, SW-MSA, W-MSA, ...); downsample is your PatchMerging or None; forward runs the blocks "
                 "in order, then downsample.",
@@ -600,6 +617,17 @@ BASIC_LAYER_MODULE = Exercise(
                 "为偶数时移位 0（W-MSA、SW-MSA、W-MSA、……）；downsample 是你的 PatchMerging 或 None；"
                 "forward 依次运行各个 block，再运行 downsample。")),
     misconceptions=[
+        Misconception(Text("this is still what your colleague's layer computes: both of its bugs are in it. Count the "
+                           "parameters it really holds, and look at which of its blocks shift.",
+                           "这仍然是同事那一层算出来的结果：两个 bug 都还在。数一数它真正持有多少个参数，"
+                           "再看看它的哪些 block 移位。"), _layer_wrong("colleague")),
+        Misconception(Text("your blocks share their weights: `[block] * depth` (or repeating a pair) puts the same "
+                           "module object in several places of the list, so loading the checkpoint writes block 0's "
+                           "and block 2's weights into one tensor, and the last one wins. Make a new SwinBlock for "
+                           "every j.",
+                           "你的 block 共享了权重：`[block] * depth`（或重复同一对 block）把同一个模块对象放进列表的"
+                           "好几个位置，加载检查点时 block 0 和 block 2 的权重写进的是同一个张量，最后写的那个说了算。"
+                           "每个 j 都要新建一个 SwinBlock。"), _layer_wrong("shared")),
         Misconception(Text("every block shifted: the blocks alternate, W-MSA (shift 0) first, then SW-MSA "
                            "(shift_size), and so on.",
                            "每个 block 都移位了：block 是交替的，先是 W-MSA（移位 0），然后是 SW-MSA（shif"

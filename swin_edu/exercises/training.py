@@ -349,6 +349,16 @@ def _wrong_step(kind: str):
     import torch
     import torch.nn.functional as F
 
+    if kind == "colleague":  # notebook 08's train_step_colleague: three bugs
+        def colleague(model, optimizer, images, labels, lr, smoothing=0.1, max_norm=5.0):
+            optimizer.param_groups[0]["lr"] = lr
+            loss = F.cross_entropy(model(images), labels, label_smoothing=smoothing)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            optimizer.step()
+            return loss.item()
+        return colleague
+
     def step(model, optimizer, images, labels, lr, smoothing=0.1, max_norm=5.0):
         model.train()
         groups = optimizer.param_groups[:1] if kind == "lr_first_group" else optimizer.param_groups
@@ -434,6 +444,18 @@ def _step_compare(got: Any, expected: dict, case: Case) -> list | None:
         return [Text("expected: each step returns its loss, a float", "expected: 每一步都返回它的损失（一个 float）"),
                 f"got:      {_fmt(loss)}",
                 Text("hint: end the step with `return loss.item()`.", "hint: 在这一步的最后写 `return loss.item()`。")]
+    def close(a, b):
+        return bool(torch.allclose(a, b, rtol=1e-6, atol=1e-9))
+
+    theirs = run_train_steps(_wrong_step("colleague"), *case.args)
+    if close(loss, theirs["loss"]) and close(w, theirs["weights"]):
+        return [Text(f"expected: losses {_fmt(expected['loss'])}", f"expected: 各步损失 {_fmt(expected['loss'])}"),
+                Text(f"got:      losses {_fmt(loss)}", f"got:      各步损失 {_fmt(loss)}"),
+                Text("hint: this is still your colleague's step: its three bugs are all in it. Compare it, line by "
+                     "line, with what one step of the loop must do: the model's mode, the learning rate of each "
+                     "parameter group, and what .grad holds when backward() runs.",
+                     "hint: 这仍然是同事写的那一步：三个 bug 都还在。把它和循环里一步必须做的事逐行对照："
+                     "模型处于什么模式，每个参数组的学习率，以及 backward() 运行时 .grad 里存着什么。")]
     if (mode < 0).any():
         return [Text("expected: each step runs the model once (the forward)",
                      "expected: 每一步都运行一次模型（前向传播）"),
@@ -447,9 +469,6 @@ def _step_compare(got: Any, expected: dict, case: Case) -> list | None:
                      "off, so the model trains as another model.",
                      "hint: 在这一步开头调用 model.train()：评估模式下 drop path（和 dropout）是关闭的，"
                      "模型就变成了另一个模型在训练。")]
-
-    def close(a, b):
-        return bool(torch.allclose(a, b, rtol=1e-6, atol=1e-9))
 
     if close(loss, expected["loss"]) and close(w, expected["weights"]):
         return None
@@ -496,9 +515,11 @@ TRAIN_STEP = Exercise(
     # the answer cell's given function runs the learner's step through the harness (a fresh model and optimizer)
     allowed=("swin_edu.demos.train_step:run_train_steps",),
     prelude=TORCH_PRELUDE + "from swin_edu.demos.train_step import run_train_steps\n",
-    hints=(Text("What does one step of the loop above do, in which order, and what must be true of the model and "
-                "the optimizer before the forward?",
-                "上面循环里的一步做了什么、按什么顺序？前向传播之前，模型和优化器必须处于什么状态？"),
+    hints=(Text("Three things the colleague's step leaves to chance: the model's mode (the validation of the epoch "
+                "before left it in evaluation mode), the learning rate of the optimizer's *second* parameter group, "
+                "and the gradients of the step before (backward() adds to .grad, it does not replace it).",
+                "同事写的那一步有三件事全凭运气：模型的模式（上一个 epoch 的验证把它留在了评估模式），优化器*第二个*"
+                "参数组的学习率，以及上一步留下的梯度（backward() 是往 .grad 上加，而不是替换它）。"),
            Text("Training mode; this step's lr in every parameter group; logits = model(images); the label-smoothed "
                 "cross-entropy over the classes; zero_grad, backward, clip_grad_norm_ at max_norm, step; return "
                 "loss.item().",

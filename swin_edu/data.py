@@ -2,7 +2,10 @@
 
 ``load_digits`` returns scikit-learn's bundled handwritten digits (1,797 grey 8x8 images with values
 0..16, ten classes) upsampled to the model's input size, with a fixed, stratified train / validation /
-test split (70 % / 10 % / 20 %) that does not depend on the training seed. ``load_image_folder`` reads
+test split (70 % / 10 % / 20 %) that does not depend on the training seed. Made by the code from them:
+``load_straddle`` (two marks on both sides of a window border: where the shift matters, notebook 08) and
+``load_scenes`` (digits at two scales on a larger canvas with a class per pixel: dense prediction, notebook 09).
+``load_image_folder`` reads
 ``root/<class name>/*.png|jpg|...`` (or ``root/{train,val,test}/<class name>/...``) with Pillow, which
 ships with matplotlib.
 
@@ -37,16 +40,25 @@ from ._validate import check_float, check_int
 __all__ = [
     "IMAGE_EXTENSIONS",
     "Augment",
+    "IGNORE_INDEX",
+    "SCENES_MODEL",
+    "SCENE_CLASSES",
+    "SCENE_DIGITS",
+    "SIZE_GROUPS",
     "DataSplits",
     "ImageSet",
+    "SceneSet",
     "batches",
     "check_images",
     "load_data",
     "load_digits",
     "load_image_folder",
+    "load_scenes",
     "load_straddle",
+    "make_scenes",
     "make_straddle",
     "parse_options",
+    "parse_scenes",
     "parse_straddle",
     "resize_images",
     "straddle_geometry",
@@ -61,7 +73,7 @@ _SPLIT_NAMES = ("train", "val", "test")
 @dataclass
 class ImageSet:
     """Images ``(N, C, H, W)`` float32 in [0, 1] and their integer labels: one per image ``(N,)``, or one per
-    pixel ``(N, H, W)`` (dense prediction: :mod:`swin_edu.dense`)."""
+    pixel ``(N, H, W)`` (dense prediction: :class:`SceneSet`, :mod:`swin_edu.dense`)."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -527,14 +539,12 @@ def load_data(source: str = "digits", img_size=32, in_chans: int = 1, *, split_s
               cfg=None) -> DataSplits:
     """``"digits"`` (bundled), ``"straddle"`` or ``"straddle:key=value,..."`` (made by :func:`load_straddle` for
     the model ``cfg``, whose window borders it straddles; options: :func:`parse_straddle`), ``"scenes"`` or
-    ``"scenes:key=value,..."`` (dense prediction, :func:`swin_edu.dense.load_scenes` for the backbone ``cfg``;
-    options: :func:`swin_edu.dense.parse_scenes`), or the path of an image folder (see :func:`load_image_folder`)."""
+    ``"scenes:key=value,..."`` (dense prediction, :func:`load_scenes` for the backbone ``cfg``;
+    options: :func:`parse_scenes`), or the path of an image folder (see :func:`load_image_folder`)."""
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load_data: source must be 'digits', 'straddle', 'scenes' or a folder path, got "
                         f"{type(source).__name__}")
     if str(source).partition(":")[0] == "scenes":
-        from .dense import load_scenes, parse_scenes
-
         options = parse_scenes(str(source))
         if cfg is None:
             raise ValueError("load_data: a scenes source needs the backbone's cfg (its img_size and in_chans)")
@@ -680,3 +690,199 @@ def _beta(alpha: float, g: torch.Generator) -> float:
     the generator seeds numpy's)."""
     seed = int(torch.randint(2**31 - 1, (1,), generator=g))
     return float(np.random.default_rng(seed).beta(alpha, alpha))
+
+
+# ============================================================================================ scenes (notebook 09)
+#: the digit classes of the scenes task (four: a segmentation model learns them in a minute on a CPU; all ten
+#: take several times longer, docs/training.md)
+SCENE_DIGITS = (0, 1, 2, 3)
+#: the per-pixel classes of the scenes task: label 0 is the background, label i + 1 the digit SCENE_DIGITS[i]
+SCENE_CLASSES = ["background"] + [str(d) for d in SCENE_DIGITS]
+#: the label of a void pixel (the faint rim of a stroke): left out of the loss and of the IoU, as in Pascal VOC
+IGNORE_INDEX = 255
+#: the size groups of the digits; ``SceneSet.regions`` holds 1 inside a small digit's box, 2 inside a large one's
+SIZE_GROUPS = ("small", "large")
+#: the backbone the scenes task is made for (SwinConfig fields over the nano preset): Swin-T's shape at CPU size,
+#: patch 4 and four stages, so that the stage maps of a 64 x 64 scene are 16, 8, 4 and 2 tokens wide
+SCENES_MODEL = {"img_size": 64, "patch_size": 4, "in_chans": 1, "embed_dim": 16, "depths": (2, 2, 2, 2),
+                "num_heads": (1, 2, 4, 8), "window_size": 4, "mlp_ratio": 2.0}
+
+
+@dataclass
+class SceneSet(ImageSet):
+    """Scenes: ``images`` (N, C, H, W) in [0, 1], per-pixel ``labels`` (N, H, W) int64 (0 background, d + 1 the
+    strokes of the digit d, :data:`IGNORE_INDEX` void: between the strokes inside a digit's square), and ``regions`` (N, H, W) uint8: 1 inside the box of a small digit, 2
+    inside the box of a large one, 0 elsewhere (for the scores by size)."""
+
+    regions: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.labels.dim() != 3:
+            raise ValueError(f"SceneSet: labels must be per-pixel (N, H, W), got shape {tuple(self.labels.shape)}")
+        if self.regions is not None and (not isinstance(self.regions, torch.Tensor)
+                                         or self.regions.shape != self.labels.shape):
+            got = tuple(self.regions.shape) if isinstance(self.regions, torch.Tensor) else type(self.regions).__name__
+            raise ValueError(f"SceneSet: regions must be a tensor of the labels' shape {tuple(self.labels.shape)}, "
+                             f"got {got}")
+
+    def only(self, group: str) -> torch.Tensor:
+        """The labels with every pixel outside the boxes of the ``group`` digits (``"small"`` or ``"large"``) set
+        to :data:`IGNORE_INDEX`: the target of the scores by size."""
+        if group not in SIZE_GROUPS:
+            raise ValueError(f"SceneSet.only: group must be one of {SIZE_GROUPS}, got {group!r}")
+        if self.regions is None:
+            raise ValueError("SceneSet.only: these scenes have no regions")
+        keep = self.regions == SIZE_GROUPS.index(group) + 1
+        return torch.where(keep, self.labels, torch.full_like(self.labels, IGNORE_INDEX))
+
+
+def _side(value, name: str, where: str) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{where}: {name} must be a side in pixels or a range (lo, hi), got {value!r}")
+        lo, hi = (check_int(v, name, where=where) for v in value)
+    else:
+        lo = hi = check_int(value, name, where=where)
+    if lo > hi or lo < 4:
+        raise ValueError(f"{where}: {name} must be at least 4 pixels with lo <= hi, got {value!r}")
+    return lo, hi
+
+
+def make_scenes(n: int, digits: torch.Tensor, digit_labels: torch.Tensor, *, img_size: int = 64, small=12,
+                large=(40, 48), n_small: int = 5, n_large: int = 1, gap: int = 2, seed: int = 0,
+                ink: float = 0.5) -> SceneSet:
+    """``n`` scenes of ``img_size`` x ``img_size`` pixels, each with ``n_large`` large and ``n_small`` small digits
+    drawn from ``digits`` (M, h, w) in [0, 1] with their classes ``digit_labels`` (M,).
+
+    A digit is resized (bilinear) to a square of ``large`` or ``small`` pixels (a side, or a range (lo, hi) drawn
+    from uniformly) and pasted at a uniformly drawn place where its box keeps ``gap`` pixels from every other box.
+    The pixels of its square with ink >= ``ink`` (its strokes) get the label ``class + 1``; the other pixels of
+    its square are void (:data:`IGNORE_INDEX`): whether a pixel between two strokes is "the digit" or "the
+    background" is a matter of taste, so neither answer is counted. Everything else is background (0).
+    Deterministic: the same arguments give the same scenes.
+    """
+    where = "make_scenes"
+    n = check_int(n, "n", where=where)
+    img_size = check_int(img_size, "img_size", where=where)
+    n_small = check_int(n_small, "n_small", minimum=0, where=where)
+    n_large = check_int(n_large, "n_large", minimum=0, where=where)
+    gap = check_int(gap, "gap", minimum=0, where=where)
+    seed = check_int(seed, "seed", minimum=0, where=where)
+    small, large = _side(small, "small", where), _side(large, "large", where)
+    if not (isinstance(digits, torch.Tensor) and digits.dim() == 3 and digits.is_floating_point()):
+        raise ValueError(f"{where}: digits must be a float tensor (M, h, w) in [0, 1], got "
+                         f"{tuple(digits.shape) if isinstance(digits, torch.Tensor) else type(digits).__name__}")
+    if not (isinstance(digit_labels, torch.Tensor) and digit_labels.shape == digits.shape[:1]):
+        raise ValueError(f"{where}: digit_labels must be a tensor (M,) with one class per digit, got "
+                         f"{tuple(getattr(digit_labels, 'shape', ())) or type(digit_labels).__name__}")
+    if n_small + n_large == 0:
+        raise ValueError(f"{where}: a scene needs at least one digit (n_small + n_large > 0)")
+    if large[1] + 2 * gap > img_size:
+        raise ValueError(f"{where}: a large digit of {large[1]} pixels does not fit a canvas of {img_size}")
+    if not 0 < ink <= 1:
+        raise ValueError(f"{where}: ink must be in (0, 1], got {ink}")
+    rng = np.random.default_rng([seed, 0x5CE7E])
+    images = np.zeros((n, img_size, img_size), dtype=np.float32)
+    labels = np.zeros((n, img_size, img_size), dtype=np.int64)
+    regions = np.zeros((n, img_size, img_size), dtype=np.uint8)
+    resized: dict[tuple[int, int], np.ndarray] = {}
+    for i in range(n):
+        boxes = _place(rng, img_size, ((2, large, n_large), (1, small, n_small)), gap)
+        if boxes is None:
+            raise ValueError(f"{where}: cannot place {n_large} large and {n_small} small digits without overlap on a "
+                             f"{img_size} x {img_size} canvas; use fewer or smaller digits")
+        for (r, c, side, group), k in zip(boxes, rng.integers(len(digits), size=len(boxes)).tolist()):
+            if (k, side) not in resized:
+                d = resize_images(digits[k][None, None], side)[0, 0].clamp(0, 1).numpy()
+                resized[k, side] = d, np.where(d >= ink, int(digit_labels[k]) + 1, IGNORE_INDEX)
+            d, lab = resized[k, side]
+            images[i, r:r + side, c:c + side] = d
+            labels[i, r:r + side, c:c + side] = lab
+            regions[i, r:r + side, c:c + side] = group
+    return SceneSet(torch.from_numpy(images)[:, None], torch.from_numpy(labels), torch.from_numpy(regions))
+
+
+def _place(rng: np.random.Generator, img_size: int, groups, gap: int, tries: int = 100):
+    """The squares ``(row, col, side, group)`` of one scene: for each ``(group, (lo, hi), count)`` of ``groups``,
+    ``count`` sides drawn from lo..hi, each square at the first of 32 uniformly drawn places that keeps ``gap``
+    pixels clear of the squares placed before; a square with no such place starts the scene again (at most
+    ``tries`` times; then None)."""
+    for _ in range(tries):
+        boxes: list[tuple[int, int, int, int]] = []
+        for group, (lo, hi), count in groups:
+            for _ in range(count):
+                side = int(rng.integers(lo, hi + 1))
+                for r, c in rng.integers(0, img_size - side + 1, size=(32, 2)).tolist():
+                    if all(r + side + gap <= r2 or r2 + s2 + gap <= r or c + side + gap <= c2 or c2 + s2 + gap <= c
+                           for r2, c2, s2, _ in boxes):
+                        boxes.append((r, c, side, group))
+                        break
+                else:
+                    break
+            else:
+                continue
+            break
+        else:
+            return boxes
+    return None
+
+
+def parse_scenes(source: str) -> dict:
+    """The options of a ``"scenes[:key=value,...]"`` data source: ``small`` and ``large`` (a side in pixels, or
+    ``lo-hi``), ``n_small``, ``n_large``, ``n_train``, ``n_val``, ``n_test``, ``digits`` (the digit classes to use,
+    e.g. ``0+1+7``) (see :func:`load_scenes`).
+
+    >>> parse_scenes("scenes:small=6-8,n_train=512")
+    {'small': (6, 8), 'n_train': 512}
+    """
+    def side(v):
+        lo, _, hi = v.partition("-")
+        return (int(lo), int(hi)) if hi else int(lo)
+
+    return parse_options(source, "scenes", {"small": side, "large": side, "n_small": int, "n_large": int,
+                                            "n_train": int, "n_val": int, "n_test": int,
+                                            "digits": lambda v: tuple(int(d) for d in v.split("+"))},
+                         "small=N (or LO-HI), large=N (or LO-HI), n_small=N, n_large=N, n_train=N, n_val=N, "
+                         "n_test=N or digits=D+D+...")
+
+
+def load_scenes(cfg=None, *, split_seed: int = 0, n_train: int = 2048, n_val: int = 256, n_test: int = 512,
+                small=12, large=(40, 48), n_small: int = 5, n_large: int = 1, digits=SCENE_DIGITS) -> DataSplits:
+    """The scenes task for the backbone ``cfg`` (default: the one ``swin_edu.train`` recommends,
+    :data:`SCENES_MODEL`): train / validation / test scenes made by :func:`make_scenes` from the digits of the
+    course's fixed split of scikit-learn's digits (``split_seed``, as :func:`swin_edu.data.load_digits`), so
+    that no test scene shows a digit image that a training scene shows. ``digits``: the digit classes drawn (label
+    ``i + 1`` for ``digits[i]``; the class names are ``["background", *digits]``). The splits are
+    :class:`SceneSet`\\ s."""
+    where = "load_scenes"
+    from sklearn.datasets import load_digits as _sk_load_digits  # bundled with scikit-learn: no download
+
+    from .config import SwinConfig
+
+    if cfg is None:
+        cfg = SwinConfig.preset("nano", **SCENES_MODEL)
+    if not isinstance(cfg, SwinConfig):
+        raise TypeError(f"{where}: cfg must be a SwinConfig, got {type(cfg).__name__}")
+    H, W = cfg.img_hw
+    if H != W:
+        raise ValueError(f"{where}: the scenes are square; got img_size={cfg.img_size}")
+    split_seed = check_int(split_seed, "split_seed", minimum=0, where=where)
+    digits = tuple(check_int(d, "digits[i]", minimum=0, where=where) for d in digits)
+    if not digits or len(set(digits)) != len(digits) or max(digits) > 9:
+        raise ValueError(f"{where}: digits must be distinct digit classes 0..9, got {digits!r}")
+    bunch = _sk_load_digits()
+    pool = torch.from_numpy(bunch.images.astype(np.float32) / 16.0)
+    lookup = torch.full((10,), -1, dtype=torch.int64)
+    lookup[list(digits)] = torch.arange(len(digits))
+    classes = lookup[torch.from_numpy(bunch.target.astype(np.int64))]
+    kw = {"img_size": H, "small": small, "large": large, "n_small": n_small, "n_large": n_large}
+    parts = []
+    for k, (idx, n) in enumerate(zip(_split_indices(bunch.target, 0.1, 0.2, split_seed, where),
+                                     (n_train, n_val, n_test))):
+        idx = idx[(classes[idx] >= 0).numpy()]
+        s = make_scenes(n, pool[idx], classes[idx], seed=3 * split_seed + k, **kw)
+        parts.append(SceneSet(s.images.expand(-1, cfg.in_chans, -1, -1).contiguous(), s.labels, s.regions))
+    mean, std = _stats(parts[0].images)
+    return DataSplits(*parts, classes=["background"] + [str(d) for d in digits], mean=mean, std=std, source="scenes",
+                      info={"split_seed": split_seed, "ignore_index": IGNORE_INDEX, "digits": list(digits), **kw})

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ._openmp import quiet_openmp
+
 __all__ = ["args_from_namespace", "build_parser", "main", "parse_overrides", "quiet_openmp", "run_from_command_line"]
 
 
@@ -197,15 +199,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"test_acc": result["test"]["acc"], **dense, "wall_time_s": round(result["wall_time_s"], 2),
                           "out": str(result["out"]) if result["out"] is not None else None}))
     return 0
-
-
-def quiet_openmp() -> None:
-    """Command lines: idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``, unless it
-    is set already; only before torch starts). On a machine shared with other jobs, spinning threads that
-    lose their core make every barrier wait for a time slice (measured on 2 busy cores: 40-150 images/s
-    spinning vs 160-230 sleeping)."""
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def run_from_command_line() -> int:

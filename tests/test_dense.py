@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swin_edu import dense
+from swin_edu.dense import compare
 from swin_edu.config import SwinConfig
 from swin_edu.dense import (
     IGNORE_INDEX,
@@ -356,26 +357,26 @@ def test_the_command_line_trains_the_scenes_task(tmp_path):
 def test_compare_heads_writes_the_table_and_the_recorded_results(tmp_path):
     from swin_edu.ablation import load_results
 
-    results = dense.compare_heads([0, 1], out=tmp_path / "grid", data=SMALL, epochs=1, batch_size=8, threads=1,
+    results = compare.compare_heads([0, 1], out=tmp_path / "grid", data=SMALL, epochs=1, batch_size=8, threads=1,
                                   log=lambda s: None)
     assert [(r["head"], r["seed"]) for r in results["runs"]] == [("fpn", 0), ("last", 0), ("fpn", 1), ("last", 1)]
-    summary = dense.summarize_heads(results)
+    summary = compare.summarize_heads(results)
     assert summary["heads"] == ["fpn", "last"] and summary["vs"]["seeds"] == [0, 1]
     d = summary["vs"]["miou_small"]
     assert d["differences"] == [a - b for a, b in zip(summary["fpn"]["miou_small"], summary["last"]["miou_small"])]
     doc, rp = tmp_path / "doc.md", tmp_path / "results.json"
     doc.write_text("before\n<!-- scenes:start -->\nold\n<!-- scenes:end -->\nafter\n")
-    dense.update_docs(doc, results, results_path=rp)
+    compare.update_docs(doc, results, results_path=rp)
     text = doc.read_text()
     assert "old" not in text and "| fpn − last, paired by seed (95 % CI) |" in text and text.endswith("after\n")
     assert load_results(rp)["scenes"]["summary"]["fpn"]["seeds"] == [0, 1]
     # a model factory of one's own (notebook 09 with SWIN_EDU_FULL=1: the learner's backbone and head): with the
     # package's pieces it gives exactly the recorded kind of run
-    built = dense.compare_heads([1], heads=("last",), out=tmp_path / "built", data=SMALL, epochs=1, batch_size=8,
+    built = compare.compare_heads([1], heads=("last",), out=tmp_path / "built", data=SMALL, epochs=1, batch_size=8,
                                 threads=1, log=lambda s: None, build=lambda cfg, head: build_dense_model(cfg, head))
     assert built["runs"][0]["miou"] == results["runs"][3]["miou"] and results["runs"][3]["head"] == "last"
     with pytest.raises(ValueError, match="heads must be some of"):
-        dense.compare_heads([0], heads=("fpn", "mid"), data=SMALL)
+        compare.compare_heads([0], heads=("fpn", "mid"), data=SMALL)
 
 
 def test_the_recorded_comparison_follows_the_rule():

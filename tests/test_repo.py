@@ -269,3 +269,55 @@ def test_the_readme_python_examples_run_and_their_numbers_hold(tmp_path, monkeyp
     exec(compile(blocks[2], "README.md", "exec"), weights_scope)  # noqa: S102 - offline, as every test
     assert isinstance(weights_scope["model"], SwinTransformer) and not weights_scope["model"].training
     assert weights_scope["cfg"].name == "digits" and weights_scope["released"] is None
+
+
+# ---------------------------------------------------------------------------------------------- the house
+def _package_imports() -> dict[str, set[str]]:
+    """module -> the package's modules it imports anywhere in its source (at the top, in a function, in a
+    ``__main__`` block): a lazy import is a dependency too. A module's own parent packages are left out (Python
+    imports them first, whatever the module says)."""
+    import ast
+
+    files = {}
+    for path in (ROOT / "swin_edu").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names]
+            else:
+                continue
+            deps |= {t for t in targets if t in files and t != name and not name.startswith(t + ".")}
+        graph[name] = deps
+    return graph
+
+
+def test_the_package_has_no_import_circle():
+    """Issue #28: modules that need the repository's folders ask swin_edu.course for them, and a command line
+    imports its library, never the other way (``python -m swin_edu.train`` runs swin_edu/train/__main__.py, which
+    imports swin_edu.train_cli, which imports the library; the dense comparison lives apart from the models that
+    swin_edu.train uses). No module reaches itself through the package's imports."""
+    graph = _package_imports()
+    assert {"swin_edu.train", "swin_edu.train_cli", "swin_edu.classroom.grading", "swin_edu.learner"} <= set(graph)
+    circles = []
+    for start in sorted(graph):
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for dep in sorted(graph[node]):
+                if dep == start:
+                    circles.append(" -> ".join(path + [start]))
+                elif dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, path + [dep]))
+    assert not circles, "\n".join(sorted(set(circles))[:10])

@@ -80,11 +80,9 @@ def vit_block(x: np.ndarray, params, num_heads: int) -> np.ndarray:
 
 
 def vit_params(C: int = 12, num_heads: int = 3, M: int = 4, seed: int = 0) -> dict:
-    """Random weights of one block, official names (those of ``swin_edu.exercises.nb05.block_case_params``: the W-MSA
+    """Random weights of one block, official names (:func:`swin_edu.numpy_ref.random_block_params`: the W-MSA
     block of a random state dict), without the relative position bias table: a ViT block's weights."""
-    from ..exercises.nb05 import block_case_params
-
-    params = block_case_params(C, num_heads, M, shifted=False, seed=seed)
+    params = snp.random_block_params(C, num_heads, M, shifted=False, seed=seed)
     return {k: v for k, v in params.items() if not k.endswith("relative_position_bias_table")}
 
 
@@ -114,7 +112,6 @@ def vit_vs_swin(vit_fn=vit_block, swin_fn=snp.swin_block, *, h: int = 28, w: int
     ``macs_formula`` (:func:`vit_block_macs`, :func:`swin_edu.complexity.block_macs`), ``reach`` (the tokens whose
     output moves when one token in the middle is poked) and ``seconds`` (the median of ``repeats`` runs)."""
     from ..complexity import block_macs, count_matmul_macs
-    from ..exercises.nb05 import block_case_params
 
     where = "vit_vs_swin"
     h, w, C, M = (check_int(v, n, where=where) for v, n in ((h, "h"), (w, "w"), (C, "C"), (M, "M")))
@@ -122,7 +119,7 @@ def vit_vs_swin(vit_fn=vit_block, swin_fn=snp.swin_block, *, h: int = 28, w: int
     repeats = check_int(repeats, "repeats", where=where)
     if h % M or w % M:
         raise ValueError(f"{where}: M={M} must divide h={h} and w={w} (no padding in this comparison)")
-    sw = {k: v.astype(np.float32) for k, v in block_case_params(C, num_heads, M, shifted=False, seed=seed).items()}
+    sw = {k: v.astype(np.float32) for k, v in snp.random_block_params(C, num_heads, M, shifted=False, seed=seed).items()}
     vit = {k: v for k, v in sw.items() if not k.endswith("relative_position_bias_table")}
     x = np.random.default_rng(seed).standard_normal((1, h, w, C)).astype(np.float32)
     runs = {"vit": (lambda z, p: vit_fn(z, p, num_heads), vit, vit_block_macs(h, w, C)),

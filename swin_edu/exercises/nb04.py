@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import numpy_ref as snp
 from ..i18n import Text
-from ._data import between, draw, pick, rand
+from ._data import pick
 from ._values import as_float, same_float, value_compare
 from .spec import Case, Exercise, Misconception
 

@@ -8,7 +8,6 @@ import numpy as np
 
 from .. import numpy_ref as snp
 from ..i18n import Text
-from ..config import SwinConfig
 from ._data import between, counting, draw, rand
 from .spec import Case, Exercise, Misconception
 
@@ -81,17 +80,11 @@ PATCH_MERGING_GATHER = Exercise(
 
 # ----------------------------------------------------------------------------- the block
 @functools.lru_cache(maxsize=None)
-def _block_sd(C: int, heads: int, M: int, seed: int):
-    cfg = SwinConfig(img_size=8 * 2, patch_size=2, embed_dim=C, depths=(2,), num_heads=(heads,),
-                     window_size=M, num_classes=0)
-    return snp.random_state_dict(cfg, seed=seed, dtype=np.float64, std=0.2)
-
-
 def block_case_params(C: int = 12, heads: int = 3, M: int = 4, shifted: bool = True, seed: int = 0) -> dict:
     """Random weights of one block (official names relative to the block: ``norm1.weight``,
-    ``attn.qkv.weight``, ``mlp.fc1.weight``...) for a C-channel map, ``heads`` heads, window M."""
-    sd = _block_sd(C, heads, M, seed)
-    return snp.block_params(sd, f"layers.0.blocks.{1 if shifted else 0}.")
+    ``attn.qkv.weight``, ``mlp.fc1.weight``...) for a C-channel map, ``heads`` heads, window M
+    (:func:`swin_edu.numpy_ref.random_block_params`)."""
+    return snp.random_block_params(C, heads, M, shifted=shifted, seed=seed)
 
 
 def _block_wrong(kind):

@@ -4,8 +4,8 @@
 """
 from .attention import relative_coords, relative_position_bias, relative_position_index, softmax, window_attention
 from .merging import GATHER_OFFSETS, patch_merging, patch_merging_gather
-from .model import (block_params, drop_path, gelu, mlp, random_state_dict, shifted_window_attention, stage,
-                    swin_block, swin_forward)
+from .model import (block_params, drop_path, gelu, mlp, random_block_params, random_state_dict,
+                    shifted_window_attention, stage, swin_block, swin_forward)
 from .naive import padded_window_attention, shifted_window_grid
 from .patches import conv_weight_to_linear, layer_norm, pad_to_multiple, patch_embed, patch_partition
 from .sliding import sliding_window_attention, sliding_window_attention_naive
@@ -18,5 +18,6 @@ __all__ = [
     "MASK_VALUE", "softmax", "relative_coords", "relative_position_index", "relative_position_bias",
     "window_attention", "GATHER_OFFSETS", "patch_merging_gather", "patch_merging", "gelu", "mlp", "drop_path",
     "shifted_window_attention", "block_params", "swin_block", "stage", "swin_forward", "random_state_dict",
+    "random_block_params",
     "shifted_window_grid", "padded_window_attention", "sliding_window_attention", "sliding_window_attention_naive",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "stage",
     "swin_forward",
     "random_state_dict",
+    "random_block_params",
     "block_params",
 ]
 
@@ -120,6 +121,23 @@ def shifted_window_attention(x: np.ndarray, params: Mapping[str, Any], num_heads
 def block_params(state_dict: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     """The entries of ``state_dict`` under ``prefix`` (e.g. ``"layers.0.blocks.1."``), prefix removed."""
     return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+
+
+def random_block_params(C: int = 12, num_heads: int = 3, window_size: int = 4, *, shifted: bool = True,
+                        seed: int = 0, std: float = 0.2) -> dict[str, np.ndarray]:
+    """Random float64 weights of one block (official names relative to the block: ``norm1.weight``,
+    ``attn.qkv.weight``, ``mlp.fc1.weight``, ...) for a ``C``-channel map with ``num_heads`` heads and window
+    ``window_size``: the W-MSA block (``shifted=False``) or the SW-MSA block of a random one-stage state dict
+    (:func:`random_state_dict` with ``std``). For tests, exercises and demos of a single block."""
+    where = "random_block_params"
+    C, num_heads = check_int(C, "C", minimum=1, where=where), check_int(num_heads, "num_heads", minimum=1, where=where)
+    window_size = check_int(window_size, "window_size", minimum=1, where=where)
+    if not isinstance(shifted, bool):
+        raise TypeError(f"{where}: shifted must be a bool, got {type(shifted).__name__}")
+    cfg = SwinConfig(img_size=8 * 2, patch_size=2, embed_dim=C, depths=(2,), num_heads=(num_heads,),
+                     window_size=window_size, num_classes=0)
+    sd = random_state_dict(cfg, seed=seed, dtype=np.float64, std=std)
+    return block_params(sd, f"layers.0.blocks.{1 if shifted else 0}.")
 
 
 def swin_block(x: np.ndarray, params: Mapping[str, Any], num_heads: int, window_size: int,

@@ -39,10 +39,13 @@ from __future__ import annotations
 import os
 import sys
 
-if __name__ == "__main__":  # python -m swin_edu.train: the command line, defined in swin_edu.train_cli
-    from swin_edu.train_cli import run_from_command_line
+from .._openmp import quiet_openmp
 
-    sys.exit(run_from_command_line())
+# `python -m swin_edu.train` imports this package, then runs its __main__ (the command line, swin_edu.train_cli,
+# which imports this library: never the other way). While Python locates that module, sys.argv[0] is "-m" (the
+# documented behaviour of -m): the one moment to let idle OpenMP threads sleep before torch loads OpenMP.
+if sys.argv[:1] == ["-m"]:
+    quiet_openmp()
 
 import contextlib
 import csv
@@ -61,9 +64,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import PRESETS, SwinConfig
-from .data import STRADDLE_MODEL, Augment, DataSplits, ImageSet, batches, check_images, load_data
-from .dense import (
+from ..config import PRESETS, SwinConfig
+from ..data import STRADDLE_MODEL, Augment, DataSplits, ImageSet, batches, check_images, load_data
+from ..dense import (
     HEADS,
     SCENES_MODEL,
     DenseSwin,
@@ -72,7 +75,7 @@ from .dense import (
     iou_counts,
     segmentation_scores,
 )
-from .device import AMP_MODES, autocast, autocast_dtype, pick_device
+from ..device import AMP_MODES, autocast, autocast_dtype, pick_device
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -301,7 +304,7 @@ def build_model(cfg: SwinConfig, *, attn_impl: str = "sdpa", head: str | None = 
     """``SwinTransformer(cfg)`` (the ablations are config fields: ``shift_windows``, ``rel_pos_bias``, ``ape``);
     with ``head`` (``"fpn"`` or ``"last"``), the dense model of the scenes task over that Swin
     (:func:`swin_edu.dense.build_dense_model`: ``cfg.num_classes`` classes per pixel)."""
-    from .model import SwinTransformer
+    from ..model import SwinTransformer
 
     if head is not None:
         return build_dense_model(cfg, head, attn_impl=attn_impl)
@@ -741,8 +744,8 @@ def finish(run: Run) -> dict:
         if args.save:
             _write_metrics(run.out, summary)
         if args.plot and run.history:
-            from .viz.style import save_png
-            from .viz.training import plot_curves
+            from ..viz.style import save_png
+            from ..viz.training import plot_curves
 
             save_png(plot_curves(run.history, title=f"{run.cfg.name}: test acc {summary['test']['acc']:.4f}"),
                      run.out / "curves.png")
@@ -903,7 +906,7 @@ def _json_safe(d: dict) -> dict:
 
 def _save(run: Run) -> None:
     """The checkpoint of the last complete epoch (written to a temporary file, then renamed)."""
-    from .model import save_checkpoint
+    from ..model import save_checkpoint
 
     path = run.out / CHECKPOINT_NAME
     tmp = path.with_suffix(".tmp")
@@ -934,7 +937,7 @@ def _machine() -> dict:
 def _read_training_checkpoint(path: Path, where: str) -> dict:
     """A checkpoint written by :func:`train`, read with the model's safe loader (tensors and plain data
     only; a :class:`~swin_edu.model.CheckpointError` for a truncated, corrupted or pickled file)."""
-    from .model import CheckpointError, read_checkpoint
+    from ..model import CheckpointError, read_checkpoint
 
     read_checkpoint(path)  # the safe loader: raises CheckpointError with a clear message
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -947,7 +950,7 @@ def _read_training_checkpoint(path: Path, where: str) -> dict:
 def _load_weights(model: nn.Module, state_dict: dict) -> None:
     """The weights of a training checkpoint into ``model``: a Swin through :func:`~swin_edu.model.load_checkpoint`
     (official layout, derived buffers rebuilt), a dense model (backbone and head) strictly as it was saved."""
-    from .model import load_checkpoint
+    from ..model import load_checkpoint
 
     if isinstance(model, DenseSwin):
         model.load_state_dict(state_dict, strict=True)

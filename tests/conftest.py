@@ -75,10 +75,34 @@ def _one_thread_per_xdist_worker():
 # tests, one class run for the red team, one release for the classroom tests, the figures drawn once, Swin-T's numpy
 # forward once, one kernel for the widgets), and the longest tests start first (a long test that starts last is the
 # run's tail).
+#
+# The groups are kept by the scheduler below, not by `xdist_group` marks: pytest-xdist 3.8 marks a group by
+# rewriting `item._nodeid`, which pytest 9 no longer reads (a node's id is `item._id`), so under pytest 9 the marks
+# are silently ignored and a group's tests spread over both workers (the second worker then waits on the first
+# one's fixture: the red team's class run held both for 3.5 minutes). The scheduler reads only node ids.
 XDIST_GROUPS = {"test_browser.py": "browser", "test_redteam.py": "redteam", "test_classroom.py": "classroom",
                 "test_redteam_round2.py": "redteam2", "test_viz_figures.py": "figures", "test_model.py": "model",
                 "test_widgets_kernel.py": "widgets"}
 _FIRST = ("browser", "notebook", "sandbox", "slow")  # what starts first, in this order
+
+
+def group_of(nodeid: str) -> str | None:
+    """The worker group of a test (its file's entry in XDIST_GROUPS), or None: any worker."""
+    return XDIST_GROUPS.get(nodeid.split("::", 1)[0].rsplit("/", 1)[-1])
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With `--dist loadgroup`: every test of a group on one worker, every other test wherever a worker is free
+    (pytest-xdist's scope scheduling with a scope per group and one per other test)."""
+    if config.getoption("dist", None) != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid) or nodeid
+
+    return CourseScheduling(config, log)
 
 
 def _start_rank(item) -> tuple:
@@ -90,13 +114,8 @@ def _start_rank(item) -> tuple:
     return tier, -number
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = XDIST_GROUPS.get(item.path.name)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=_start_rank)  # stable: the same order on every worker
+    items.sort(key=_start_rank)  # stable: the same order on every worker, so that the workers' collections agree
 
 
 # ------------------------------------------------------------------------------------------------ a fresh install

@@ -15,7 +15,6 @@ import copy
 import ctypes
 import dataclasses
 import html
-import json
 import os
 import pathlib
 import re

@@ -444,7 +444,7 @@ def test_ablation_grid_table_and_docs(tmp_path):
     if c["verdict"] == "not resolved":
         assert "not resolved with 2 seeds" in table
     doc, results = tmp_path / "training.md", tmp_path / "results.json"
-    doc.write_text(f"# results\n\nbefore\n\n<!-- ablation:start -->\nold table\n<!-- ablation:end -->\n\nafter\n")
+    doc.write_text("# results\n\nbefore\n\n<!-- ablation:start -->\nold table\n<!-- ablation:end -->\n\nafter\n")
     ablation.update_docs(doc, res, results_path=results)
     text = doc.read_text()
     assert "old table" not in text and "before" in text and "after" in text and "| no pos. |" in text

@@ -515,7 +515,11 @@ VIT_BLOCK = Exercise(
     # the block's pieces of notebooks 01-05 (the attention over all tokens is the learner's to write)
     allowed=("swin_edu.numpy_ref.patches:layer_norm", "swin_edu.numpy_ref.attention:softmax",
              "swin_edu.numpy_ref.model:mlp"),
-    rtol=1e-5, atol=1e-8,
+    # the hidden float32 case: two LayerNorms, a softmax and two matrix-product chains on a residual stream of size
+    # about 1 leave each output a few float32 ulps (1.2e-7) off, depending on the order of the sums: an entry near
+    # 0 differs by about 1e-7 absolute, so the absolute tolerance (not the relative one) decides there; 1e-5 keeps
+    # 100x room, as for the other float32 blocks (notebooks 06-07), and every misconception moves entries by 1e-2+
+    rtol=1e-4, atol=1e-5,
     hints=(Text("It is the block of exercise 5.2 with another attention: before the attention, turn the map into one "
                 "sequence of H·W tokens per image; every token is a query and a key of every other.",
                 "它就是练习 5.2 的 block，只是注意力换了：做注意力之前，把每张图的特征图变成一个由 H·W 个 token "

@@ -535,22 +535,22 @@ def _kinds_table() -> dict:
     return {num: (title.strip(), kind, reason.strip()) for num, title, kind, reason in rows}
 
 
-def test_every_exercise_of_05_08_has_its_kind_and_a_reason_and_the_count_adds_up():
+def test_every_exercise_has_its_kind_and_a_reason_and_the_count_adds_up():
     """docs/notebooks.md lists the kind of every exercise with a reason (issue #25, item 15), one row per graded
     check of the notebooks, and states the count of those that need thought, which must be at least two thirds."""
     table = _kinds_table()
     graded = {}
     for name in ["01_patch_embedding", "02_window_attention", "03_shifted_windows", "04_relative_position_bias"] \
-            + NB_05_08:
+            + NB_05_08 + ["09_hierarchy_at_work"]:
         graded[name] = [c for c in _nb(SOURCE / f"{name}.ipynb")["cells"]
                         if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-    for name in NB_05_08:
+    for name in NB_05_08 + ["09_hierarchy_at_work"]:
         nums = sorted(n for n in table if n.startswith(name[1] + "."))
         assert len(nums) == len(graded[name]), (name, nums)
     assert all(kind in KINDS and len(reason) > 20 for _, kind, reason in table.values())
     thinking = sum(kind != "transcription" for _, kind, _ in table.values())
     text = (ROOT / "docs" / "notebooks.md").read_text(encoding="utf-8")
-    stated = re.search(r"Notebooks 01-08: (\d+) of (\d+) exercises need thought", text)
+    stated = re.search(r"Notebooks 01-09: (\d+) of (\d+) exercises need thought", text)
     assert stated and (int(stated[1]), int(stated[2])) == (thinking, len(table))
     assert len(table) == sum(len(v) for v in graded.values()) and thinking * 3 >= 2 * len(table)
 

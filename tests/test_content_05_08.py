@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from test_content_00_04 import DETAILS, RECAP, _english_words, _shown_strings
+from test_content_00_04 import DETAILS, RECAP, _editions, _english_words, _nb, _shown_strings, _src
 
 from swin_edu import i18n, translation
 
@@ -44,23 +44,8 @@ ANSWERS = {
 }
 
 
-def _nb(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _src(cell) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
 def _cell(name: str, cell_id: str) -> str:
     return next(_src(c) for c in _nb(SOURCE / f"{name}.ipynb")["cells"] if c.get("id") == cell_id)
-
-
-def _editions(name: str) -> dict:
-    return {"student": _nb(ROOT / "student" / f"{name}.ipynb"),
-            "student/zh": _nb(ROOT / "student" / "zh" / f"{name}.ipynb"),
-            "zh source": translation.translated_notebook(name, "zh"),
-            "source": _nb(SOURCE / f"{name}.ipynb")}
 
 
 # ------------------------------------------------------------------------------------------- answers on the page

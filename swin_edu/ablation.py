@@ -132,12 +132,8 @@ def run_ablation(base: TrainArgs, seeds: Sequence[int], variants: Sequence[str] 
             vals = [h["val_acc"] for h in r["history"] if h["val_acc"] is not None]
             run = {"variant": name, "seed": int(seed), "test_acc": r["test"]["acc"],
                    "best_val_acc": max(vals) if vals else None, "final_val_acc": vals[-1] if vals else None,
-                   "wall_time_s": wall, "train_time_s": r["train_time_s"], "params": r["params"],
-                   "epochs": len(r["history"]), "load_before": load_before, "load_after": _load(),
-                   "threads": r["machine"]["threads"], "device": r["device"]}
-            results["runs"].append(run)
-            results["machine_end"] = _machine()
-            (out / "results.json").write_text(json.dumps(results, indent=2))
+                   **_run_facts(r, load_before, wall_time_s=wall)}
+            _record(results, run, out)
             log(f"{name:>18s}  seed {seed}  test acc {run['test_acc']:.4f}  {wall:6.1f} s  "
                 f"(load {load_before} -> {run['load_after']})")
     return results
@@ -148,6 +144,22 @@ def _load():
         return round(os.getloadavg()[0], 2)
     except OSError:  # pragma: no cover
         return None
+
+
+def _run_facts(r: dict, load_before, *, wall_time_s: float) -> dict:
+    """What every recorded run says of itself besides its score (one training result ``r`` of ``train``): its time,
+    size, length, the machine's load before and after, threads and device."""
+    return {"wall_time_s": wall_time_s, "train_time_s": r["train_time_s"], "params": r["params"],
+            "epochs": len(r["history"]), "load_before": load_before, "load_after": _load(),
+            "threads": r["machine"]["threads"], "device": r["device"]}
+
+
+def _record(results: dict, run: dict, out: Path) -> None:
+    """Append ``run`` and write the results so far to ``out/results.json`` (a stopped grid keeps its runs)."""
+
+    results["runs"].append(run)
+    results["machine_end"] = _machine()
+    (out / "results.json").write_text(json.dumps(results, indent=2))
 
 
 def _plain(d):

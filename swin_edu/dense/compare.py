@@ -24,10 +24,9 @@ def compare_heads(seeds: Sequence[int], *, heads: Sequence[str] = ("fpn", "last"
     Returns ``{"runs": [...], "base": args, "machine_start": ..., "machine_end": ...}``; the runs are written to
     ``out/results.json`` after each (an interrupted grid keeps what it did)."""
     import dataclasses
-    import json
     from pathlib import Path
 
-    from ..ablation import _load, _plain
+    from ..ablation import _load, _plain, _record, _run_facts
     from ..train import TrainArgs, _machine, build_config, train
 
     unknown = [h for h in heads if h not in HEADS]
@@ -55,12 +54,8 @@ def compare_heads(seeds: Sequence[int], *, heads: Sequence[str] = ("fpn", "last"
             r = train(args, data=splits, model=model)
             t = r["test"]
             run = {"head": head, "seed": int(seed), **{k: t[k] for k in METRICS}, "pixel_acc": t["pixel_acc"],
-                   "iou": t["iou"], "wall_time_s": r["wall_time_s"], "train_time_s": r["train_time_s"],
-                   "params": r["params"], "epochs": len(r["history"]), "load_before": load_before,
-                   "load_after": _load(), "threads": r["machine"]["threads"], "device": r["device"]}
-            results["runs"].append(run)
-            results["machine_end"] = _machine()
-            (out / "results.json").write_text(json.dumps(results, indent=2))
+                   "iou": t["iou"], **_run_facts(r, load_before, wall_time_s=r["wall_time_s"])}
+            _record(results, run, out)
             log(f"{head:>5s}  seed {seed}  mIoU {run['miou']:.4f}  small {run['miou_small']:.4f}  large "
                 f"{run['miou_large']:.4f}  {run['wall_time_s']:6.1f} s  (load {load_before} -> {run['load_after']})")
     return results
